@@ -1,0 +1,64 @@
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import type { CliContext, GlobalFlags } from "./context.ts";
+import { makeContext } from "./context.ts";
+
+/** Shared mutable state of one CLI run: the exit code and the abort signal. */
+export interface RunState {
+  exitCode: number;
+  readonly signal: AbortSignal;
+}
+
+/** Adds DVC's per-command options (`-q`, `-v`, `--cd`, `--wait-for-lock`) to a leaf command. */
+export function withCommonOptions<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
+  return cmd
+    .addOption(new Option("-q, --quiet", "be quiet: print nothing but the exit code"))
+    .addOption(
+      new Option("-v, --verbose", "be verbose (repeat for more)").argParser(
+        (_value: string | undefined, previous: number | undefined) => (previous ?? 0) + 1,
+      ),
+    )
+    .addOption(new Option("--cd <dir>", "run as if started in <dir>"))
+    .addOption(new Option("--wait-for-lock", "wait for the repository lock instead of failing"));
+}
+
+/** The global flags as seen from a leaf command (its own plus the root's). */
+export function globalFlagsOf(cmd: { optsWithGlobals(): Record<string, unknown> }): GlobalFlags & {
+  waitForLock?: boolean;
+} {
+  const all = cmd.optsWithGlobals();
+  const flags: GlobalFlags & { waitForLock?: boolean } = {};
+  if (all["quiet"] === true) flags.quiet = true;
+  if (typeof all["verbose"] === "number") flags.verbose = all["verbose"];
+  if (typeof all["cd"] === "string") flags.cd = all["cd"];
+  if (all["waitForLock"] === true) flags.waitForLock = true;
+  return flags;
+}
+
+/**
+ * Wraps a command body: builds the context, runs it and records the exit
+ * code. Errors propagate to `main`, which renders them.
+ */
+export function runWith(
+  state: RunState,
+  cmd: { optsWithGlobals(): Record<string, unknown> },
+  body: (ctx: CliContext, flags: ReturnType<typeof globalFlagsOf>) => Promise<number | void>,
+): Promise<void> {
+  const flags = globalFlagsOf(cmd);
+  const ctx = makeContext(flags, state.signal);
+  return body(ctx, flags).then((code) => {
+    state.exitCode = code ?? 0;
+  });
+}
+
+/** Parses an integer option value, rejecting garbage with a usage error. */
+export function parseIntOption(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) {
+    throw new InvalidArgumentError(`invalid integer value: '${value}'`);
+  }
+  return Number.parseInt(value, 10);
+}
+
+/** Collects a repeatable option into an array. */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}

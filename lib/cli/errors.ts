@@ -1,0 +1,33 @@
+import { DxpError, ExitCode } from "../errors/mod.ts";
+import { redactUrl } from "../util/mod.ts";
+
+/**
+ * Turns any thrown value into DVC's one-line error form and an exit code:
+ * `ERROR: <message>` with causes appended as `: <cause>` (spec §2.1).
+ * Unexpected errors get DVC's "unexpected error" prefix; never a stack trace.
+ */
+export function describeError(error: unknown): { line: string; exitCode: number } {
+  if (error instanceof DxpError) {
+    return { line: `ERROR: ${redactUrl(chain(error))}`, exitCode: error.exitCode };
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    line: `ERROR: unexpected error - ${redactUrl(message)}`,
+    exitCode: ExitCode.failure,
+  };
+}
+
+function chain(error: Error): string {
+  const parts = [error.message];
+  let cause: unknown = error.cause;
+  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
+    if (cause instanceof Error) {
+      if (cause.message && !parts.includes(cause.message)) parts.push(cause.message);
+      cause = cause.cause;
+    } else {
+      parts.push(String(cause));
+      break;
+    }
+  }
+  return parts.join(": ");
+}

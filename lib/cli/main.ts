@@ -1,0 +1,71 @@
+import process from "node:process";
+import { CommanderError } from "@commander-js/extra-typings";
+import { ExitCode } from "../errors/mod.ts";
+import { createProgram } from "./program.ts";
+import type { RunState } from "./command_kit.ts";
+import { describeError } from "./errors.ts";
+
+/**
+ * Runs dxp with `argv` (without the executable) and returns the exit code.
+ * The only place that turns errors into text; `cli.ts` only exits with it.
+ */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const state: RunState = { exitCode: ExitCode.ok, signal: controller.signal };
+  let interrupted = false;
+  const onSignal = () => {
+    interrupted = true;
+    controller.abort(new Error("interrupted"));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const quiet = argv.includes("-q") || argv.includes("--quiet");
+  const program = createProgram(state);
+  program.exitOverride();
+  program.configureOutput({
+    writeErr: (text) => {
+      if (!quiet) process.stderr.write(text);
+    },
+    outputError: (text, write) => write(text.replace(/^error: /, "ERROR: ")),
+  });
+  applyRecursively(program, (cmd) => {
+    cmd.exitOverride();
+  });
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return interrupted ? ExitCode.interrupted : state.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (
+        error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
+        error.code === "commander.help"
+      ) {
+        return ExitCode.ok;
+      }
+      return ExitCode.usage;
+    }
+    if (interrupted) {
+      if (!quiet) process.stderr.write("ERROR: interrupted by the user\n");
+      return ExitCode.interrupted;
+    }
+    const { line, exitCode } = describeError(error);
+    if (!quiet) process.stderr.write(`${line}\n`);
+    if (process.env["DXP_SHOW_TRACEBACK"] && error instanceof Error && error.stack) {
+      process.stderr.write(`${error.stack}\n`);
+    }
+    return exitCode;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+function applyRecursively(
+  cmd: { commands: readonly unknown[]; exitOverride(): unknown },
+  fn: (cmd: { exitOverride(): unknown }) => void,
+): void {
+  fn(cmd);
+  for (const sub of cmd.commands) {
+    applyRecursively(sub as typeof cmd, fn);
+  }
+}

@@ -1,0 +1,21 @@
+import { Command } from "@commander-js/extra-typings";
+import tab from "@bomb.sh/tab/commander";
+import type { RunState } from "./command_kit.ts";
+import { VERSION } from "./version.ts";
+import { expCommand } from "./commands/exp/mod.ts";
+import { remoteCommand } from "./commands/remote/mod.ts";
+
+/** Builds the whole command tree. `state` receives the exit code of the command that ran. */
+export function createProgram(state: RunState): Command {
+  const program = new Command("dxp")
+    .description(
+      "Share DVC experiments: move experiment refs to a Git remote and their data to DVC remote storage.",
+    )
+    .version(VERSION, "-V, --version", "print the version")
+    .showSuggestionAfterError(true)
+    .configureHelp({ sortSubcommands: false });
+  program.addCommand(expCommand(state));
+  program.addCommand(remoteCommand(state));
+  tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });
+  return program as unknown as Command;
+}

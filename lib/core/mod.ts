@@ -1,0 +1,1 @@
+export * from "./exp_ref.ts";

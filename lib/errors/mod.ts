@@ -1,0 +1,2 @@
+export * from "./dxp_error.ts";
+export * from "./exit_codes.ts";

@@ -1,0 +1,80 @@
+/**
+ * The one interface every Git transport implements (ssh, local path, https).
+ *
+ * A transport opens *sessions*. A session starts with the remote's ref
+ * advertisement and then carries exactly one request on the same connection
+ * (one ssh process for the whole command; for HTTP, discovery + one POST).
+ */
+
+/** The all-zero SHA used for "absent" in ref update commands. */
+export const ZERO_OID = "0000000000000000000000000000000000000000";
+
+/** What the remote advertised. */
+export interface Advertisement {
+  /** Ref name → commit SHA (peeled values of annotated tags are not included). */
+  readonly refs: ReadonlyMap<string, string>;
+  /** Target of the remote's symbolic HEAD, when it told us (e.g. `refs/heads/main`). */
+  readonly headTarget?: string;
+  /** Capabilities from the advertisement (v0) or the capability list (v2). */
+  readonly capabilities: ReadonlySet<string>;
+  /** Protocol version the server spoke. */
+  readonly protocol: 0 | 2;
+}
+
+/** One ref update command for receive-pack. `ZERO_OID` for create (old) / delete (new). */
+export interface RefUpdate {
+  readonly ref: string;
+  readonly oldOid: string;
+  readonly newOid: string;
+}
+
+/** The server's verdict for one ref update (from report-status). */
+export interface RefUpdateResult {
+  readonly ref: string;
+  readonly ok: boolean;
+  /** The remote's reason when `ok` is false (e.g. "pre-receive hook declined"). */
+  readonly reason?: string;
+}
+
+export interface ListRefsOptions {
+  /** Only refs under these prefixes are needed (v2 `ref-prefix`); v0 lists all anyway. */
+  readonly prefixes?: readonly string[];
+  readonly signal?: AbortSignal;
+}
+
+/** A fetch session: advertisement first, then one negotiation + pack. */
+export interface FetchSession {
+  readonly advertisement: Advertisement;
+  /**
+   * Asks for `wants` telling the server we have `haves`; returns the raw
+   * packfile bytes ("PACK…"), or an empty array when nothing was needed.
+   */
+  fetchPack(wants: readonly string[], haves: readonly string[]): Promise<Uint8Array>;
+  /** Ends the session cleanly (flush, close stdin, wait for the process). */
+  close(): Promise<void>;
+}
+
+/** A push session: advertisement first, then commands + one pack. */
+export interface PushSession {
+  readonly advertisement: Advertisement;
+  /**
+   * Sends every update and the pack in one request and returns one result per
+   * update. `pack` is null for delete-only pushes. With `atomic` (used only
+   * when advertised) the remote applies all or nothing.
+   */
+  send(
+    updates: readonly RefUpdate[],
+    pack: Uint8Array | null,
+    options: { atomic: boolean },
+  ): Promise<RefUpdateResult[]>;
+  close(): Promise<void>;
+}
+
+export interface Transport {
+  /** The URL as shown to users (secrets removed). */
+  readonly displayUrl: string;
+  /** One session that only lists refs. */
+  listRefs(options?: ListRefsOptions): Promise<Advertisement>;
+  openFetch(options?: ListRefsOptions): Promise<FetchSession>;
+  openPush(options?: { signal?: AbortSignal }): Promise<PushSession>;
+}
