@@ -1,2 +1,3 @@
 export * from "./redact.ts";
 export * from "./pyrepr.ts";
+export * from "./object_hasher.ts";

@@ -78,3 +78,15 @@ export interface Transport {
   openFetch(options?: ListRefsOptions): Promise<FetchSession>;
   openPush(options?: { signal?: AbortSignal }): Promise<PushSession>;
 }
+
+/** What every transport factory gets from the caller. */
+export interface TransportOptions {
+  /** Environment (DXP_SSH_COMMAND, GIT_SSH_COMMAND, GIT_SSH, SSL_CERT_FILE, DXP_GIT_TOKEN, …). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Folder relative local-path URLs are resolved against. */
+  readonly cwd: string;
+  /** Reads one value of the local Git config (e.g. "core.sshCommand", "http.sslCAInfo"). */
+  readonly gitConfig: (key: string) => string | undefined;
+  /** Receives `-v` debug lines (already free of secrets). */
+  readonly onDebug?: (line: string) => void;
+}
