@@ -50,3 +50,22 @@ export interface TransferOptions {
   /** Called with each number of bytes moved, for progress. */
   readonly onBytes?: (bytes: number) => void;
 }
+
+/** What a store factory gets besides the remote's URL and options. */
+export interface StoreContext {
+  /** Environment (AWS_*, SSL_CERT_FILE, DXP_SSH_COMMAND, …). */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Receives `-v` debug lines (already free of secrets). */
+  readonly onDebug?: (line: string) => void;
+}
+
+/**
+ * Builds a store from a DVC remote section: `url` plus the section's other
+ * options as strings (`endpointurl`, `region`, `access_key_id`, …). Relative
+ * local paths are already resolved by the config layer.
+ */
+export type StoreFactory = (
+  url: string,
+  options: Readonly<Record<string, string>>,
+  context: StoreContext,
+) => Store;
