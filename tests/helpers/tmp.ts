@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 
 /** Makes a scratch folder and returns it with a cleanup function. */
-export async function scratch(prefix = "dxp-test-"): Promise<{ dir: string; cleanup(): Promise<void> }> {
+export async function scratch(
+  prefix = "dxp-test-",
+): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), prefix));
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }

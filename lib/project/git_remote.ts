@@ -1,0 +1,57 @@
+import { isAbsolute, resolve } from "node:path";
+import type { GitConfig } from "../git/git_config.ts";
+
+/** A Git remote argument resolved to the URLs to talk to. */
+export interface GitRemoteTarget {
+  /** What the user typed (`origin`, a URL, a path): DVC prints this in messages. */
+  readonly arg: string;
+  /** URL for fetching and listing. */
+  readonly fetchUrl: string;
+  /** URL for pushing (differs only through `pushInsteadOf`). */
+  readonly pushUrl: string;
+}
+
+/**
+ * Resolves a Git remote name from the Git config (`remote.<name>.url`) or
+ * takes the argument as a URL, then applies `url.<base>.insteadOf` (and
+ * `pushInsteadOf` for pushes) with git's longest-prefix rule. Relative local
+ * paths are made absolute against `workTree`, as git (which runs from the
+ * top of the work tree) does.
+ */
+export function resolveGitRemote(
+  arg: string,
+  config: GitConfig,
+  workTree: string,
+): GitRemoteTarget {
+  const configured = config.get(`remote.${arg}.url`);
+  const raw = configured ?? arg;
+  const fetchUrl = absolutize(rewrite(raw, config, "insteadof") ?? raw, workTree);
+  const pushUrl = absolutize(
+    rewrite(raw, config, "pushinsteadof") ?? rewrite(raw, config, "insteadof") ?? raw,
+    workTree,
+  );
+  return { arg, fetchUrl, pushUrl };
+}
+
+function rewrite(
+  url: string,
+  config: GitConfig,
+  kind: "insteadof" | "pushinsteadof",
+): string | undefined {
+  let best: { prefix: string; base: string } | undefined;
+  for (const [key, value] of config.entries()) {
+    if (!key.startsWith("url.") || !key.endsWith(`.${kind}`)) continue;
+    const base = key.slice(4, -(kind.length + 1));
+    if (url.startsWith(value) && (best === undefined || value.length > best.prefix.length)) {
+      best = { prefix: value, base };
+    }
+  }
+  return best === undefined ? undefined : best.base + url.slice(best.prefix.length);
+}
+
+function absolutize(url: string, workTree: string): string {
+  // Anything with a scheme, or scp-like `host:path`, is left as it is.
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
+  if (/^[^/]*:/.test(url) && !/^[a-zA-Z]:[\\/]/.test(url)) return url;
+  return isAbsolute(url) ? url : resolve(workTree, url);
+}

@@ -1,0 +1,86 @@
+import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { LockError } from "../errors/mod.ts";
+
+const LOCK_MESSAGE = "Unable to acquire lock. Most likely another DVC process is running or was " +
+  "terminated abruptly. Check the page <https://dvc.org/doc/user-guide/troubleshooting#lock-issue> " +
+  "for other possible reasons and to learn how to resolve this.";
+
+/** A held repository lock; `release()` is idempotent. */
+export interface RepoLock {
+  release(): void;
+}
+
+/**
+ * Takes `.dvc/tmp/lock` as DVC does, so dxp and dvc exclude each other. The
+ * file holds the owner's pid (DVC's zc.lockfile writes it too); a lock whose
+ * pid is no longer alive is stale and taken over. With `wait`, polls until
+ * free or the signal aborts.
+ */
+export async function acquireRepoLock(
+  dvcDir: string,
+  options: { wait?: boolean; signal?: AbortSignal; pollMs?: number } = {},
+): Promise<RepoLock> {
+  const dir = join(dvcDir, "tmp");
+  const path = join(dir, "lock");
+  mkdirSync(dir, { recursive: true });
+  for (;;) {
+    const lock = tryAcquire(path);
+    if (lock) return lock;
+    if (!options.wait) throw new LockError(LOCK_MESSAGE);
+    if (options.signal?.aborted) throw new LockError(LOCK_MESSAGE);
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
+  }
+}
+
+function tryAcquire(path: string): RepoLock | undefined {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, "wx", 0o644);
+      writeSync(fd, ` ${process.pid}\n`);
+      closeSync(fd);
+      let released = false;
+      return {
+        release: () => {
+          if (released) return;
+          released = true;
+          try {
+            if (ownerPid(path) === process.pid) unlinkSync(path);
+          } catch {
+            // already gone
+          }
+        },
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const pid = ownerPid(path);
+      if (pid !== undefined && isAlive(pid)) return undefined;
+      // Stale: the owner died (or DVC left the file after releasing its fcntl lock).
+      try {
+        unlinkSync(path);
+      } catch {
+        // someone else removed it first
+      }
+    }
+  }
+  return undefined;
+}
+
+function ownerPid(path: string): number | undefined {
+  try {
+    const pid = Number.parseInt(readFileSync(path, "utf8").trim(), 10);
+    return Number.isFinite(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
