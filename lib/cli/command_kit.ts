@@ -1,4 +1,4 @@
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { CliContext, GlobalFlags } from "./context.ts";
 import { makeContext } from "./context.ts";
 
@@ -8,17 +8,21 @@ export interface RunState {
   readonly signal: AbortSignal;
 }
 
-/** Adds DVC's per-command options (`-q`, `-v`, `--cd`, `--wait-for-lock`) to a leaf command. */
-export function withCommonOptions<C extends Command<unknown[], Record<string, unknown>>>(cmd: C) {
-  return cmd
-    .addOption(new Option("-q, --quiet", "be quiet: print nothing but the exit code"))
-    .addOption(
-      new Option("-v, --verbose", "be verbose (repeat for more)").argParser(
-        (_value: string | undefined, previous: number | undefined) => (previous ?? 0) + 1,
-      ),
-    )
-    .addOption(new Option("--cd <dir>", "run as if started in <dir>"))
-    .addOption(new Option("--wait-for-lock", "wait for the repository lock instead of failing"));
+/**
+ * Adds DVC's per-command options (`-q`, `-v`, `--cd`, `--wait-for-lock`) to a
+ * leaf command. They are read back untyped through `globalFlagsOf`, so the
+ * command's own typed options and arguments stay intact.
+ */
+export function withCommonOptions<C extends { addOption(option: Option): unknown }>(cmd: C): C {
+  cmd.addOption(new Option("-q, --quiet", "be quiet: print nothing but the exit code"));
+  cmd.addOption(
+    new Option("-v, --verbose", "be verbose (repeat for more)").argParser(
+      (_value: string | undefined, previous: number | undefined) => (previous ?? 0) + 1,
+    ),
+  );
+  cmd.addOption(new Option("--cd <dir>", "run as if started in <dir>"));
+  cmd.addOption(new Option("--wait-for-lock", "wait for the repository lock instead of failing"));
+  return cmd;
 }
 
 /** The global flags as seen from a leaf command (its own plus the root's). */

@@ -64,7 +64,8 @@ export function resolveExpNames(
 
 /** DVC's message for names that matched nothing (push, pull, local remove). */
 export function unresolvedNamesError(names: readonly string[]): InvalidArgumentError {
+  const data = { names: [...names] };
   return names.length === 1
-    ? new InvalidArgumentError(`'${names[0]}' is not a valid experiment name`)
-    : new InvalidArgumentError(`'${names.join("; ")}' are not valid experiment names`);
+    ? new InvalidArgumentError(`'${names[0]}' is not a valid experiment name`, { data })
+    : new InvalidArgumentError(`'${names.join("; ")}' are not valid experiment names`, { data });
 }

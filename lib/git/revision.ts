@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import git from "isomorphic-git";
 import { InvalidArgumentError } from "../errors/mod.ts";
+import { haveObject } from "./have_object.ts";
 import { readHead, readRef, readRefs } from "./refs_read.ts";
 
 /** Shared isomorphic-git object cache for one command (speeds up repeated reads). */
@@ -79,7 +80,7 @@ async function resolveBase(
 ): Promise<string | undefined> {
   if (base === "HEAD" || base === "@") return (await readHead(gitdir)).oid;
   if (/^[0-9a-f]{40}$/.test(base)) {
-    return (await objectExists(gitdir, base, cache)) ? base : undefined;
+    return (await haveObject(gitdir, base, cache)) ? base : undefined;
   }
   const candidates = base.startsWith("refs/") ? [base] : [
     base,
@@ -102,15 +103,6 @@ async function resolveBase(
     }
   }
   return undefined;
-}
-
-async function objectExists(gitdir: string, oid: string, cache: GitCache): Promise<boolean> {
-  try {
-    await git.readObject({ fs, gitdir, oid, format: "deflated", cache });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Follows annotated tags down to the commit they point at. */

@@ -35,7 +35,7 @@ export function expListCommand(state: RunState) {
       1,
     )
     .addOption(
-      new Option("--name-only, --names-only", "print only names").conflicts(["shaOnly", "json"]),
+      new Option("--name-only, --names-only", "print only names").conflicts(["shasOnly", "json"]),
     )
     .addOption(
       new Option("--sha-only, --shas-only", "print only experiment commit SHAs").conflicts("json"),
@@ -43,7 +43,7 @@ export function expListCommand(state: RunState) {
     .option("--json", "print a JSON array of {baseline, label, name, ref, sha}");
   return cmd.action((gitRemote, opts, command) =>
     runWith(state, command, async (ctx) => {
-      if (opts.shaOnly && gitRemote !== undefined) {
+      if (opts.shasOnly && gitRemote !== undefined) {
         throw new InvalidArgumentError("--sha-only not supported with git_remote.");
       }
       const project = openProject(ctx.cwd, ctx.env);
@@ -57,9 +57,9 @@ export function expListCommand(state: RunState) {
       });
       const format = opts.json
         ? "json"
-        : opts.nameOnly
+        : opts.namesOnly
         ? "name-only"
-        : opts.shaOnly
+        : opts.shasOnly
         ? "sha-only"
         : "default";
       ctx.out(renderExpList(entries, format, gitRemote !== undefined));

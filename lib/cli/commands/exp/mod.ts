@@ -1,11 +1,17 @@
 import { Command } from "@commander-js/extra-typings";
 import type { RunState } from "../../command_kit.ts";
 import { expListCommand } from "./list.ts";
+import { expPullCommand } from "./pull.ts";
+import { expPushCommand } from "./push.ts";
+import { expRemoveCommand } from "./remove.ts";
 
 /** `dxp exp …` (alias `experiments`): share experiments. */
 export function expCommand(state: RunState) {
   return new Command("exp")
     .alias("experiments")
     .description("Share and inspect DVC experiments.")
-    .addCommand(expListCommand(state));
+    .addCommand(expPushCommand(state))
+    .addCommand(expPullCommand(state))
+    .addCommand(expListCommand(state))
+    .addCommand(expRemoveCommand(state));
 }

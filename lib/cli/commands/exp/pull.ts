@@ -1,0 +1,53 @@
+import { expPull } from "../../../engine/exp_pull.ts";
+import { acquireRepoLock } from "../../../project/repo_lock.ts";
+import { openProject } from "../../../project/project.ts";
+import { type RunState, runWith } from "../../command_kit.ts";
+import { expSyncJson, renderExpPull } from "../../render/exp_sync.ts";
+import { transportOpener } from "../../transport_opener.ts";
+import { dataSyncFor } from "../../data_sync.ts";
+import { syncCommand } from "./sync_options.ts";
+
+/** `dxp exp pull GIT_REMOTE [EXP…]`. */
+export function expPullCommand(state: RunState) {
+  return syncCommand(
+    "pull",
+    "Pull experiments: their refs from a Git remote, then their data into the local cache.",
+  )
+    .action((gitRemote, names, opts, command) =>
+      runWith(state, command, async (ctx, flags) => {
+        const project = openProject(ctx.cwd, ctx.env);
+        const lock = await acquireRepoLock(project.dvcDir, {
+          wait: flags.waitForLock ?? false,
+          signal: ctx.signal,
+        });
+        try {
+          const data = opts.cache && !opts.dryRun
+            ? await dataSyncFor(project, ctx, opts)
+            : undefined;
+          const result = await expPull(project, {
+            gitRemote,
+            names,
+            allCommits: opts.allCommits ?? false,
+            revs: opts.rev ?? [],
+            num: opts.num,
+            force: opts.force ?? false,
+            dryRun: opts.dryRun ?? false,
+            ...(data ? { data } : {}),
+            openTransport: transportOpener(project, ctx),
+            signal: ctx.signal,
+            onDebug: (line) => ctx.debug(line),
+          });
+          const rendered = renderExpPull(result, !opts.cache);
+          if (opts.json) {
+            ctx.out(`${JSON.stringify(expSyncJson(result, "pull"), null, 2)}\n`);
+            return rendered.exitCode;
+          }
+          ctx.err(rendered.stderr);
+          ctx.out(rendered.stdout);
+          return rendered.exitCode;
+        } finally {
+          lock.release();
+        }
+      })
+    );
+}
