@@ -1,0 +1,348 @@
+/**
+ * Ref reads and writes the way git does them: `<ref>.lock` created with
+ * O_EXCL, compare-and-swap against the current value (loose or packed),
+ * rename into place; deletes also rewrite `packed-refs` under its own lock.
+ */
+import { open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
+import { mkdir } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { DxpError, ExitCode, InvalidArgumentError, LockError } from "../errors/mod.ts";
+import { ZERO_OID } from "./transport/types.ts";
+
+const OID_RE = /^[0-9a-f]{40}$/;
+
+/** One requested ref change; `expectedOld` undefined skips the compare-and-swap. */
+export interface RefWrite {
+  readonly ref: string;
+  /** New value, or `ZERO_OID` to delete. */
+  readonly newOid: string;
+  /** Value the ref must have now (`ZERO_OID`: must not exist). */
+  readonly expectedOld?: string | undefined;
+}
+
+export interface RefWriteResult {
+  readonly ref: string;
+  readonly ok: boolean;
+  readonly reason?: string;
+}
+
+/** Throws InvalidArgumentError unless `ref` is a well-formed name under `refs/`. */
+export function checkRefName(ref: string): void {
+  const bad = !ref.startsWith("refs/") || ref.endsWith("/") || ref.endsWith(".") ||
+    ref.endsWith(".lock") || ref.includes("..") || ref.includes("//") || ref.includes("@{") ||
+    ref.split("/").some((part) => part.startsWith(".") || part === "") ||
+    // deno-lint-ignore no-control-regex
+    /[\x00-\x20\x7f~^:?*[\\]/.test(ref);
+  if (bad) throw new InvalidArgumentError(`'${ref}' is not a valid Git ref name.`);
+}
+
+/** Parses `packed-refs` into ref → oid (peeled `^` lines skipped). */
+export async function readPackedRefs(gitdir: string): Promise<Map<string, string>> {
+  const refs = new Map<string, string>();
+  let text: string;
+  try {
+    text = await readFile(join(gitdir, "packed-refs"), "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return refs;
+    throw e;
+  }
+  for (const line of text.split("\n")) {
+    if (line === "" || line.startsWith("#") || line.startsWith("^")) continue;
+    const oid = line.slice(0, 40);
+    if (OID_RE.test(oid) && line[40] === " ") refs.set(line.slice(41), oid);
+  }
+  return refs;
+}
+
+async function readLoose(gitdir: string, ref: string): Promise<string | undefined> {
+  try {
+    const text = (await readFile(join(gitdir, ref), "utf8")).trim();
+    return OID_RE.test(text) ? text : undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw e;
+  }
+}
+
+async function walkLoose(gitdir: string, dir: string, out: Map<string, string>): Promise<void> {
+  let entries;
+  try {
+    entries = await readdir(join(gitdir, dir), { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    throw e;
+  }
+  for (const entry of entries) {
+    const name = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) await walkLoose(gitdir, name, out);
+    else if (!entry.name.endsWith(".lock")) {
+      const oid = await readLoose(gitdir, name);
+      if (oid !== undefined) out.set(name, oid);
+    }
+  }
+}
+
+/** All refs (loose over packed) whose names start with `prefix` (e.g. `refs/exps/`), sorted. */
+export async function readRefs(gitdir: string, prefix = "refs/"): Promise<Map<string, string>> {
+  const all = new Map<string, string>();
+  for (const [ref, oid] of await readPackedRefs(gitdir)) {
+    if (ref.startsWith(prefix)) all.set(ref, oid);
+  }
+  // Walk only the folder the prefix names, not the whole refs tree.
+  const slash = prefix.lastIndexOf("/");
+  const top = slash > 0 ? prefix.slice(0, slash) : "refs";
+  const loose = new Map<string, string>();
+  await walkLoose(gitdir, top, loose);
+  for (const [ref, oid] of loose) if (ref.startsWith(prefix)) all.set(ref, oid);
+  return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** The current value of one ref, or undefined when it does not exist. */
+export async function readRef(gitdir: string, ref: string): Promise<string | undefined> {
+  return (await readLoose(gitdir, ref)) ?? (await readPackedRefs(gitdir)).get(ref);
+}
+
+function conflictError(what: string, cause?: unknown): DxpError {
+  return new DxpError(
+    "RefConflict",
+    `Unable to update ${what}: a ref with a conflicting name exists.`,
+    ExitCode.failure,
+    cause === undefined ? {} : { cause },
+  );
+}
+
+/** Creates `path` with O_EXCL; a held lock becomes a LockError naming the file. */
+async function takeLock(path: string, what: string): Promise<void> {
+  try {
+    await mkdir(dirname(path), { recursive: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // A file where a folder is needed: `refs/a` exists and we write `refs/a/b`.
+    if (code === "EEXIST" || code === "ENOTDIR") throw conflictError(what, e);
+    throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    const handle = await open(path, "wx");
+    await handle.close();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") {
+      throw new LockError(
+        `Unable to update ${what}: '${path}' exists; another Git process may be running — remove the file if not.`,
+        { cause: e },
+      );
+    }
+    throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+/** Whether `ref` clashes with an existing folder of refs or a packed ref (`a` vs `a/b`). */
+async function hasNameConflict(gitdir: string, ref: string, packed: ReadonlyMap<string, string>) {
+  try {
+    if ((await stat(join(gitdir, ref))).isDirectory()) return true;
+  } catch {
+    // absent: fine
+  }
+  for (const name of packed.keys()) {
+    if (name.startsWith(`${ref}/`) || ref.startsWith(`${name}/`)) return true;
+  }
+  return false;
+}
+
+async function unlinkQuiet(path: string): Promise<void> {
+  await unlink(path).catch(() => undefined);
+}
+
+/** Removes empty folders left by a deleted ref, up to (not including) `refs/<top>`. */
+async function pruneDirs(gitdir: string, ref: string): Promise<void> {
+  let dir = dirname(ref);
+  while (dir.split("/").length > 2) {
+    try {
+      await rmdir(join(gitdir, dir));
+    } catch {
+      return;
+    }
+    dir = dirname(dir);
+  }
+}
+
+/** Rewrites packed-refs without `refs` (and their peeled lines), under `packed-refs.lock`. */
+async function removePacked(gitdir: string, refs: ReadonlySet<string>): Promise<void> {
+  const path = join(gitdir, "packed-refs");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return;
+    throw e;
+  }
+  const lines = text.split("\n");
+  const kept: string[] = [];
+  let dropping = false;
+  for (const line of lines) {
+    if (line.startsWith("^")) {
+      if (!dropping) kept.push(line);
+      continue;
+    }
+    dropping = line.length > 41 && refs.has(line.slice(41));
+    if (!dropping) kept.push(line);
+  }
+  if (kept.length === lines.length) return;
+  const lock = `${path}.lock`;
+  await takeLock(lock, "'packed-refs'");
+  try {
+    const handle = await open(lock, "w");
+    try {
+      await handle.writeFile(kept.join("\n"));
+    } finally {
+      await handle.close();
+    }
+    await rename(lock, path);
+  } finally {
+    await unlinkQuiet(lock);
+  }
+}
+
+function conflict(w: RefWrite, actual: string | undefined): string | undefined {
+  if (w.expectedOld === undefined) return undefined;
+  const now = actual ?? ZERO_OID;
+  if (now === w.expectedOld) return undefined;
+  return actual === undefined
+    ? `stale info: '${w.ref}' does not exist`
+    : `stale info: '${w.ref}' is at ${now}`;
+}
+
+/**
+ * Applies ref writes. Every ref is locked first; with `atomic` any failure
+ * (held lock, stale value) leaves every ref untouched. Lock files are never
+ * left behind. Returns one result per write, in order.
+ */
+export async function updateRefs(
+  gitdir: string,
+  writes: readonly RefWrite[],
+  options: { atomic: boolean },
+): Promise<RefWriteResult[]> {
+  return (await applyRefWrites(gitdir, writes, options)).map(({ ref, ok, reason }) =>
+    reason === undefined ? { ref, ok } : { ref, ok, reason }
+  );
+}
+
+interface Outcome extends RefWriteResult {
+  readonly error?: unknown;
+}
+
+async function writeLoose(gitdir: string, w: RefWrite): Promise<void> {
+  const lock = join(gitdir, `${w.ref}.lock`);
+  const handle = await open(lock, "w");
+  try {
+    await handle.writeFile(`${w.newOid}\n`);
+  } finally {
+    await handle.close();
+  }
+  await rename(lock, join(gitdir, w.ref));
+}
+
+async function applyRefWrites(
+  gitdir: string,
+  writes: readonly RefWrite[],
+  options: { atomic: boolean },
+): Promise<Outcome[]> {
+  const names = new Set<string>();
+  for (const w of writes) {
+    checkRefName(w.ref);
+    if (!OID_RE.test(w.newOid)) {
+      throw new InvalidArgumentError(`'${w.newOid}' is not a Git object id.`);
+    }
+    if (names.has(w.ref)) {
+      throw new InvalidArgumentError(`Ref '${w.ref}' is updated twice in one transaction.`);
+    }
+    names.add(w.ref);
+  }
+  const failures = new Map<string, { reason: string; error?: unknown }>();
+  const locked: RefWrite[] = [];
+  try {
+    const packed = await readPackedRefs(gitdir);
+    for (const w of writes) {
+      try {
+        await takeLock(join(gitdir, `${w.ref}.lock`), `ref '${w.ref}'`);
+      } catch (error) {
+        failures.set(w.ref, { reason: `failed to lock: ${(error as Error).message}`, error });
+        continue;
+      }
+      locked.push(w);
+      if (w.newOid !== ZERO_OID && (await hasNameConflict(gitdir, w.ref, packed))) {
+        failures.set(w.ref, {
+          reason: conflictError(`ref '${w.ref}'`).message,
+          error: conflictError(`ref '${w.ref}'`),
+        });
+        continue;
+      }
+      const reason = conflict(w, (await readLoose(gitdir, w.ref)) ?? packed.get(w.ref));
+      if (reason !== undefined) failures.set(w.ref, { reason });
+    }
+    const applying = options.atomic && failures.size > 0
+      ? []
+      : locked.filter((w) => !failures.has(w.ref));
+    for (const w of applying) {
+      if (w.newOid === ZERO_OID) continue;
+      try {
+        await writeLoose(gitdir, w);
+      } catch (error) {
+        failures.set(w.ref, { reason: `failed to write: ${(error as Error).message}`, error });
+      }
+    }
+    const deletes = applying.filter((w) => w.newOid === ZERO_OID);
+    if (deletes.length > 0) {
+      try {
+        await removePacked(gitdir, new Set(deletes.map((w) => w.ref)));
+        for (const w of deletes) {
+          await unlink(join(gitdir, w.ref)).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== "ENOENT") throw e;
+          });
+        }
+      } catch (error) {
+        for (const w of deletes) {
+          if (!failures.has(w.ref)) {
+            failures.set(w.ref, { reason: `failed to delete: ${(error as Error).message}`, error });
+          }
+        }
+      }
+    }
+    for (const w of locked) await unlinkQuiet(join(gitdir, `${w.ref}.lock`));
+    for (const w of deletes) await pruneDirs(gitdir, w.ref);
+  } finally {
+    for (const w of locked) await unlinkQuiet(join(gitdir, `${w.ref}.lock`));
+  }
+  const anyFailed = failures.size > 0;
+  return writes.map((w) => {
+    const f = failures.get(w.ref);
+    if (f !== undefined) return { ref: w.ref, ok: false, reason: f.reason, error: f.error };
+    if (options.atomic && anyFailed) {
+      return { ref: w.ref, ok: false, reason: "atomic transaction failed" };
+    }
+    return { ref: w.ref, ok: true };
+  });
+}
+
+/**
+ * Sets (or with `ZERO_OID` deletes) one ref, compare-and-swap against
+ * `expectedOld` when given. Throws LockError for a held lock and a DxpError
+ * with code "RefConflict" when the ref moved.
+ */
+export async function updateRef(
+  gitdir: string,
+  ref: string,
+  newOid: string,
+  expectedOld: string | undefined,
+): Promise<void> {
+  const [result] = await applyRefWrites(gitdir, [{ ref, newOid, expectedOld }], { atomic: true });
+  if (result === undefined || result.ok) return;
+  if (result.error instanceof DxpError) throw result.error;
+  const reason = result.reason ?? "unknown";
+  throw new DxpError("RefConflict", `Unable to update ref '${ref}': ${reason}.`, ExitCode.failure, {
+    data: { ref, expectedOld, reason },
+    cause: result.error,
+  });
+}
