@@ -1,0 +1,202 @@
+import { lstat, opendir, unlink } from "node:fs/promises";
+import { isAbsolute, join, normalize } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ConfigError, UnsafePathError } from "../errors/mod.ts";
+import { errnoCode, storeErrorFromErrno } from "./errors.ts";
+import { dirMaker } from "./local_dirs.ts";
+import { readChunks, throwIfAborted } from "./local_stream.ts";
+import { checkLocalObject, isProtectedMode } from "./local_verify.ts";
+import { isTempName, writeAtomic } from "./local_write.ts";
+import { parseObjectKey } from "./object_key.ts";
+import type { Store, StoreFactory, TransferOptions } from "./types.ts";
+
+/** Options of a local-folder store beyond its root. */
+export interface LocalStoreOptions {
+  /** `cache.shared = group`: folders are created `02775` (spec §4.5). */
+  readonly shared?: boolean;
+}
+
+/**
+ * A DVC remote (or cache) that is a folder on a mounted file system, local
+ * disk or an HPC shared file system alike. Objects are written through a
+ * temp file in their destination folder, hashed while they stream, made
+ * read-only (0444) and renamed into place; an object that is already there
+ * with mode 0444 is left alone, one with another mode is replaced.
+ *
+ * `url` is an absolute path or a `file://` URL; the section option
+ * `shared = group` selects group-shared folder modes.
+ *
+ * @example
+ * const store = createLocalStore("/mnt/dvcstore", {}, { env: {} });
+ * await store.put("files/md5/37/b51d194a7513e45b56f6524f2d51f2", "bar", {});
+ */
+export const createLocalStore: StoreFactory = (url, options) =>
+  openLocalStore(localRoot(url), { shared: options["shared"] === "group" });
+
+/** Opens a local-folder store at an absolute `root`. */
+export function openLocalStore(root: string, options: LocalStoreOptions = {}): Store {
+  return new LocalStore(root, options);
+}
+
+function localRoot(url: string): string {
+  const path = url.startsWith("file:") ? fileURLToPath(url) : url;
+  if (!isAbsolute(path)) {
+    throw new ConfigError(
+      `The local remote path '${url}' is not absolute; resolve it against its config file first.`,
+    );
+  }
+  return normalize(path);
+}
+
+class LocalStore implements Store {
+  readonly displayUrl: string;
+  /**
+   * Listing would bypass DVC's integrity rule for local remotes (an object
+   * not in mode 0444 must be re-hashed, §4.4.3), and a stat is as cheap as a
+   * listing entry on a local file system, so existence is asked per key.
+   */
+  readonly canList = false;
+  readonly #root: string;
+  readonly #ensureDir: (dir: string) => Promise<void>;
+
+  constructor(root: string, options: LocalStoreOptions) {
+    this.#root = root;
+    this.displayUrl = root;
+    this.#ensureDir = dirMaker(options.shared ? 0o2775 : undefined);
+  }
+
+  async exists(key: string, signal?: AbortSignal): Promise<boolean> {
+    throwIfAborted(signal);
+    const path = this.#path(key);
+    const object = parseObjectKey(key);
+    if (object) {
+      const state = await checkLocalObject(path, object.oid, object.scheme, signal);
+      return state === "trusted" || state === "verified";
+    }
+    try {
+      return (await lstat(path)).isFile();
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw storeErrorFromErrno(error, {
+        action: `check '${key}' in '${this.#root}'`,
+        where: path,
+      });
+    }
+  }
+
+  async *list(prefix: string, signal?: AbortSignal): AsyncIterable<string> {
+    const slash = prefix.lastIndexOf("/");
+    const folderKey = prefix.slice(0, slash + 1);
+    const folder = folderKey === "" ? this.#root : this.#path(folderKey.slice(0, -1));
+    yield* this.#walk(folder, folderKey, prefix.slice(slash + 1), signal);
+  }
+
+  async *#walk(
+    folder: string,
+    keyPrefix: string,
+    namePrefix: string,
+    signal: AbortSignal | undefined,
+  ): AsyncGenerator<string> {
+    let dir;
+    try {
+      dir = await opendir(folder);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw storeErrorFromErrno(error, { action: `list '${folder}'`, where: folder });
+    }
+    // One handle per depth level at most: folders are walked depth-first.
+    try {
+      for await (const entry of dir) {
+        throwIfAborted(signal);
+        if (!entry.name.startsWith(namePrefix)) continue;
+        if (entry.isDirectory()) {
+          yield* this.#walk(join(folder, entry.name), `${keyPrefix}${entry.name}/`, "", signal);
+        } else if (!isTempName(entry.name)) {
+          yield `${keyPrefix}${entry.name}`;
+        }
+      }
+    } catch (error) {
+      throw storeErrorFromErrno(error, { action: `list '${folder}'`, where: folder });
+    }
+  }
+
+  async put(key: string, localPath: string, options: TransferOptions): Promise<void> {
+    const target = this.#path(key);
+    throwIfAborted(options.signal);
+    // Content-addressed and immutable: a protected object is already right.
+    if (await isProtectedFile(target)) return;
+    const source = readChunks(
+      localPath,
+      { action: `read '${localPath}'`, where: localPath },
+      options.signal,
+    );
+    await writeAtomic(target, source, {
+      expect: options.expect,
+      signal: options.signal,
+      onBytes: options.onBytes,
+      fileMode: 0o444,
+      ensureDir: this.#ensureDir,
+      context: { action: `upload '${localPath}' to '${target}'`, where: target },
+      sourceLabel: `'${localPath}'`,
+    });
+  }
+
+  async get(key: string, localPath: string, options: TransferOptions): Promise<void> {
+    const source = this.#path(key);
+    const chunks = readChunks(
+      source,
+      { action: `download '${key}' from '${this.#root}'`, where: source },
+      options.signal,
+    );
+    await writeAtomic(localPath, chunks, {
+      expect: options.expect,
+      signal: options.signal,
+      onBytes: options.onBytes,
+      context: { action: `write '${localPath}'`, where: localPath },
+      sourceLabel: `Object '${key}' in '${this.#root}'`,
+    });
+  }
+
+  async delete(key: string, signal?: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    const path = this.#path(key);
+    try {
+      await unlink(path);
+    } catch (error) {
+      if (isMissing(error)) return;
+      throw storeErrorFromErrno(error, { action: `delete '${path}'`, where: path });
+    }
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** The file of `key`; keys that could leave the root are refused. */
+  #path(key: string): string {
+    const parts = key.split("/");
+    if (
+      key.length === 0 || key.includes("\0") ||
+      parts.some((part) => part === "" || part === "." || part === "..")
+    ) {
+      throw new UnsafePathError(`The object key '${key}' is not a safe relative path.`, {
+        data: { key },
+      });
+    }
+    return join(this.#root, ...parts);
+  }
+}
+
+async function isProtectedFile(path: string): Promise<boolean> {
+  try {
+    const stats = await lstat(path);
+    return stats.isFile() && isProtectedMode(stats.mode);
+  } catch {
+    return false;
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === "ENOENT" || code === "ENOTDIR";
+}

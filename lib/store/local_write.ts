@@ -1,0 +1,118 @@
+import { randomBytes } from "node:crypto";
+import { chmod, mkdir, open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { CorruptError } from "../errors/mod.ts";
+import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
+import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
+import { throwIfAborted } from "./local_stream.ts";
+import { oidDigest } from "./object_key.ts";
+
+/** Options of {@link writeAtomic}. */
+export interface AtomicWriteOptions {
+  readonly expect?: { readonly hash: string; readonly scheme: HashScheme } | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onBytes?: ((bytes: number) => void) | undefined;
+  /** chmod applied to the temp file before the rename (0o444 protects an object). */
+  readonly fileMode?: number | undefined;
+  /** Creates missing parent folders; defaults to `mkdir -p` with `0777 & ~umask`. */
+  readonly ensureDir?: ((dir: string) => Promise<void>) | undefined;
+  /** What is being written, for messages: "download 'files/md5/ab/…' from '/mnt/store'". */
+  readonly context: FailureContext;
+  /** Where the bytes come from, for the corruption message. */
+  readonly sourceLabel: string;
+}
+
+/**
+ * DVC's temp name (spec §4.5): `.` + 22 URL-safe base64 characters (16 random
+ * bytes) + `.tmp`, in the destination folder so the final rename is atomic.
+ */
+export function tempNameFor(finalPath: string): string {
+  return join(dirname(finalPath), `.${randomBytes(16).toString("base64url")}.tmp`);
+}
+
+/** True for a name written by {@link tempNameFor} (DVC's temp files look the same). */
+export function isTempName(name: string): boolean {
+  return /^\.[A-Za-z0-9_-]{22}\.tmp$/.test(basename(name));
+}
+
+/**
+ * Streams `source` into `finalPath` through a temp file in the same folder,
+ * hashing every chunk as it is written (one pass). When `expect` is given and
+ * the digest differs, nothing is left behind and a CorruptError is thrown.
+ * On any failure or abort the temp file is removed. Usable by every backend
+ * whose `get` ends in a local file (pass the response body as `source`).
+ */
+export async function writeAtomic(
+  finalPath: string,
+  source: AsyncIterable<Uint8Array>,
+  options: AtomicWriteOptions,
+): Promise<void> {
+  const { signal, onBytes, context } = options;
+  throwIfAborted(signal);
+  const dir = dirname(finalPath);
+  const temp = tempNameFor(finalPath);
+  const ensureDir = options.ensureDir ??
+    ((d: string) => mkdir(d, { recursive: true }).then(() => {}));
+  let handle;
+  try {
+    try {
+      handle = await open(temp, "wx", 0o666);
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw error;
+      await ensureDir(dir);
+      handle = await open(temp, "wx", 0o666);
+    }
+  } catch (error) {
+    throw storeErrorFromErrno(error, context);
+  }
+  let renamed = false;
+  try {
+    const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
+    for await (const chunk of source) {
+      throwIfAborted(signal);
+      // The write runs on the I/O thread pool while the main thread hashes the same bytes.
+      const written = writeAll(handle, chunk);
+      hasher?.update(chunk);
+      await written;
+      onBytes?.(chunk.length);
+    }
+    throwIfAborted(signal);
+    if (options.expect && hasher) {
+      const actual = hasher.digest();
+      const wanted = oidDigest(options.expect.hash);
+      if (actual !== wanted) {
+        throw new CorruptError(
+          `${options.sourceLabel} has md5 '${actual}' instead of '${wanted}'; ` +
+            `nothing was written to '${finalPath}'.`,
+          { data: { expected: wanted, actual, path: finalPath } },
+        );
+      }
+    }
+    if (options.fileMode !== undefined) await handle.chmod(options.fileMode);
+    await handle.close();
+    handle = undefined;
+    await rename(temp, finalPath);
+    renamed = true;
+  } catch (error) {
+    throw storeErrorFromErrno(error, context);
+  } finally {
+    if (handle) await handle.close().catch(() => undefined);
+    if (!renamed) await unlink(temp).catch(() => undefined);
+  }
+}
+
+async function writeAll(
+  handle: { write(b: Uint8Array, o: number, l: number): Promise<{ bytesWritten: number }> },
+  chunk: Uint8Array,
+): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Makes an existing file read-only where the file system allows it. */
+export async function protectFile(path: string): Promise<void> {
+  await chmod(path, 0o444);
+}
