@@ -1,0 +1,80 @@
+import * as fs from "node:fs";
+import git from "isomorphic-git";
+import type { ProjectTree, TreeEntry } from "../dvc/tree.ts";
+
+interface RawEntry {
+  mode: string;
+  path: string;
+  oid: string;
+  type: "blob" | "tree" | "commit";
+}
+
+/**
+ * A {@link ProjectTree} over the tree of commit `commitOid` in the repository
+ * at `gitdir`. `subdir` is the DVC root relative to the Git top (`""` when
+ * they coincide). Trees are read once and remembered; pass the same `cache`
+ * object to several readers to share isomorphic-git's pack cache.
+ *
+ * Gitlinks (submodules) are not listed; symlinks are listed, never followed.
+ */
+export function gitCommitTree(
+  gitdir: string,
+  commitOid: string,
+  subdir = "",
+  cache: object = {},
+): ProjectTree {
+  const trees = new Map<string, Promise<RawEntry[] | undefined>>();
+  const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
+
+  const rootTree = (async () => {
+    const { commit } = await git.readCommit({ fs, gitdir, oid: commitOid, cache });
+    return commit.tree;
+  })();
+
+  const readTreeOid = async (oid: string): Promise<RawEntry[]> => {
+    const { tree } = await git.readTree({ fs, gitdir, oid, cache });
+    return tree as RawEntry[];
+  };
+
+  // Entries of the folder at `parts` below the commit's root tree.
+  const entriesAt = (parts: readonly string[]): Promise<RawEntry[] | undefined> => {
+    const key = parts.join("/");
+    let pending = trees.get(key);
+    if (pending === undefined) {
+      pending = parts.length === 0
+        ? rootTree.then(readTreeOid)
+        : entriesAt(parts.slice(0, -1)).then((parent) => {
+          const entry = parent?.find((e) => e.path === parts[parts.length - 1]);
+          return entry?.type === "tree" ? readTreeOid(entry.oid) : undefined;
+        });
+      trees.set(key, pending);
+    }
+    return pending;
+  };
+
+  const split = (path: string) => [...prefix, ...path.split("/").filter((s) => s !== "")];
+
+  return {
+    async listDir(path) {
+      const entries = await entriesAt(split(path));
+      if (entries === undefined) return undefined;
+      const out: TreeEntry[] = [];
+      for (const e of entries) {
+        if (e.type === "tree") out.push({ name: e.path, type: "dir" });
+        else if (e.type === "blob") {
+          out.push({ name: e.path, type: e.mode === "120000" ? "symlink" : "file" });
+        }
+      }
+      return out;
+    },
+    async readFile(path) {
+      const parts = split(path);
+      const name = parts.pop();
+      if (name === undefined) return undefined;
+      const entry = (await entriesAt(parts))?.find((e) => e.path === name);
+      if (entry?.type !== "blob" || entry.mode === "120000") return undefined;
+      const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+      return blob;
+    },
+  };
+}
