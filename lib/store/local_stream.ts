@@ -1,5 +1,5 @@
 import { open } from "node:fs/promises";
-import { DxpError, InterruptedError } from "../errors/mod.ts";
+import { throwIfAborted } from "./abort.ts";
 import { type FailureContext, storeErrorFromErrno } from "./errors.ts";
 
 /** Largest read; big enough for ~1 GB/s with few syscalls, small enough to bound memory. */
@@ -51,12 +51,4 @@ export async function* readChunks(
     if (pending) await pending.catch(() => undefined);
     await handle.close().catch(() => undefined);
   }
-}
-
-/** Throws InterruptedError (or the DxpError the signal was aborted with). */
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (!signal?.aborted) return;
-  const reason: unknown = signal.reason;
-  if (reason instanceof DxpError) throw reason;
-  throw new InterruptedError(undefined, { cause: reason });
 }

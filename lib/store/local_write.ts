@@ -4,7 +4,7 @@ import { basename, dirname, join } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
-import { throwIfAborted } from "./local_stream.ts";
+import { throwIfAborted } from "./abort.ts";
 import { oidDigest } from "./object_key.ts";
 
 /** Options of {@link writeAtomic}. */

@@ -1,0 +1,3 @@
+export * from "./layout.ts";
+export * from "./cache_has.ts";
+export * from "./cache.ts";

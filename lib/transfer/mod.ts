@@ -1,0 +1,3 @@
+export * from "./types.ts";
+export * from "./queue.ts";
+export * from "./missing.ts";
