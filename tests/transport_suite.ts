@@ -1,0 +1,404 @@
+/**
+ * The conformance suite every Git transport passes (ssh, local, http): real
+ * git creates and verifies the repositories on both sides.
+ */
+import assert from "node:assert/strict";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { GitRemoteError } from "../lib/errors/mod.ts";
+import { buildPack } from "../lib/git/pack/build_pack.ts";
+import { objectsToSend } from "../lib/git/pack/objects_to_send.ts";
+import { storePack } from "../lib/git/pack/store_pack.ts";
+import { updateRefs } from "../lib/git/ref_write.ts";
+import { openTransport } from "../lib/git/transport/registry.ts";
+import type { RefUpdate, Transport, TransportOptions } from "../lib/git/transport/types.ts";
+import { ZERO_OID } from "../lib/git/transport/types.ts";
+import {
+  commitExp,
+  commitFiles,
+  expRef,
+  forEachRef,
+  g,
+  initRepo,
+  packObjectCount,
+} from "./helpers/git_repo.ts";
+import { run, scratch } from "./helpers/tmp.ts";
+
+export interface TransportFixture {
+  /** URL under which the transport reaches the bare repository at this path. */
+  makeUrl(bareRepoPath: string): string;
+  options: TransportOptions;
+  teardown(): Promise<void>;
+  /** Protocol the server must speak for upload-pack (checked when given). */
+  expectProtocol?: 0 | 2;
+}
+
+export interface SuiteFeatures {
+  /** The remote runs git hooks (real git-receive-pack does; the in-process local remote does not). */
+  readonly hooks?: boolean;
+}
+
+interface World {
+  dir: string;
+  local: string;
+  gitdir: string;
+  remote: string;
+  transport: Transport;
+  fixture: TransportFixture;
+}
+
+async function withWorld(
+  setup: () => Promise<TransportFixture>,
+  fn: (w: World) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = await scratch("dxp-transport-");
+  const fixture = await setup();
+  try {
+    const local = initRepo(join(dir, "local"));
+    const remote = initRepo(join(dir, "remote.git"), true);
+    const transport = openTransport(fixture.makeUrl(remote), fixture.options);
+    await fn({ dir, local, gitdir: join(local, ".git"), remote, transport, fixture });
+  } finally {
+    await fixture.teardown();
+    await cleanup();
+  }
+}
+
+function fsckClean(repo: string): void {
+  const r = run("git", ["fsck", "--full", "--no-dangling"], { cwd: repo });
+  assert.equal(r.code, 0, `git fsck in ${repo}: ${r.stdout}${r.stderr}`);
+}
+
+function lsRemote(repo: string): Map<string, string> {
+  const out = g(["ls-remote", repo], repo);
+  return new Map(
+    out.split("\n").filter((l) => l !== "" && !l.endsWith("^{}")).map((l) => {
+      const [oid, name] = l.split("\t");
+      return [name!, oid!] as [string, string];
+    }),
+  );
+}
+
+/** Builds a baseline and `count` experiments in `local`; returns the refs and SHAs. */
+function makeExps(local: string, count: number, baseFiles: Record<string, string> = {}) {
+  const baseline = commitFiles(local, {
+    "params.yaml": "lr: 0\n",
+    "src/train.py": "print(1)\n",
+    ...baseFiles,
+  }, "base");
+  const exps = new Map<string, string>();
+  for (let i = 0; i < count; i++) {
+    const sha = commitExp(
+      local,
+      baseline,
+      `exp-${i}`,
+      { "params.yaml": `lr: ${i + 1}\n` },
+      1700000100 + i,
+    );
+    exps.set(expRef(baseline, `exp-${i}`), sha);
+  }
+  return { baseline, exps };
+}
+
+/** Pushes refs (ref → sha) from `gitdir` in one session, creating them on the remote. */
+async function pushRefs(
+  w: World,
+  refs: ReadonlyMap<string, string>,
+  atomic = false,
+  oldOf: (ref: string) => string = () => ZERO_OID,
+) {
+  const session = await w.transport.openPush();
+  try {
+    const remoteHas = [...session.advertisement.refs.values()];
+    const oids = await objectsToSend(w.gitdir, [...refs.values()], remoteHas);
+    const pack = await buildPack(w.gitdir, oids);
+    const updates: RefUpdate[] = [...refs].map(([ref, sha]) => ({
+      ref,
+      oldOid: oldOf(ref),
+      newOid: sha,
+    }));
+    const results = await session.send(updates, pack, { atomic });
+    return { results, objects: oids.length, pack };
+  } finally {
+    await session.close();
+  }
+}
+
+function newObjectCount(repo: string, tips: string[], bases: string[]): number {
+  const out = g(["rev-list", "--objects", ...tips, "--not", ...bases, "--"], repo);
+  return out.split("\n").filter((l) => l !== "").length;
+}
+
+/** Registers the shared transport tests under `name`. */
+export function transportSuite(
+  name: string,
+  setup: () => Promise<TransportFixture>,
+  features: SuiteFeatures = {},
+): void {
+  const test = (
+    title: string,
+    fn: (w: World) => Promise<void>,
+    options: { ignore?: boolean } = {},
+  ) =>
+    Deno.test({
+      name: `${name}: ${title}`,
+      ignore: options.ignore ?? false,
+      fn: () => withWorld(setup, fn),
+    });
+
+  test("listRefs() matches git ls-remote (branches, tags, refs/exps, HEAD)", async (w) => {
+    const { exps } = makeExps(w.local, 3);
+    g(["branch", "dev"], w.local);
+    g(["tag", "-a", "-m", "release", "v1"], w.local);
+    g(["tag", "light"], w.local);
+    g([
+      "push",
+      "-q",
+      w.remote,
+      "refs/heads/*:refs/heads/*",
+      "refs/tags/*:refs/tags/*",
+      "refs/exps/*:refs/exps/*",
+    ], w.local);
+    const adv = await w.transport.listRefs();
+    assert.deepEqual(new Map([...adv.refs].sort()), new Map([...lsRemote(w.remote)].sort()));
+    assert.equal(adv.refs.get("HEAD"), adv.refs.get("refs/heads/main"));
+    assert.equal(adv.headTarget, "refs/heads/main");
+    for (const [ref, sha] of exps) assert.equal(adv.refs.get(ref), sha);
+    if (w.fixture.expectProtocol !== undefined) {
+      assert.equal(adv.protocol, w.fixture.expectProtocol);
+    }
+  });
+
+  test("listRefs() with prefixes returns only refs under them", async (w) => {
+    const { exps } = makeExps(w.local, 2);
+    g(["push", "-q", w.remote, "refs/heads/*:refs/heads/*", "refs/exps/*:refs/exps/*"], w.local);
+    const adv = await w.transport.listRefs({ prefixes: ["refs/exps/"] });
+    assert.deepEqual(new Map([...adv.refs].sort()), new Map([...exps].sort()));
+  });
+
+  test("listRefs() of a HEAD-less remote holding only refs/exps lists just those", async (w) => {
+    const { exps } = makeExps(w.local, 2);
+    g(["push", "-q", w.remote, "refs/exps/*:refs/exps/*"], w.local);
+    const adv = await w.transport.listRefs();
+    assert.deepEqual(new Map([...adv.refs].sort()), new Map([...exps].sort()));
+    assert.equal(adv.headTarget, undefined);
+  });
+
+  test("listRefs() and openPush() of an empty repository advertise no refs", async (w) => {
+    const adv = await w.transport.listRefs();
+    assert.equal(adv.refs.size, 0);
+    const session = await w.transport.openPush();
+    assert.equal(session.advertisement.refs.size, 0);
+    await session.close();
+    fsckClean(w.remote);
+  });
+
+  test("openPush().send() creates many refs in one session and the remote passes fsck", async (w) => {
+    const { exps } = makeExps(w.local, 40);
+    const { results } = await pushRefs(w, exps);
+    assert.equal(results.length, 40);
+    assert.ok(results.every((r) => r.ok), JSON.stringify(results.filter((r) => !r.ok)));
+    assert.deepEqual(
+      new Map([...forEachRef(w.remote, "refs/exps")].sort()),
+      new Map([...exps].sort()),
+    );
+    fsckClean(w.remote);
+  });
+
+  test("openPush().send() sends only the new objects when the remote has the baseline", async (w) => {
+    const { baseline, exps } = makeExps(w.local, 1);
+    g(["push", "-q", w.remote, "main"], w.local);
+    const { results, pack } = await pushRefs(w, exps);
+    assert.ok(results[0]!.ok);
+    const [sha] = [...exps.values()];
+    assert.equal(packObjectCount(pack), newObjectCount(w.local, [sha!], [baseline]));
+    assert.equal(packObjectCount(pack), 3, "commit, root tree, params.yaml");
+    fsckClean(w.remote);
+  });
+
+  test("openPush().send() handles up-to-date, fast-forward, forced non-ff and delete", async (w) => {
+    const { baseline, exps } = makeExps(w.local, 1);
+    const [[ref, first]] = [...exps] as [[string, string]];
+    await pushRefs(w, exps);
+    // fast-forward: a child of the pushed experiment commit
+    g(["checkout", "-q", "--detach", first], w.local);
+    const child = commitFiles(w.local, { "metrics.json": '{"acc": 1}\n' }, "child", 1700000500);
+    // sibling of `first`: not a descendant, so a forced (non-fast-forward) update
+    g(["checkout", "-q", "--detach", baseline], w.local);
+    const sibling = commitFiles(w.local, { "params.yaml": "lr: 99\n" }, "sibling", 1700000600);
+    g(["checkout", "-q", "main"], w.local);
+
+    const same = await pushRefs(w, new Map([[ref, first]]), false, () => first);
+    assert.deepEqual(same.results, [{ ref, ok: true }]);
+    const ff = await pushRefs(w, new Map([[ref, child]]), false, () => first);
+    assert.deepEqual(ff.results, [{ ref, ok: true }]);
+    assert.equal(ff.objects, 3);
+    assert.equal(forEachRef(w.remote).get(ref), child);
+    const forced = await pushRefs(w, new Map([[ref, sibling]]), false, () => child);
+    assert.deepEqual(forced.results, [{ ref, ok: true }]);
+    assert.equal(forEachRef(w.remote).get(ref), sibling);
+
+    const session = await w.transport.openPush();
+    assert.equal(session.advertisement.refs.get(ref), sibling);
+    const results = await session.send([{ ref, oldOid: sibling, newOid: ZERO_OID }], null, {
+      atomic: false,
+    });
+    await session.close();
+    assert.deepEqual(results, [{ ref, ok: true }]);
+    assert.equal(forEachRef(w.remote).has(ref), false);
+    fsckClean(w.remote);
+  });
+
+  test("openPush().send() atomic applies nothing when one update is stale; non-atomic applies the rest", async (w) => {
+    const { exps } = makeExps(w.local, 3);
+    const [a, b, c] = [...exps.keys()] as [string, string, string];
+    await pushRefs(w, new Map([[a, exps.get(a)!]]));
+    // b is created; a claims a wrong old value (the remote moved it, as far as we know).
+    const updates = new Map([[b, exps.get(b)!], [a, exps.get(c)!]]);
+    const stale = (ref: string) => (ref === a ? exps.get(b)! : ZERO_OID);
+    const session = await w.transport.openPush();
+    const atomicOffered = session.advertisement.capabilities.has("atomic");
+    await session.close();
+    assert.ok(atomicOffered, "the remote offers atomic pushes");
+    const atomic = await pushRefs(w, updates, true, stale);
+    assert.deepEqual(atomic.results.map((r) => r.ok), [false, false]);
+    assert.ok(atomic.results.every((r) => (r.reason ?? "") !== ""));
+    assert.equal(forEachRef(w.remote).has(b), false, "atomic: nothing changed");
+    assert.equal(forEachRef(w.remote).get(a), exps.get(a));
+    const loose = await pushRefs(w, updates, false, stale);
+    assert.deepEqual(loose.results.map((r) => [r.ref, r.ok]), [[b, true], [a, false]]);
+    assert.equal(forEachRef(w.remote).get(b), exps.get(b));
+    assert.equal(forEachRef(w.remote).get(a), exps.get(a));
+    fsckClean(w.remote);
+  });
+
+  test(
+    "openPush().send() reports a hook's rejection per ref, and atomic changes nothing",
+    async (w) => {
+      const { exps } = makeExps(w.local, 3);
+      const refs = [...exps.keys()];
+      const hook = join(w.remote, "hooks", "update");
+      writeFileSync(
+        hook,
+        `#!/bin/sh\ncase "$1" in *exp-1) echo "exp-1 is not welcome" >&2; exit 1;; esac\nexit 0\n`,
+      );
+      chmodSync(hook, 0o755);
+      const atomic = await pushRefs(w, exps, true);
+      assert.deepEqual(atomic.results.map((r) => r.ok), [false, false, false]);
+      assert.match(atomic.results[1]!.reason!, /hook declined/);
+      assert.equal(forEachRef(w.remote, "refs/exps").size, 0);
+      const loose = await pushRefs(w, exps, false);
+      assert.deepEqual(loose.results.map((r) => r.ok), [true, false, true]);
+      assert.deepEqual(
+        [...forEachRef(w.remote, "refs/exps").keys()].sort(),
+        [refs[0], refs[2]].sort(),
+      );
+      fsckClean(w.remote);
+    },
+    { ignore: !features.hooks },
+  );
+
+  test("openFetch().fetchPack() brings wanted refs that storePack makes readable (fsck clean)", async (w) => {
+    const source = initRepo(join(w.dir, "source"));
+    const { exps } = makeExps(source, 5);
+    g(["push", "-q", w.remote, "refs/heads/*:refs/heads/*", "refs/exps/*:refs/exps/*"], source);
+    const session = await w.transport.openFetch({ prefixes: ["refs/exps/"] });
+    assert.deepEqual(new Map([...session.advertisement.refs].sort()), new Map([...exps].sort()));
+    if (w.fixture.expectProtocol !== undefined) {
+      assert.equal(session.advertisement.protocol, w.fixture.expectProtocol);
+    }
+    const pack = await session.fetchPack([...exps.values()], []);
+    await session.close();
+    const { objects } = await storePack(w.gitdir, pack);
+    assert.equal(objects, newObjectCount(source, [...exps.values()], []));
+    const written = await updateRefs(
+      w.gitdir,
+      [...exps].map(([ref, newOid]) => ({ ref, newOid, expectedOld: ZERO_OID })),
+      {
+        atomic: true,
+      },
+    );
+    assert.ok(written.every((r) => r.ok));
+    fsckClean(w.local);
+    assert.deepEqual(
+      new Map([...forEachRef(w.local, "refs/exps")].sort()),
+      new Map([...exps].sort()),
+    );
+  });
+
+  test("openFetch().fetchPack() with haves sends only the objects we lack", async (w) => {
+    const { baseline } = makeExps(w.local, 0);
+    g(["push", "-q", w.remote, "main"], w.local);
+    const source = join(w.dir, "source");
+    g(["clone", "-q", w.remote, source], w.dir);
+    const exp = commitExp(source, baseline, "remote-exp", {
+      "params.yaml": "lr: 7\n",
+      "new/file.txt": "x\n",
+    });
+    g(["push", "-q", w.remote, "refs/exps/*:refs/exps/*"], source);
+    const session = await w.transport.openFetch();
+    const pack = await session.fetchPack([exp], [baseline]);
+    await session.close();
+    assert.equal(packObjectCount(pack), newObjectCount(source, [exp], [baseline]));
+    await storePack(w.gitdir, pack);
+    g(["update-ref", expRef(baseline, "remote-exp"), exp], w.local);
+    fsckClean(w.local);
+  });
+
+  test("openFetch().fetchPack() with nothing wanted returns an empty pack", async (w) => {
+    makeExps(w.local, 1);
+    g(["push", "-q", w.remote, "main"], w.local);
+    const session = await w.transport.openFetch();
+    assert.equal((await session.fetchPack([], [])).length, 0);
+    await session.close();
+  });
+
+  test("listRefs()/openPush() of a missing repository fail with 'not a valid Git remote'", async (w) => {
+    const missing = openTransport(
+      w.fixture.makeUrl(join(w.dir, "no-such-repo.git")),
+      w.fixture.options,
+    );
+    const check = (e: unknown) =>
+      e instanceof GitRemoteError && /is not a valid Git remote or URL/.test(e.message) &&
+      !e.message.includes("\n");
+    await assert.rejects(() => missing.listRefs(), check);
+    await assert.rejects(() => missing.openPush(), check);
+  });
+
+  test("openFetch().fetchPack() fails cleanly when the remote's objects are corrupt", async (w) => {
+    const source = initRepo(join(w.dir, "source"));
+    const { exps } = makeExps(source, 1, { "data.txt": "precious data\n".repeat(50) });
+    g(["config", "receive.unpackLimit", "100000"], w.remote);
+    g(["push", "-q", w.remote, "refs/exps/*:refs/exps/*"], source);
+    // Break one loose blob of the remote: a server must fail, not send a bad pack.
+    const blob = g(["rev-parse", `${[...exps.values()][0]}:data.txt`], source).trim();
+    const path = join(w.remote, "objects", blob.slice(0, 2), blob.slice(2));
+    assert.ok(statSync(path).isFile(), "receive.unpackLimit keeps the pushed objects loose");
+    chmodSync(path, 0o644);
+    const data = readFileSync(path);
+    writeFileSync(path, data.subarray(0, data.length - 6));
+    const before = readdirSync(join(w.gitdir, "objects", "pack")).length;
+    const session = await w.transport.openFetch();
+    await assert.rejects(() => session.fetchPack([...exps.values()], []), GitRemoteError);
+    await session.close().catch(() => undefined);
+    assert.equal(readdirSync(join(w.gitdir, "objects", "pack")).length, before);
+    assert.equal(forEachRef(w.local, "refs/exps").size, 0);
+  });
+
+  const isRoot = process.getuid?.() === 0;
+  test("openPush().send() reports a read-only remote as failed refs", async (w) => {
+    const { exps } = makeExps(w.local, 1);
+    run("chmod", ["-R", "a-w", join(w.remote, "objects"), join(w.remote, "refs")]);
+    try {
+      const { results } = await pushRefs(w, exps);
+      assert.equal(results[0]!.ok, false);
+      assert.ok((results[0]!.reason ?? "") !== "");
+    } catch (e) {
+      assert.ok(e instanceof GitRemoteError, String(e));
+    } finally {
+      run("chmod", ["-R", "u+w", join(w.remote, "objects"), join(w.remote, "refs")]);
+    }
+    assert.equal(forEachRef(w.remote, "refs/exps").size, 0);
+  }, { ignore: isRoot });
+}
