@@ -23,6 +23,8 @@ export interface GitHttpServerOptions {
   tls?: boolean;
   /** Require HTTP Basic credentials (401 + `WWW-Authenticate: Basic` otherwise). */
   auth?: { user: string; password: string };
+  /** Ignore the client's `Git-Protocol` header, so the server speaks protocol v0. */
+  v0?: boolean;
 }
 
 export interface GitHttpServer {
@@ -146,7 +148,7 @@ async function handle(
     REMOTE_ADDR: "127.0.0.1",
     SERVER_PROTOCOL: "HTTP/1.1",
   };
-  if (typeof protocolHeader === "string") env["HTTP_GIT_PROTOCOL"] = protocolHeader;
+  if (typeof protocolHeader === "string" && !options.v0) env["HTTP_GIT_PROTOCOL"] = protocolHeader;
   const encoding = req.headers["content-encoding"];
   if (typeof encoding === "string") env["HTTP_CONTENT_ENCODING"] = encoding;
   if (user !== undefined) env["REMOTE_USER"] = user;
