@@ -13,6 +13,7 @@ import { HttpAuth, isLoopbackHost } from "../lib/git/transport/http_auth.ts";
 import { type TransportOptions, ZERO_OID } from "../lib/git/transport/types.ts";
 import { startGitHttpServer } from "./helpers/http_git_server.ts";
 import { git, scratch } from "./helpers/tmp.ts";
+import { transportSuite } from "./transport_suite.ts";
 
 const AUTH_HELP = "See https://dvc.org/doc/user-guide/troubleshooting#git-auth";
 const GIT_ENV = {
@@ -488,3 +489,28 @@ Deno.test("listRefs() rejects with the abort reason when the signal is already a
     assert.equal(server.requests.length, 0);
   });
 });
+
+for (const variant of ["http v2", "http v0", "https v2 with a token"] as const) {
+  const tls = variant.startsWith("https");
+  const v0 = variant.includes("v0");
+  transportSuite(
+    `smart ${variant}`,
+    async () => {
+      const token = "suite-token";
+      const server = await startGitHttpServer({
+        tls,
+        v0,
+        projectRoot: "/",
+        ...(tls ? { auth: { user: "x-access-token", password: token } } : {}),
+      });
+      const env = tls ? { SSL_CERT_FILE: server.caFile, DXP_GIT_TOKEN: token } : {};
+      return {
+        makeUrl: (path: string) => `${server.baseUrl}${path}`,
+        options: options(env, "/"),
+        teardown: () => server.stop(),
+        expectProtocol: v0 ? 0 : 2,
+      };
+    },
+    { hooks: true },
+  );
+}

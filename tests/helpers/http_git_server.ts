@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { execFileSync } from "node:child_process";
 import { Buffer } from "node:buffer";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -23,6 +23,11 @@ export interface GitHttpServerOptions {
   tls?: boolean;
   /** Require HTTP Basic credentials (401 + `WWW-Authenticate: Basic` otherwise). */
   auth?: { user: string; password: string };
+  /**
+   * GIT_PROJECT_ROOT to serve (default: a fresh folder, `root`). With "/",
+   * `<baseUrl><absolute path>` serves any repository on this machine.
+   */
+  projectRoot?: string;
   /** Ignore the client's `Git-Protocol` header, so the server speaks protocol v0. */
   v0?: boolean;
 }
@@ -30,7 +35,7 @@ export interface GitHttpServerOptions {
 export interface GitHttpServer {
   /** `http(s)://127.0.0.1:<port>` (no trailing slash). */
   baseUrl: string;
-  /** GIT_PROJECT_ROOT: create bare repositories here. */
+  /** GIT_PROJECT_ROOT: bare repositories created here are served as `<baseUrl>/<name>`. */
   root: string;
   /** PEM file of the CA that signed the server certificate (tls only). */
   caFile?: string;
@@ -46,8 +51,8 @@ export async function startGitHttpServer(
   options: GitHttpServerOptions = {},
 ): Promise<GitHttpServer> {
   const tmp = await scratch("dxp-http-git-");
-  const root = join(tmp.dir, "repos");
-  execFileSync("mkdir", ["-p", root]);
+  const root = options.projectRoot ?? join(tmp.dir, "repos");
+  mkdirSync(root, { recursive: true });
   const requests: GitHttpServer["requests"] = [];
 
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
