@@ -8,7 +8,7 @@ import { extractFixture, scratch } from "./helpers/tmp.ts";
 interface Setup {
   dir: string;
   dvcDir: string;
-  env: Record<string, string>;
+  env: { HOME: string; DVC_SYSTEM_CONFIG_DIR: string; DVC_GLOBAL_CONFIG_DIR: string };
   write(level: "system" | "global" | "repo" | "local", text: string): void;
   cleanup(): Promise<void>;
 }

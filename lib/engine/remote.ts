@@ -217,14 +217,7 @@ function textOf(value: string | string[] | undefined): string | undefined {
 }
 
 function copyOf(data: ConfigData): ConfigData {
-  return mergeConfigData(
-    {
-      sections: new Map(),
-      named: { remote: new Map(), machine: new Map(), db: new Map() },
-      misplaced: [],
-    },
-    data,
-  );
+  return mergeConfigData(emptyConfigData(), data);
 }
 
 /** DVC stores `None` for an option given without a value; its schema then refuses it. */
