@@ -1,6 +1,6 @@
 import { chmod, mkdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { type ConfigData, mergeConfigData } from "./config_data.ts";
+import { type ConfigData, emptyConfigData, mergeConfigData } from "./config_data.ts";
 import { configError } from "./errors.ts";
 import type { ConfigFiles, ConfigLevel } from "./levels.ts";
 import { loadLevelsBefore, parseConfigText, readConfigText } from "./load.ts";
@@ -36,7 +36,10 @@ export async function editConfigLevel(
   const data = parseConfigText(text, file);
   const below = await loadLevelsBefore(files, level);
   const next = edit({ file, text, data, below });
-  const merged = mergeConfigData(await loadLevelsBefore(files, level), parseConfigText(next, file));
+  const merged = mergeConfigData(
+    mergeConfigData(emptyConfigData(), below),
+    parseConfigText(next, file),
+  );
   validateConfigData(merged);
   if (next === text) return { file, changed: false };
   await writeAtomically(file, next);
