@@ -19,10 +19,11 @@ export interface LocalStoreOptions {
 
 /**
  * A DVC remote (or cache) that is a folder on a mounted file system, local
- * disk or an HPC shared file system alike. Objects are written through a
- * temp file in their destination folder, hashed while they stream, made
- * read-only (0444) and renamed into place; an object that is already there
- * with mode 0444 is left alone, one with another mode is replaced.
+ * disk or an HPC shared file system alike. Files are written through a temp
+ * file in their destination folder, hashed while they stream, and renamed
+ * into place. Objects (`files/md5/…`, legacy `ab/…`) are made read-only
+ * (0444); one already there with mode 0444 is left alone, one with another
+ * mode is replaced. Other keys (`runs/…`) are plain files, overwritten.
  *
  * `url` is an absolute path or a `file://` URL; the section option
  * `shared = group` selects group-shared folder modes.
@@ -124,8 +125,10 @@ class LocalStore implements Store {
   async put(key: string, localPath: string, options: TransferOptions): Promise<void> {
     const target = this.#path(key);
     throwIfAborted(options.signal);
-    // Content-addressed and immutable: a protected object is already right.
-    if (await isProtectedFile(target)) return;
+    // Objects are content-addressed and immutable: a protected one is already right and
+    // stays. Other files (run cache) are plain copies, overwritten like DVC does.
+    const isObject = parseObjectKey(key) !== undefined;
+    if (isObject && await isProtectedFile(target)) return;
     const source = readChunks(
       localPath,
       { action: `read '${localPath}'`, where: localPath },
@@ -135,7 +138,7 @@ class LocalStore implements Store {
       expect: options.expect,
       signal: options.signal,
       onBytes: options.onBytes,
-      fileMode: 0o444,
+      ...(isObject ? { fileMode: 0o444 } : {}),
       ensureDir: this.#ensureDir,
       context: { action: `upload '${localPath}' to '${target}'`, where: target },
       sourceLabel: `'${localPath}'`,
