@@ -9,6 +9,8 @@ interface RawEntry {
   type: "blob" | "tree" | "commit";
 }
 
+const parsedTrees = new WeakMap<object, Map<string, Promise<RawEntry[]>>>();
+
 /**
  * A {@link ProjectTree} over the tree of commit `commitOid` in the repository
  * at `gitdir`. `subdir` is the DVC root relative to the Git top (`""` when
@@ -31,9 +33,19 @@ export function gitCommitTree(
     return commit.tree;
   })();
 
-  const readTreeOid = async (oid: string): Promise<RawEntry[]> => {
-    const { tree } = await git.readTree({ fs, gitdir, oid, cache });
-    return tree as RawEntry[];
+  // Trees are content-addressed, so readers sharing `cache` share parsed trees
+  // too: an experiment re-reads almost nothing of its baseline's tree.
+  let shared = parsedTrees.get(cache);
+  if (shared === undefined) parsedTrees.set(cache, shared = new Map());
+  const byOid = shared;
+  const readTreeOid = (oid: string): Promise<RawEntry[]> => {
+    let pending = byOid.get(oid);
+    if (pending === undefined) {
+      pending = git.readTree({ fs, gitdir, oid, cache }).then(({ tree }) => tree as RawEntry[]);
+      pending.catch(() => byOid.delete(oid));
+      byOid.set(oid, pending);
+    }
+    return pending;
   };
 
   // Entries of the folder at `parts` below the commit's root tree.
