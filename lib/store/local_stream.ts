@@ -31,17 +31,21 @@ export async function* readChunks(
     const length = Math.min(CHUNK_SIZE, Math.max(MIN_BUFFER, size + 1));
     const buffers = [new Uint8Array(length), new Uint8Array(length)] as const;
     let index = 0;
+    let total = 0;
     const read = (buffer: Uint8Array) =>
       handle!.read(buffer, 0, length, null).then((r) => r.bytesRead);
     pending = read(buffers[0]);
-    while (true) {
+    while (pending) {
       const count = await pending;
       pending = undefined;
       if (count === 0) return;
       throwIfAborted(signal);
+      total += count;
       const current = buffers[index]!;
       index = 1 - index;
-      pending = read(buffers[index]!);
+      // A short read reaching the size seen at open is the end: saves a read per small file.
+      const ended = count < length && total >= size;
+      if (!ended) pending = read(buffers[index]!);
       yield current.subarray(0, count);
     }
   } catch (error) {
