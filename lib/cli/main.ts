@@ -21,25 +21,24 @@ export async function main(argv: string[]): Promise<number> {
   process.on("SIGTERM", onSignal);
   const quiet = argv.includes("-q") || argv.includes("--quiet");
   const program = createProgram(state);
-  program.exitOverride();
-  program.configureOutput({
-    writeErr: (text) => {
+  const output = {
+    writeErr: (text: string) => {
       if (!quiet) process.stderr.write(text);
     },
-    outputError: (text, write) => write(text.replace(/^error: /, "ERROR: ")),
-  });
+    outputError: (text: string, write: (text: string) => void) => write(text.replace(/^error: /, "ERROR: ")),
+  };
+  // Subcommands do not inherit these settings when added with addCommand.
   applyRecursively(program, (cmd) => {
     cmd.exitOverride();
+    cmd.configureOutput(output);
   });
   try {
     await program.parseAsync(argv, { from: "user" });
     return interrupted ? ExitCode.interrupted : state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      if (
-        error.code === "commander.helpDisplayed" || error.code === "commander.version" ||
-        error.code === "commander.help"
-      ) {
+      // "commander.help" is a command group run without a subcommand: usage error, as DVC.
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
         return ExitCode.ok;
       }
       return ExitCode.usage;
@@ -60,10 +59,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-function applyRecursively(
-  cmd: { commands: readonly unknown[]; exitOverride(): unknown },
-  fn: (cmd: { exitOverride(): unknown }) => void,
-): void {
+interface CommandNode {
+  commands: readonly unknown[];
+  exitOverride(): unknown;
+  configureOutput(output: object): unknown;
+}
+
+function applyRecursively(cmd: CommandNode, fn: (cmd: CommandNode) => void): void {
   fn(cmd);
   for (const sub of cmd.commands) {
     applyRecursively(sub as typeof cmd, fn);
