@@ -73,6 +73,15 @@ stages:
     cmd: x
     outs:
     - m/\${item.model}_\${item.lr}.bin
+  km:
+    matrix:
+      a: [x]
+      b: [{n: 1}]
+    foreach: [ignored]
+    do: {}
+    cmd: k
+    outs:
+    - k/\${key}-\${item.b.n}.txt
 `,
     "dvc.lock": lock([
       ["build@uk", "out/uk.bin", H(1)],
@@ -85,6 +94,7 @@ stages:
       ["mix@cnn-1.0", "m/cnn_1.0.bin", H(8)],
       ["mix@xgb-0.1", "m/xgb_0.1.bin", H(9)],
       ["mix@xgb-1.0", "m/xgb_1.0.bin", H(10)],
+      ["km@x-b0", "k/x-b0-1.txt", H(12)],
       ["build@fr", "out/fr.bin", H(11)], // stale lock entry: no such stage any more
     ]),
   });
@@ -95,6 +105,7 @@ stages:
     `build@us|out/us.bin|${H(2)}`,
     `fit@big|models/big-2.pkl|${H(4)}`,
     `fit@small|models/small-1.pkl|${H(3)}`,
+    `km@x-b0|k/x-b0-1.txt|${H(12)}`,
     `mix@cnn-0.1|m/cnn_0.1.bin|${H(7)}`,
     `mix@cnn-1.0|m/cnn_1.0.bin|${H(8)}`,
     `mix@xgb-0.1|m/xgb_0.1.bin|${H(9)}`,

@@ -80,27 +80,7 @@ function* expand(
   def: Record<string, unknown>,
   ctx: Record<string, unknown>,
 ): Generator<[string, Record<string, unknown>, Record<string, unknown>]> {
-  if ("foreach" in def) {
-    const body = def["do"];
-    if (!isPlainObject(body)) {
-      throw new StageFileError(`stage '${name}': 'foreach' needs a 'do' mapping`);
-    }
-    const items = resolveDeep(def["foreach"], ctx);
-    if (Array.isArray(items)) {
-      // Lists of scalars are keyed by value, lists with composites by index.
-      const byIndex = items.some((v) => typeof v === "object" && v !== null);
-      for (const [index, item] of items.entries()) {
-        yield [`${name}@${byIndex ? index : toStr(item)}`, body, { item }];
-      }
-    } else if (isPlainObject(items)) {
-      for (const [key, item] of Object.entries(items)) {
-        yield [`${name}@${key}`, body, { item, key }];
-      }
-    } else {
-      throw new StageFileError(`stage '${name}': 'foreach' must be a list or a mapping`);
-    }
-    return;
-  }
+  // DVC checks `matrix` before `foreach`.
   if ("matrix" in def) {
     const matrix = resolveDeep(def["matrix"], ctx);
     if (!isPlainObject(matrix)) {
@@ -123,7 +103,29 @@ function* expand(
         item[key] = value;
         fragments.push(typeof value === "object" && value !== null ? `${key}${i}` : toStr(value));
       });
-      yield [`${name}@${fragments.join("-")}`, body, { item }];
+      const key = fragments.join("-");
+      yield [`${name}@${key}`, body, { item, key }];
+    }
+    return;
+  }
+  if ("foreach" in def) {
+    const body = def["do"];
+    if (!isPlainObject(body)) {
+      throw new StageFileError(`stage '${name}': 'foreach' needs a 'do' mapping`);
+    }
+    const items = resolveDeep(def["foreach"], ctx);
+    if (Array.isArray(items)) {
+      // Lists of scalars are keyed by value, lists with composites by index.
+      const byIndex = items.some((v) => typeof v === "object" && v !== null);
+      for (const [index, item] of items.entries()) {
+        yield [`${name}@${byIndex ? index : toStr(item)}`, body, { item }];
+      }
+    } else if (isPlainObject(items)) {
+      for (const [key, item] of Object.entries(items)) {
+        yield [`${name}@${key}`, body, { item, key }];
+      }
+    } else {
+      throw new StageFileError(`stage '${name}': 'foreach' must be a list or a mapping`);
     }
     return;
   }
