@@ -22,6 +22,15 @@ import type {
 
 type SshUrl = Extract<GitUrl, { kind: "ssh" }>;
 
+/**
+ * `exec` makes the shell become ssh, so stopping the process we started
+ * stops ssh too (dash does not exec the last command by itself). Not for
+ * command lines starting with a variable assignment or holding shell syntax.
+ */
+function execPrefix(command: string): string {
+  return /^\s*[A-Za-z_][A-Za-z0-9_]*=/.test(command) || /[;&|()`\n]/.test(command) ? "" : "exec ";
+}
+
 /** The URL for display: a password in `ssh://user:pass@host` is hidden. */
 function displayOf(url: string): string {
   return url.replace(/^([a-z+]+:\/\/[^/@:]*):[^/@]*@/i, "$1:***@");
@@ -56,7 +65,7 @@ export function createSshTransport(
     // GIT_PROTOCOL reaches the server only through SendEnv + AcceptEnv; without it the server speaks v0.
     const env = { ...options.env, GIT_PROTOCOL: v2 ? "version=2" : undefined };
     const [program, programArgs] = cmd.shell
-      ? ["sh", ["-c", `${cmd.command} "$@"`, cmd.command, ...args]]
+      ? ["sh", ["-c", `${execPrefix(cmd.command)}${cmd.command} "$@"`, cmd.command, ...args]]
       : [cmd.command, args];
     return spawnSshConnection({
       program,

@@ -49,6 +49,7 @@ export function spawnSshConnection(spec: SshSpawn): StreamConnection {
   const onAbort = () => {
     child.stdin.destroy();
     child.stdout.destroy();
+    child.stderr.destroy();
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
   };
   spec.signal?.addEventListener("abort", onAbort, { once: true });

@@ -21,7 +21,7 @@ function sshUrl(
   port: string | undefined,
   path: string,
 ): GitUrl {
-  const user = userInfo === undefined ? undefined : decodeURIComponent(userInfo);
+  const user = userInfo;
   // A value starting with "-" would be read by ssh as an option (e.g. -oProxyCommand=…).
   if (host === "" || host.startsWith("-")) {
     throw notValid(original, `the host '${host}' is not allowed`);
@@ -74,6 +74,24 @@ function splitAuthority(authority: string): { user?: string; host: string; port?
   return out;
 }
 
+function percentDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
+function parseSshUrl(url: string, rest: string): GitUrl {
+  const slash = rest.indexOf("/");
+  if (slash < 0) throw notValid(url, "it has no repository path");
+  const { user, host, port } = splitAuthority(rest.slice(0, slash));
+  let path = rest.slice(slash);
+  // ssh://host/~user/repo means "~user/repo" (relative to that home), as in git.
+  if (path.startsWith("/~")) path = path.slice(1);
+  return sshUrl(url, user, host, port, path);
+}
+
 /** Index of the first colon outside `[...]`, or -1. */
 function scpColon(url: string): number {
   let depth = 0;
@@ -100,13 +118,8 @@ export function parseGitUrl(url: string, cwd: string): GitUrl {
   if (scheme !== undefined) {
     const rest = url.slice(scheme.length + 3);
     if (scheme === "ssh" || scheme === "git+ssh" || scheme === "ssh+git") {
-      const slash = rest.indexOf("/");
-      if (slash < 0) throw notValid(url, "it has no repository path");
-      const { user, host, port } = splitAuthority(rest.slice(0, slash));
-      let path = rest.slice(slash);
-      // ssh://host/~user/repo means "~user/repo" (relative to that home), as in git.
-      if (path.startsWith("/~")) path = path.slice(1);
-      return sshUrl(url, user, host, port, path);
+      // git url-decodes the whole ssh URL, so "%2d" is a "-" as far as ssh is concerned.
+      return parseSshUrl(url, percentDecode(rest));
     }
     if (scheme === "file") {
       const slash = rest.indexOf("/");
