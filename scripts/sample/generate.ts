@@ -6,80 +6,26 @@ import { formatExpRef } from "../../lib/core/exp_ref.ts";
 import { pyFloatRepr } from "../../lib/dvc/interpolate.ts";
 import { objectKey } from "../../lib/dvc/object_layout.ts";
 import { hashBytes } from "../../lib/util/object_hasher.ts";
-import { allBytes, binaryChunks, csvText, utf8 } from "./content.ts";
+import { binaryChunks, csvText, utf8 } from "./content.ts";
 import * as files from "./dvc_files.ts";
 import {
-  type GitFile,
   type Identity,
   makeBareWith,
+  REPO_GIT_CONFIG,
   writeCommit,
   writeFilesTree,
 } from "./git_writer.ts";
 import { ObjectWriter, type WrittenObject } from "./object_writer.ts";
+import { specialFiles, type State, trackedFiles, trackedPaths } from "./state.ts";
+import type { SampleInfo, SampleOptions } from "./types.ts";
 
-/** Sizes and counts of the generated project. */
-export interface SampleOptions {
-  /** Files under `data_out/shards/` (besides the fixed special files). Default 8. */
-  files?: number;
-  /** Bytes of each shard. Default 64. */
-  fileSize?: number;
-  /** Bytes of `model.bin`. Default 54. */
-  bigFile?: number;
-  /** Experiments per baseline. Default 2. */
-  experiments?: number;
-  /** Give every commit the same `model.bin` (saves disk for big benchmarks). Default false. */
-  sameBigFile?: boolean;
-  /** Name experiments `exp-<n>` on both baselines (ambiguous names, as the fixture's `exp-a`). Default false: `b1-exp-<n>`, `b2-exp-<n>`. */
-  sharedNames?: boolean;
-}
-
-/** One generated commit. */
-export interface SampleCommit {
-  sha: string;
-  lr: string;
-  /** Sorted object keys (`files/md5/…`) a push of this commit uploads to an empty remote. */
-  objects: string[];
-}
-
-/** One generated experiment. */
-export interface SampleExperiment extends SampleCommit {
-  name: string;
-  ref: string;
-  baseline: string;
-}
-
-/** Where everything went and what it contains. */
-export interface SampleInfo {
-  root: string;
-  repo: string;
-  gitDir: string;
-  originGit: string;
-  dvcStore: string;
-  cacheDir: string;
-  /** B1 then B2 (`main`, `HEAD`). */
-  baselines: SampleCommit[];
-  experiments: SampleExperiment[];
-  /** Objects in `.dvc/cache` and their total bytes. */
-  cacheObjects: number;
-  cacheBytes: number;
-  options: Required<SampleOptions>;
-}
+export type { SampleCommit, SampleExperiment, SampleInfo, SampleOptions } from "./types.ts";
 
 const AUTHOR: Identity = { name: "Fixture Author", email: "author@fixtures.invalid" };
 const COMMITTER: Identity = { name: "Fixture Committer", email: "committer@fixtures.invalid" };
 const DAY = 86400;
 const SHARD_BATCH = 32;
 const T0 = 1704067200; // 2024-01-01T00:00:00Z
-
-interface State {
-  tag: string;
-  lr: string;
-  rows: number;
-  /** Shard index → tag of the state whose content it has. */
-  shardTag: (i: number) => string;
-  /** Seed of model.bin. */
-  modelSeed: string;
-}
 
 /**
  * Builds a DVC project like the basic fixture under `outDir` without DVC or
@@ -297,34 +243,11 @@ export async function generateSample(
     }
     const dirOid = keep(await writer.putManifest(members)).oid;
 
-    const metrics = metricsJson(state);
-    const trainPy = utf8(files.TRAIN_PY);
-    const lock = files.lockFileText({
-      train: {
-        cmd: "python3 train.py",
-        deps: [rawEntry, { path: "train.py", md5: hashBytes(trainPy), size: trainPy.length }],
-        params: { "params.yaml": { epochs: "3", lr: state.lr } },
-        outs: [
-          { path: "data_out", md5: dirOid, size: dirSize, nfiles: members.length },
-          { path: "local_only.txt", md5: localOnly.oid, size: localOnly.size },
-          { path: "metrics.json", md5: hashBytes(metrics), size: metrics.length },
-          { path: "model.bin", md5: modelBin.oid, size: modelBin.size },
-        ],
-      },
+    const tracked = trackedFiles(state, rawEntry, {
+      dataOut: { path: "data_out", md5: dirOid, size: dirSize, nfiles: members.length },
+      localOnly: { path: "local_only.txt", md5: localOnly.oid, size: localOnly.size },
+      model: { path: "model.bin", md5: modelBin.oid, size: modelBin.size },
     });
-    const tracked = new Map<string, GitFile>([
-      [".dvc/.gitignore", { content: utf8(files.DVC_GITIGNORE) }],
-      [".dvc/config", { content: utf8(files.DVC_CONFIG) }],
-      [".dvcignore", { content: utf8(files.DVCIGNORE) }],
-      [".gitignore", { content: utf8(files.ROOT_GITIGNORE) }],
-      ["data/.gitignore", { content: utf8(files.DATA_GITIGNORE) }],
-      ["data/raw.csv.dvc", { content: utf8(files.dvcFileText({ ...rawEntry, path: "raw.csv" })) }],
-      ["dvc.lock", { content: utf8(lock) }],
-      ["dvc.yaml", { content: utf8(files.DVC_YAML) }],
-      ["metrics.json", { content: metrics }],
-      ["params.yaml", { content: utf8(`lr: ${state.lr}\nepochs: 3\n`) }],
-      ["train.py", { content: trainPy }],
-    ]);
     if (toWorkspace) {
       for (const [path, file] of tracked) {
         await mkdir(join(repo, path, ".."), { recursive: true });
@@ -333,59 +256,4 @@ export async function generateSample(
     }
     return { tree: await writeFilesTree(gitDir, tracked), objects: [...pushable].sort(), rawEntry };
   }
-}
-
-/** `.git/config` as `git init` + `git remote add` + `git push -u` leave it on Linux. */
-const REPO_GIT_CONFIG = `[core]
-\trepositoryformatversion = 0
-\tfilemode = true
-\tbare = false
-\tlogallrefupdates = true
-[remote "origin"]
-\turl = ../origin.git
-\tfetch = +refs/heads/*:refs/remotes/origin/*
-[branch "main"]
-\tremote = origin
-\tmerge = refs/heads/main
-`;
-
-const trackedPaths = [
-  ".dvc/.gitignore",
-  ".dvc/config",
-  ".dvcignore",
-  ".gitignore",
-  "data/.gitignore",
-  "data/raw.csv.dvc",
-  "dvc.lock",
-  "dvc.yaml",
-  "metrics.json",
-  "params.yaml",
-  "train.py",
-];
-
-/** Fixed files of `data_out/` that exercise names, sizes and the `.dir` sort rule. */
-function specialFiles(state: State): [string, Uint8Array][] {
-  return [
-    ["README.txt", utf8("Sample directory output generated for dxp.\n")],
-    ["summary.txt", utf8(`variant: ${state.tag}\nlr: ${state.lr}\nrows: ${state.rows}\n`)],
-    ["empty.txt", new Uint8Array(0)],
-    ["binary.dat", allBytes()],
-    ["crlf.txt", utf8("line one\r\nline two\r\n")],
-    ["with space.txt", utf8("a file name with a space\n")],
-    ["résumé über-名前.txt", utf8("a non-ASCII file name\n")],
-    ["nested-a.txt", utf8("sorts before nested/\n")],
-    ["nested/level1.txt", utf8("level 1\n")],
-    ["nested/deep/level2.txt", utf8("level 2\n")],
-    ["nested/deep/deeper/level3.txt", utf8("level 3\n")],
-    ["nested0.txt", utf8("sorts after nested/\n")],
-  ];
-}
-
-function metricsJson(state: State): Uint8Array {
-  const lr = Number(state.lr);
-  const acc = Number((1 - 1 / (2 + lr * 10 * state.rows)).toFixed(6));
-  const loss = Number((1 - acc).toFixed(6));
-  return utf8(
-    `{"acc": ${pyFloatRepr(acc)}, "loss": ${pyFloatRepr(loss)}, "rows": ${state.rows}}\n`,
-  );
 }

@@ -126,3 +126,17 @@ export async function makeBareWith(
 
 /** `config` of a bare repository as `git init --bare` writes it on Linux. */
 const BARE_CONFIG = "[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = true\n";
+
+/** `.git/config` as `git init` + `git remote add` + `git push -u` leave it on Linux. */
+export const REPO_GIT_CONFIG = `[core]
+\trepositoryformatversion = 0
+\tfilemode = true
+\tbare = false
+\tlogallrefupdates = true
+[remote "origin"]
+\turl = ../origin.git
+\tfetch = +refs/heads/*:refs/remotes/origin/*
+[branch "main"]
+\tremote = origin
+\tmerge = refs/heads/main
+`;
