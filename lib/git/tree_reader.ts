@@ -1,6 +1,20 @@
 import * as fs from "node:fs";
 import git from "isomorphic-git";
-import type { ProjectTree, TreeEntry } from "../dvc/tree.ts";
+
+/** One directory entry; the same shape as lib/dvc's `TreeEntry`. */
+export interface GitTreeEntry {
+  name: string;
+  type: "file" | "dir" | "symlink";
+}
+
+/**
+ * Read access to one commit's files. Structurally identical to lib/dvc's
+ * `ProjectTree` (declared here because lib/git must not import lib/dvc).
+ */
+export interface CommitTree {
+  readFile(path: string): Promise<Uint8Array | undefined>;
+  listDir(path: string): Promise<GitTreeEntry[] | undefined>;
+}
 
 interface RawEntry {
   mode: string;
@@ -12,7 +26,7 @@ interface RawEntry {
 const parsedTrees = new WeakMap<object, Map<string, Promise<RawEntry[]>>>();
 
 /**
- * A {@link ProjectTree} over the tree of commit `commitOid` in the repository
+ * A {@link CommitTree} (a lib/dvc `ProjectTree`) over the tree of commit `commitOid` in the repository
  * at `gitdir`. `subdir` is the DVC root relative to the Git top (`""` when
  * they coincide). Trees are read once and remembered; pass the same `cache`
  * object to several readers to share isomorphic-git's pack cache.
@@ -24,7 +38,7 @@ export function gitCommitTree(
   commitOid: string,
   subdir = "",
   cache: object = {},
-): ProjectTree {
+): CommitTree {
   const trees = new Map<string, Promise<RawEntry[] | undefined>>();
   const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
 
@@ -70,7 +84,7 @@ export function gitCommitTree(
     async listDir(path) {
       const entries = await entriesAt(split(path));
       if (entries === undefined) return undefined;
-      const out: TreeEntry[] = [];
+      const out: GitTreeEntry[] = [];
       for (const e of entries) {
         if (e.type === "tree") out.push({ name: e.path, type: "dir" });
         else if (e.type === "blob") {
