@@ -48,7 +48,25 @@ const TOOLS = [
   "ceph-authtool",
 ];
 const DAEMONS = ["client.rgw.gw", "osd.0", "mon.a"]; // stop order: rgw still talks to the osd
-const INSTALL_HINT = "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common";
+const INSTALL_HINT =
+  "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common";
+
+/**
+ * Whether the Ceph tools are installed. Throws when they are not and `CI` is
+ * set: CI must run the S3 tests.
+ */
+export function rgwInstalled(): boolean {
+  const missing = TOOLS.filter((tool) => !onPath(tool));
+  if (missing.length > 0 && process.env["CI"]) {
+    throw new Error(
+      `CI needs Ceph RGW for the S3 tests (missing ${missing.join(", ")}): ${INSTALL_HINT}`,
+    );
+  }
+  return missing.length === 0;
+}
+
+/** Shown by test files that skip their S3 tests. */
+export const RGW_SKIP_MESSAGE = `radosgw is not installed; S3 tests skipped (${INSTALL_HINT})`;
 
 /**
  * Starts a cluster, or returns null when radosgw is not installed and `CI` is
@@ -56,13 +74,7 @@ const INSTALL_HINT = "apt-get install -y --no-install-recommends radosgw ceph-mo
  * radosgw is an error: CI must run the S3 tests.
  */
 export async function startRgw(): Promise<Rgw | null> {
-  const missing = TOOLS.filter((tool) => !onPath(tool));
-  if (missing.length > 0) {
-    if (process.env["CI"]) {
-      throw new Error(`CI needs Ceph RGW for the S3 tests (missing ${missing.join(", ")}): ${INSTALL_HINT}`);
-    }
-    return null;
-  }
+  if (!rgwInstalled()) return null;
   const t0 = performance.now();
   const dir = join(tmpdir(), `dxp-rgw-${randomUUID().slice(0, 8)}`);
   await mkdir(join(dir, "run"), { recursive: true });
@@ -99,7 +111,16 @@ export async function startRgw(): Promise<Rgw | null> {
       join(dir, "monmap"),
     ]);
     const keyring = join(dir, "keyring");
-    await sh("ceph-authtool", ["--create-keyring", keyring, "--gen-key", "-n", "mon.", "--cap", "mon", "allow *"]);
+    await sh("ceph-authtool", [
+      "--create-keyring",
+      keyring,
+      "--gen-key",
+      "-n",
+      "mon.",
+      "--cap",
+      "mon",
+      "allow *",
+    ]);
     await sh("ceph-authtool", [
       keyring,
       "--gen-key",
@@ -115,11 +136,22 @@ export async function startRgw(): Promise<Rgw | null> {
       "mgr",
       "allow *",
     ]);
-    await sh("ceph-mon", ["-c", conf, "--mkfs", "-i", "a", "--monmap", join(dir, "monmap"), "--keyring", keyring]);
+    await sh("ceph-mon", [
+      "-c",
+      conf,
+      "--mkfs",
+      "-i",
+      "a",
+      "--monmap",
+      join(dir, "monmap"),
+      "--keyring",
+      keyring,
+    ]);
     await sh("ceph-mon", ["-c", conf, "-i", "a"]);
 
     const osdUuid = randomUUID();
-    const id = (await sh("ceph", ["-c", conf, "--connect-timeout", "60", "osd", "new", osdUuid])).trim();
+    const id = (await sh("ceph", ["-c", conf, "--connect-timeout", "60", "osd", "new", osdUuid]))
+      .trim();
     if (id !== "0") throw new Error(`unexpected osd id '${id}'`);
     await mkdir(join(dir, "osd.0"));
     await sh("ceph-osd", ["-c", conf, "-i", "0", "--mkfs", "--osd-uuid", osdUuid]);
@@ -165,7 +197,13 @@ export async function startRgw(): Promise<Rgw | null> {
   }
 }
 
-function cephConf(dir: string, fsid: string, port: number, monPort: number, bind: [number, number]): string {
+function cephConf(
+  dir: string,
+  fsid: string,
+  port: number,
+  monPort: number,
+  bind: [number, number],
+): string {
   return `[global]
 fsid = ${fsid}
 mon_host = [v2:127.0.0.1:${monPort}]
@@ -228,6 +266,8 @@ rgw_thread_pool_size = 32
 rgw_dynamic_resharding = false
 rgw_enable_usage_log = false
 debug_rgw = 1
+# SSE-C over plain http, so tests can exercise customer keys on loopback
+rgw_crypt_require_ssl = false
 `;
 }
 
@@ -301,10 +341,15 @@ function exec(
   timeoutMs: number,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    execFile(cmd, args, { env, timeout: timeoutMs, maxBuffer: 16 << 20 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${cmd} failed: ${error.message} ${stderr}`.trim()));
-      else resolve(stdout);
-    });
+    execFile(
+      cmd,
+      args,
+      { env, timeout: timeoutMs, maxBuffer: 16 << 20 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${cmd} failed: ${error.message} ${stderr}`.trim()));
+        else resolve(stdout);
+      },
+    );
   });
 }
 

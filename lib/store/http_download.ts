@@ -1,0 +1,123 @@
+import { randomBytes } from "node:crypto";
+import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { CorruptError, StoreError } from "../errors/mod.ts";
+import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
+import { redactUrl } from "../util/redact.ts";
+import { storeErrorFromErrno } from "./errors.ts";
+import { classifyFetchFailure, timeoutError } from "./http_fetch.ts";
+import { abortError } from "./abort.ts";
+
+export interface SaveBodyOptions {
+  readonly expect?: { readonly hash: string; readonly scheme: HashScheme } | undefined;
+  readonly signal?: AbortSignal | undefined;
+  readonly onBytes?: ((bytes: number) => void) | undefined;
+  /** Longest pause allowed between two body chunks. */
+  readonly readTimeoutMs: number;
+  /** Verb phrase for messages ("download 'files/md5/ab/cd'"). */
+  readonly action: string;
+  /** The object's URL as users may see it. */
+  readonly where: string;
+}
+
+/**
+ * Streams an HTTP response body into `localPath` atomically: the bytes go to
+ * `.<22 random chars>.tmp` beside it (DVC's temp name), are hashed on the way,
+ * and the temp file is renamed only when the length matches Content-Length and
+ * the hash matches `expect`. Anything else removes the temp file: a short body
+ * is a transient StoreError, a wrong hash a CorruptError.
+ */
+export async function saveResponseBody(
+  response: Response,
+  localPath: string,
+  options: SaveBodyOptions,
+): Promise<void> {
+  const declared = response.headers.get("content-length");
+  const encoded = (response.headers.get("content-encoding") ?? "identity") !== "identity";
+  const expectedLength = declared !== null && !encoded && /^\d+$/.test(declared)
+    ? Number(declared)
+    : undefined;
+  const folder = dirname(localPath);
+  const temp = join(folder, `.${randomBytes(16).toString("base64url")}.tmp`);
+  const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
+  const reader = response.body?.getReader();
+  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let renamed = false;
+  let timedOut = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+  const cancel = () => void reader?.cancel().catch(() => {});
+  options.signal?.addEventListener("abort", cancel);
+  try {
+    try {
+      await mkdir(folder, { recursive: true });
+      handle = await open(temp, "wx", 0o644);
+    } catch (error) {
+      throw storeErrorFromErrno(error, { action: "create a temporary file", where: temp });
+    }
+    let received = 0;
+    while (reader !== undefined) {
+      idle = setTimeout(() => {
+        timedOut = true;
+        cancel();
+      }, options.readTimeoutMs);
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        throw classifyFetchFailure(error, options, undefined, options.readTimeoutMs);
+      } finally {
+        clearTimeout(idle);
+      }
+      if (options.signal?.aborted) throw abortError(options.signal);
+      if (timedOut) throw timeoutError(options, options.readTimeoutMs);
+      if (chunk.done) break;
+      const bytes = chunk.value;
+      try {
+        let offset = 0;
+        while (offset < bytes.length) {
+          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
+          offset += bytesWritten;
+        }
+      } catch (error) {
+        throw storeErrorFromErrno(error, { action: "write", where: temp });
+      }
+      hasher?.update(bytes);
+      received += bytes.length;
+      options.onBytes?.(bytes.length);
+    }
+    if (expectedLength !== undefined && received !== expectedLength) {
+      throw new StoreError(
+        `Failed to ${options.action} at '${redactUrl(options.where)}': the body was cut short ` +
+          `(${received} of ${expectedLength} bytes); retry later.`,
+        { transient: true, data: { received, expectedLength } },
+      );
+    }
+    if (hasher !== undefined && options.expect !== undefined) {
+      const actual = hasher.digest();
+      if (actual !== options.expect.hash) {
+        throw new CorruptError(
+          `Failed to ${options.action} at '${redactUrl(options.where)}': its content hashes to ` +
+            `'${actual}', not '${options.expect.hash}'; the remote copy is corrupt.`,
+          { data: { expected: options.expect.hash, actual } },
+        );
+      }
+    }
+    await handle.close();
+    handle = undefined;
+    try {
+      await rename(temp, localPath);
+    } catch (error) {
+      throw storeErrorFromErrno(error, {
+        action: "move the download into place",
+        where: localPath,
+      });
+    }
+    renamed = true;
+  } finally {
+    clearTimeout(idle);
+    options.signal?.removeEventListener("abort", cancel);
+    if (handle !== undefined) await handle.close().catch(() => {});
+    if (!renamed) await unlink(temp).catch(() => {});
+    if (!renamed) await reader?.cancel().catch(() => {});
+  }
+}

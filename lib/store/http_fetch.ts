@@ -1,0 +1,106 @@
+import { readFileSync } from "node:fs";
+import { ConfigError, type DxpError, StoreError } from "../errors/mod.ts";
+import { redactUrl } from "../util/redact.ts";
+import { storeErrorFromNetwork } from "./errors.ts";
+import { abortError } from "./abort.ts";
+
+/** Time limits and TLS settings of an HTTP-based remote (S3, HTTP). */
+export interface HttpLimits {
+  /** Limit for getting response headers, plus the time the request body may take. */
+  readonly connectTimeoutMs: number;
+  /** Limit for the response headers after connecting, and for each pause in a body. */
+  readonly readTimeoutMs: number;
+  /** ssl_verify=false, or a CA bundle file. */
+  readonly tls?: { readonly rejectUnauthorized: boolean; readonly caFile?: string } | undefined;
+}
+
+/** Request bodies are allowed this rate at least before the header deadline fires. */
+const SLOWEST_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
+
+/**
+ * `fetch` with the remote's time limits: the response headers must arrive
+ * within connect + read timeout (plus time to send the body at a slow rate).
+ * A user abort rethrows the signal's reason; a timeout or a network failure
+ * becomes a transient StoreError naming `action` and `where`.
+ */
+export async function fetchWithLimits(
+  url: string,
+  init: RequestInit & { body?: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null },
+  limits: HttpLimits,
+  context: {
+    readonly action: string;
+    readonly where: string;
+    readonly signal?: AbortSignal | undefined;
+  },
+): Promise<Response> {
+  const bodyBytes = init.body instanceof Uint8Array ? init.body.byteLength : 0;
+  const limitMs = limits.connectTimeoutMs + limits.readTimeoutMs +
+    Math.ceil((bodyBytes / SLOWEST_UPLOAD_BYTES_PER_SECOND) * 1000);
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), limitMs);
+  const signal = context.signal
+    ? AbortSignal.any([context.signal, deadline.signal])
+    : deadline.signal;
+  try {
+    return await fetch(url, { ...init, signal, ...tlsInit(limits.tls) } as RequestInit);
+  } catch (error) {
+    throw classifyFetchFailure(error, context, deadline.signal, limitMs);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The error to throw for a failed fetch or body read. */
+export function classifyFetchFailure(
+  error: unknown,
+  context: {
+    readonly action: string;
+    readonly where: string;
+    readonly signal?: AbortSignal | undefined;
+  },
+  deadline: AbortSignal | undefined,
+  limitMs: number,
+): unknown {
+  if (context.signal?.aborted) return abortError(context.signal);
+  if (deadline?.aborted) return timeoutError(context, limitMs);
+  return storeErrorFromNetwork(error, context) as DxpError;
+}
+
+export function timeoutError(
+  context: { readonly action: string; readonly where: string },
+  limitMs: number,
+): StoreError {
+  return new StoreError(
+    `Failed to ${context.action} at '${redactUrl(context.where)}': no answer within ` +
+      `${Math.round(limitMs / 1000)} s; retry later or raise read_timeout.`,
+    { transient: true, data: { where: redactUrl(context.where), timeout: true } },
+  );
+}
+
+const caCache = new Map<string, string>();
+
+/**
+ * TLS options for the fetch call. Bun's fetch reads `tls` (ca,
+ * rejectUnauthorized); Deno's ignores the field (use DENO_CERT or
+ * --unsafely-ignore-certificate-errors there). The shipped binary is Bun's.
+ */
+function tlsInit(tls: HttpLimits["tls"]): Record<string, unknown> {
+  if (tls === undefined) return {};
+  const options: Record<string, unknown> = { rejectUnauthorized: tls.rejectUnauthorized };
+  if (tls.caFile !== undefined) {
+    let ca = caCache.get(tls.caFile);
+    if (ca === undefined) {
+      try {
+        ca = readFileSync(tls.caFile, "utf8");
+      } catch (error) {
+        throw new ConfigError(
+          `Cannot read the CA bundle '${tls.caFile}' (ssl_verify or AWS_CA_BUNDLE): check the path.`,
+          { cause: error },
+        );
+      }
+      caCache.set(tls.caFile, ca);
+    }
+    options["ca"] = ca;
+  }
+  return { tls: options };
+}
