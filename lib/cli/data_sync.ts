@@ -1,6 +1,8 @@
+import { createExpDataSync } from "../engine/exp_data.ts";
 import type { ExpDataSync } from "../engine/exp_sync_types.ts";
 import type { Project } from "../project/project.ts";
 import type { CliContext } from "./context.ts";
+import { type ProgressDisplay, progressDisplay } from "./render/progress.ts";
 
 /** Flags that shape the data half of `exp push`/`exp pull`. */
 export interface DataFlags {
@@ -10,17 +12,18 @@ export interface DataFlags {
   progress?: boolean;
 }
 
-/**
- * Builds the data half for a command. Until the DVC-remote engine is wired
- * in this returns undefined, and the commands run as with `--no-cache`.
- */
-export function dataSyncFor(
-  _project: Project,
+/** Builds the data half for a command, with its progress display. */
+export async function dataSyncFor(
+  project: Project,
   ctx: CliContext,
-  _flags: DataFlags,
-): Promise<ExpDataSync | undefined> {
-  ctx.err(
-    "Note: moving experiment data is not available in this build; only Git refs were synced.\n",
-  );
-  return Promise.resolve(undefined);
+  flags: DataFlags,
+): Promise<{ data: ExpDataSync; progress: ProgressDisplay }> {
+  const progress = progressDisplay(ctx, flags.progress !== false);
+  const data = await createExpDataSync(project, {
+    ...(flags.remote !== undefined ? { remoteName: flags.remote.toLowerCase() } : {}),
+    ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
+    onProgress: (p) => progress.update(p),
+    onDebug: (line) => ctx.debug(line),
+  });
+  return { data, progress };
 }

@@ -25,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     writeErr: (text: string) => {
       if (!quiet) process.stderr.write(text);
     },
-    outputError: (text: string, write: (text: string) => void) => write(text.replace(/^error: /, "ERROR: ")),
+    outputError: (text: string, write: (text: string) => void) =>
+      write(text.replace(/^error: /, "ERROR: ")),
   };
   // Subcommands do not inherit these settings when added with addCommand.
   applyRecursively(program, (cmd) => {

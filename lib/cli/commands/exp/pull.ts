@@ -21,9 +21,14 @@ export function expPullCommand(state: RunState) {
           signal: ctx.signal,
         });
         try {
-          const data = opts.cache && !opts.dryRun
-            ? await dataSyncFor(project, ctx, opts)
+          const sync = opts.cache && !opts.dryRun
+            ? await dataSyncFor(project, ctx, {
+              ...(opts.remote !== undefined ? { remote: opts.remote } : {}),
+              ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+              progress: opts.progress && !opts.json,
+            })
             : undefined;
+          const data = sync?.data;
           const result = await expPull(project, {
             gitRemote,
             names,
@@ -36,7 +41,7 @@ export function expPullCommand(state: RunState) {
             openTransport: transportOpener(project, ctx),
             signal: ctx.signal,
             onDebug: (line) => ctx.debug(line),
-          });
+          }).finally(() => sync?.progress.stop());
           const rendered = renderExpPull(result, !opts.cache);
           if (opts.json) {
             ctx.out(`${JSON.stringify(expSyncJson(result, "pull"), null, 2)}\n`);

@@ -25,9 +25,14 @@ export function expPushCommand(state: RunState) {
           signal: ctx.signal,
         });
         try {
-          const data = opts.cache && !opts.dryRun
-            ? await dataSyncFor(project, ctx, opts)
+          const sync = opts.cache && !opts.dryRun
+            ? await dataSyncFor(project, ctx, {
+              ...(opts.remote !== undefined ? { remote: opts.remote } : {}),
+              ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+              progress: opts.progress && !opts.json,
+            })
             : undefined;
+          const data = sync?.data;
           const result = await expPush(project, {
             gitRemote,
             names,
@@ -41,7 +46,7 @@ export function expPushCommand(state: RunState) {
             openTransport: transportOpener(project, ctx),
             signal: ctx.signal,
             onDebug: (line) => ctx.debug(line),
-          });
+          }).finally(() => sync?.progress.stop());
           if (opts.json) {
             ctx.out(`${JSON.stringify(expSyncJson(result, "push"), null, 2)}\n`);
             return result.entries.some((e) => e.status !== "success" && e.status !== "up_to_date")
