@@ -29,7 +29,7 @@ export interface ExpRemoveResult {
  * `--keep` inverts. Remote deletions go in ONE receive-pack request (DVC
  * pushes one per ref); local ones use compare-and-swap ref deletes.
  */
-export async function expRemove(
+export function expRemove(
   project: Project,
   options: ExpRemoveOptions,
 ): Promise<ExpRemoveResult> {
