@@ -1,0 +1,67 @@
+import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { dxp, extractFixture, git, goldenEnv, type RunResult, scratch } from "./tmp.ts";
+
+/** An extracted fixture with helpers to run dxp and git in it. */
+export interface FixtureCopy {
+  root: string;
+  repo: string;
+  env: Record<string, string>;
+  /** Runs dist/dxp with the golden environment, cwd = `cwd` (default: repo). */
+  dxp(args: string[], cwd?: string): RunResult;
+  git(args: string[], cwd?: string): string;
+  /** `git clone` of origin.git into `<root>/clone` with config.local pointing at the store. */
+  freshClone(): string;
+  cleanup(): Promise<void>;
+}
+
+/** Extracts `basic` or `legacy` into a scratch folder. */
+export async function fixtureCopy(name: "basic" | "legacy"): Promise<FixtureCopy> {
+  const { dir, cleanup } = await scratch(`dxp-${name}-`);
+  const root = extractFixture(name, dir);
+  const repo = join(root, "repo");
+  const env = goldenEnv(dir);
+  return {
+    root,
+    repo,
+    env,
+    dxp: (args, cwd = repo) => dxp(args, { cwd, env }),
+    git: (args, cwd = repo) => git(args, cwd, env),
+    freshClone() {
+      const clone = join(root, "clone");
+      git(["clone", "-q", join(root, "origin.git"), clone], root, env);
+      writeFileSync(join(clone, ".dvc", "config.local"), "['remote \"store\"']\n    url = ../../dvcstore\n");
+      return clone;
+    },
+    cleanup,
+  };
+}
+
+/** Every file under `dir` as `<relative path>` (sorted), optionally with its octal mode. */
+export function listFiles(dir: string, withMode = false): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(current);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      const path = join(current, name);
+      const stat = statSync(path);
+      if (stat.isDirectory()) walk(path);
+      else {
+        const rel = relative(dir, path);
+        out.push(withMode ? `${(stat.mode & 0o777).toString(8)} ${rel}` : rel);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** Lines of a golden "after" section, without blanks. */
+export function sectionLines(text: string | undefined): string[] {
+  return (text ?? "").split("\n").filter((line) => line !== "");
+}
