@@ -138,10 +138,10 @@ Deno.test("dxp exp push does not push the ref of an experiment whose data is mis
     assert.match(result.stderr, /Experiment exp-a was not pushed: some of its data is not on the DVC remote/);
     // The objects it has are uploaded (a rerun moves only what is still missing); the ref is not.
     assert.equal(result.stdout, "No experiments to push.\n11 files uploaded\n");
-    assert.doesNotMatch(fx.git(["ls-remote", "../origin.git"]), /c8eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+    assert.doesNotMatch(fx.git(["ls-remote", "../origin.git"]), /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
     const allowed = fx.dxp(["exp", "push", "--allow-missing", "origin", "exp-a"]);
     assert.equal(allowed.code, 1);
-    assert.match(fx.git(["ls-remote", "../origin.git"]), /c8eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+    assert.match(fx.git(["ls-remote", "../origin.git"]), /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
   } finally {
     await fx.cleanup();
   }
