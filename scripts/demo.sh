@@ -10,7 +10,7 @@ DENO=./node_modules/.bin/deno
 DXP="$PWD/dist/dxp"
 work=$(mktemp -d "${TMPDIR:-/tmp}/dxp-demo.XXXXXX")
 echo "== sample project in $work"
-$DENO run -A scripts/generate_sample.ts "$work" --quiet
+$DENO run -A scripts/generate_sample.ts "$work" >/dev/null
 cd "$work/repo"
 echo "== dxp exp list (local)"
 "$DXP" exp list -A
