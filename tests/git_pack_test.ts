@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { GitRemoteError } from "../lib/errors/mod.ts";
+import { Buffer } from "node:buffer";
+import { CorruptError, GitRemoteError } from "../lib/errors/mod.ts";
+import { ObjectStore } from "../lib/git/pack/object_store.ts";
 import { buildPack } from "../lib/git/pack/build_pack.ts";
 import { objectsToSend } from "../lib/git/pack/objects_to_send.ts";
 import { storePack } from "../lib/git/pack/store_pack.ts";
@@ -136,6 +138,21 @@ Deno.test("storePack() indexes a real git pack with ofs and ref deltas", async (
       const idx = readdirSync(join(dest, "objects", "pack")).filter((f) => f.endsWith(".idx"));
       const verify = g(["verify-pack", "-v", join(dest, "objects", "pack", idx[0]!)], dest);
       assert.match(verify, /chain length = 1/, "the pack really holds deltas");
+      // Our reader resolves the same (ofs or ref) deltas.
+      const store = ObjectStore.open(dest);
+      try {
+        for (
+          const line of g(["cat-file", "--batch-all-objects", "--batch-check"], dest).trim().split(
+            "\n",
+          )
+        ) {
+          const [oid, type, size] = line.split(" ");
+          const obj = await store.read(oid!);
+          assert.deepEqual([obj.type, obj.data.length], [type, Number(size)]);
+        }
+      } finally {
+        await store.close();
+      }
     }
   } finally {
     await cleanup();
@@ -197,6 +214,51 @@ Deno.test("storePack() stores nothing for an empty pack", async () => {
     const empty = emptyPack();
     assert.deepEqual(await storePack(dest, empty), { objects: 0 });
     assert.deepEqual(readdirSync(join(dest, "objects", "pack")), []);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("ObjectStore.read() returns what git cat-file does for loose, packed and deltified objects", async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const repo = initRepo(join(dir, "src"));
+    let text = Array.from({ length: 300 }, (_, i) => `line ${i}\n`).join("");
+    for (let i = 0; i < 6; i++) {
+      text += `change ${i}\n`;
+      commitFiles(repo, { "big.txt": text, [`f${i}.txt`]: `${i}\n` }, `c${i}`, 1700000000 + i);
+    }
+    g(["tag", "-a", "-m", "tagged", "v1"], repo);
+    g(["gc", "-q", "--aggressive"], repo);
+    commitFiles(repo, { "loose.txt": "loose\n" }, "loose", 1700000100);
+    const all = g(
+      ["cat-file", "--batch-all-objects", "--batch-check=%(objectname) %(objecttype)"],
+      repo,
+    )
+      .trim().split("\n").map((l) => l.split(" ") as [string, string]);
+    const verify = g([
+      "verify-pack",
+      "-v",
+      ...readdirSync(join(repo, ".git", "objects", "pack"))
+        .filter((f) => f.endsWith(".idx")).map((f) => join(repo, ".git", "objects", "pack", f)),
+    ], repo);
+    assert.match(verify, /chain length = [1-9]/, "the pack holds deltas");
+    const store = ObjectStore.open(join(repo, ".git"));
+    try {
+      for (const [oid, type] of all) {
+        const obj = await store.read(oid);
+        assert.equal(obj.type, type);
+        const expected =
+          run("sh", ["-c", `git cat-file ${type} ${oid} | base64 -w0`], { cwd: repo }).stdout;
+        assert.equal(Buffer.from(obj.data).toString("base64"), expected, oid);
+      }
+      assert.equal(await store.tryRead("0".repeat(40)), undefined);
+      assert.equal(await store.has(all[0]![0]), true);
+      assert.equal(await store.has("1".repeat(40)), false);
+      await assert.rejects(() => store.read("2".repeat(40)), CorruptError);
+    } finally {
+      await store.close();
+    }
   } finally {
     await cleanup();
   }

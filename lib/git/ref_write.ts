@@ -113,8 +113,31 @@ function conflictError(what: string, cause?: unknown): DxpError {
   );
 }
 
-/** Creates `path` with O_EXCL; a held lock becomes a LockError naming the file. */
-async function takeLock(path: string, what: string): Promise<void> {
+/** Runs `fn` over `items` with at most `limit` running at once; results in order. */
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+const PARALLEL = 16;
+
+/**
+ * Creates `<ref>.lock` with O_EXCL holding `content` (git writes the new
+ * value into the lock, then renames it). A held lock is a LockError.
+ */
+async function takeLock(path: string, what: string, content: string): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (e) {
@@ -123,9 +146,9 @@ async function takeLock(path: string, what: string): Promise<void> {
     if (code === "EEXIST" || code === "ENOTDIR") throw conflictError(what, e);
     throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
   }
+  let handle;
   try {
-    const handle = await open(path, "wx");
-    await handle.close();
+    handle = await open(path, "wx");
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "EEXIST") {
@@ -134,8 +157,19 @@ async function takeLock(path: string, what: string): Promise<void> {
         { cause: e },
       );
     }
+    if (code === "ENOTDIR") throw conflictError(what, e);
     throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
   }
+  try {
+    if (content !== "") await handle.writeFile(content);
+  } catch (e) {
+    await handle.close().catch(() => undefined);
+    await unlinkQuiet(path);
+    throw new LockError(`Unable to write the lock of ${what}: ${(e as Error).message}`, {
+      cause: e,
+    });
+  }
+  await handle.close();
 }
 
 /** Whether `ref` clashes with an existing folder of refs or a packed ref (`a` vs `a/b`). */
@@ -191,21 +225,15 @@ async function removePacked(gitdir: string, refs: ReadonlySet<string>): Promise<
   }
   if (kept.length === lines.length) return;
   const lock = `${path}.lock`;
-  await takeLock(lock, "'packed-refs'");
+  await takeLock(lock, "'packed-refs'", kept.join("\n"));
   try {
-    const handle = await open(lock, "w");
-    try {
-      await handle.writeFile(kept.join("\n"));
-    } finally {
-      await handle.close();
-    }
     await rename(lock, path);
   } finally {
     await unlinkQuiet(lock);
   }
 }
 
-function conflict(w: RefWrite, actual: string | undefined): string | undefined {
+function staleReason(w: RefWrite, actual: string | undefined): string | undefined {
   if (w.expectedOld === undefined) return undefined;
   const now = actual ?? ZERO_OID;
   if (now === w.expectedOld) return undefined;
@@ -216,8 +244,8 @@ function conflict(w: RefWrite, actual: string | undefined): string | undefined {
 
 /**
  * Applies ref writes. Every ref is locked first; with `atomic` any failure
- * (held lock, stale value) leaves every ref untouched. Lock files are never
- * left behind. Returns one result per write, in order.
+ * (held lock, stale value, name conflict) leaves every ref untouched. Lock
+ * files are never left behind. Returns one result per write, in order.
  */
 export async function updateRefs(
   gitdir: string,
@@ -233,22 +261,12 @@ interface Outcome extends RefWriteResult {
   readonly error?: unknown;
 }
 
-async function writeLoose(gitdir: string, w: RefWrite): Promise<void> {
-  const lock = join(gitdir, `${w.ref}.lock`);
-  const handle = await open(lock, "w");
-  try {
-    await handle.writeFile(`${w.newOid}\n`);
-  } finally {
-    await handle.close();
-  }
-  await rename(lock, join(gitdir, w.ref));
+interface Failure {
+  reason: string;
+  error?: unknown;
 }
 
-async function applyRefWrites(
-  gitdir: string,
-  writes: readonly RefWrite[],
-  options: { atomic: boolean },
-): Promise<Outcome[]> {
+function validate(writes: readonly RefWrite[]): Map<string, Failure> {
   const names = new Set<string>();
   for (const w of writes) {
     checkRefName(w.ref);
@@ -260,48 +278,66 @@ async function applyRefWrites(
     }
     names.add(w.ref);
   }
-  const failures = new Map<string, { reason: string; error?: unknown }>();
-  const locked: RefWrite[] = [];
+  // `refs/a` and `refs/a/b` cannot both exist: the second of such a pair fails.
+  const failures = new Map<string, Failure>();
+  for (const w of writes) {
+    if (w.newOid === ZERO_OID) continue;
+    const parts = w.ref.split("/");
+    for (let i = 2; i < parts.length; i++) {
+      if (names.has(parts.slice(0, i).join("/"))) {
+        failures.set(w.ref, { reason: conflictError(`ref '${w.ref}'`).message });
+      }
+    }
+  }
+  return failures;
+}
+
+async function applyRefWrites(
+  gitdir: string,
+  writes: readonly RefWrite[],
+  options: { atomic: boolean },
+): Promise<Outcome[]> {
+  const failures = validate(writes);
+  const locked = new Set<RefWrite>();
+  const lockOf = (w: RefWrite) => join(gitdir, `${w.ref}.lock`);
   try {
     const packed = await readPackedRefs(gitdir);
-    for (const w of writes) {
+    await mapLimit(writes.filter((w) => !failures.has(w.ref)), PARALLEL, async (w) => {
       try {
-        await takeLock(join(gitdir, `${w.ref}.lock`), `ref '${w.ref}'`);
+        await takeLock(lockOf(w), `ref '${w.ref}'`, w.newOid === ZERO_OID ? "" : `${w.newOid}\n`);
       } catch (error) {
         failures.set(w.ref, { reason: `failed to lock: ${(error as Error).message}`, error });
-        continue;
+        return;
       }
-      locked.push(w);
+      locked.add(w);
       if (w.newOid !== ZERO_OID && (await hasNameConflict(gitdir, w.ref, packed))) {
-        failures.set(w.ref, {
-          reason: conflictError(`ref '${w.ref}'`).message,
-          error: conflictError(`ref '${w.ref}'`),
-        });
-        continue;
+        const error = conflictError(`ref '${w.ref}'`);
+        failures.set(w.ref, { reason: error.message, error });
+        return;
       }
-      const reason = conflict(w, (await readLoose(gitdir, w.ref)) ?? packed.get(w.ref));
+      const reason = staleReason(w, (await readLoose(gitdir, w.ref)) ?? packed.get(w.ref));
       if (reason !== undefined) failures.set(w.ref, { reason });
-    }
+    });
     const applying = options.atomic && failures.size > 0
       ? []
-      : locked.filter((w) => !failures.has(w.ref));
-    for (const w of applying) {
-      if (w.newOid === ZERO_OID) continue;
+      : [...locked].filter((w) => !failures.has(w.ref));
+    await mapLimit(applying.filter((w) => w.newOid !== ZERO_OID), PARALLEL, async (w) => {
       try {
-        await writeLoose(gitdir, w);
+        await rename(lockOf(w), join(gitdir, w.ref));
+        locked.delete(w);
       } catch (error) {
         failures.set(w.ref, { reason: `failed to write: ${(error as Error).message}`, error });
       }
-    }
+    });
     const deletes = applying.filter((w) => w.newOid === ZERO_OID);
     if (deletes.length > 0) {
       try {
         await removePacked(gitdir, new Set(deletes.map((w) => w.ref)));
-        for (const w of deletes) {
+        await mapLimit(deletes, PARALLEL, async (w) => {
           await unlink(join(gitdir, w.ref)).catch((e: NodeJS.ErrnoException) => {
             if (e.code !== "ENOENT") throw e;
           });
-        }
+        });
       } catch (error) {
         for (const w of deletes) {
           if (!failures.has(w.ref)) {
@@ -309,11 +345,12 @@ async function applyRefWrites(
           }
         }
       }
+      await mapLimit([...locked], PARALLEL, (w) => unlinkQuiet(lockOf(w)));
+      locked.clear();
+      for (const w of deletes) await pruneDirs(gitdir, w.ref);
     }
-    for (const w of locked) await unlinkQuiet(join(gitdir, `${w.ref}.lock`));
-    for (const w of deletes) await pruneDirs(gitdir, w.ref);
   } finally {
-    for (const w of locked) await unlinkQuiet(join(gitdir, `${w.ref}.lock`));
+    await mapLimit([...locked], PARALLEL, (w) => unlinkQuiet(lockOf(w)));
   }
   const anyFailed = failures.size > 0;
   return writes.map((w) => {

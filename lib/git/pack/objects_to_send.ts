@@ -2,9 +2,9 @@
  * Which objects a pack must carry so the other side, which has `haves`, can
  * use `wants` — git's `rev-list --objects --objects-edge <wants> --not <haves>`.
  */
-import fs from "node:fs";
-import git from "isomorphic-git";
 import { CorruptError } from "../../errors/mod.ts";
+import { ObjectStore } from "./object_store.ts";
+import { parseCommit, type ParsedTreeEntry, parseTag, parseTree } from "./object_parse.ts";
 
 interface WalkCommit {
   oid: string;
@@ -16,42 +16,27 @@ interface WalkCommit {
 /** How many extra commits to walk once only uninteresting ones are queued (clock skew). */
 const SLOP = 5;
 
-function missing(oid: string, cause: unknown): CorruptError {
-  return new CorruptError(
-    `Git object '${oid}' is missing or unreadable in the local repository; run 'git fsck' to check it.`,
-    { cause },
-  );
-}
-
 class ObjectReader {
-  readonly cache = {};
-  constructor(readonly gitdir: string) {}
+  constructor(readonly store: ObjectStore) {}
 
   async parsed(oid: string) {
-    return await git.readObject({
-      fs,
-      gitdir: this.gitdir,
-      oid,
-      format: "parsed",
-      cache: this.cache,
-    });
+    return await this.store.read(oid);
   }
 
   async commit(oid: string): Promise<WalkCommit> {
-    try {
-      const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-      return { oid, tree: commit.tree, parents: commit.parent, time: commit.committer.timestamp };
-    } catch (e) {
-      throw missing(oid, e);
+    const obj = await this.store.read(oid);
+    if (obj.type !== "commit") {
+      throw new CorruptError(`Git object '${oid}' is a ${obj.type}, not a commit.`);
     }
+    return { oid, ...parseCommit(oid, obj.data) };
   }
 
-  async tree(oid: string) {
-    try {
-      return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
-    } catch (e) {
-      throw missing(oid, e);
+  async tree(oid: string): Promise<ParsedTreeEntry[]> {
+    const obj = await this.store.read(oid);
+    if (obj.type !== "tree") {
+      throw new CorruptError(`Git object '${oid}' is a ${obj.type}, not a tree.`);
     }
+    return parseTree(oid, obj.data);
   }
 }
 
@@ -67,7 +52,7 @@ async function peelToCommit(
     if (obj.type === "commit") return current;
     if (obj.type !== "tag") return null;
     tags.push(current);
-    current = (obj.object as { object: string }).object;
+    current = parseTag(current, obj.data).object;
   }
   return null;
 }
@@ -191,29 +176,35 @@ export async function objectsToSend(
   gitdir: string,
   wants: readonly string[],
   haves: readonly string[],
+  options: { store?: ObjectStore } = {},
 ): Promise<string[]> {
-  const reader = new ObjectReader(gitdir);
+  const store = options.store ?? ObjectStore.open(gitdir);
+  try {
+    return await walk(new ObjectReader(store), wants, haves);
+  } finally {
+    if (options.store === undefined) await store.close();
+  }
+}
+
+async function walk(
+  reader: ObjectReader,
+  wants: readonly string[],
+  haves: readonly string[],
+): Promise<string[]> {
   const out: string[] = [];
   const seen = new Set<string>();
 
   const haveCommits: string[] = [];
   for (const oid of new Set(haves)) {
-    try {
-      const commit = await peelToCommit(reader, oid, []);
-      if (commit !== null) haveCommits.push(commit);
-    } catch {
-      // The other side has an object we do not know: it cannot bound our walk.
-    }
+    // An object the other side has and we do not know cannot bound our walk.
+    if (!(await reader.store.has(oid))) continue;
+    const commit = await peelToCommit(reader, oid, []);
+    if (commit !== null) haveCommits.push(commit);
   }
   const wantCommits: string[] = [];
   const tags: string[] = [];
   for (const oid of new Set(wants)) {
-    let commit: string | null;
-    try {
-      commit = await peelToCommit(reader, oid, tags);
-    } catch (e) {
-      throw missing(oid, e);
-    }
+    const commit = await peelToCommit(reader, oid, tags);
     if (commit !== null) wantCommits.push(commit);
     else if (!seen.has(oid)) {
       // A tree or blob named directly.

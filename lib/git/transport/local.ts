@@ -2,10 +2,9 @@
  * Local-path and `file://` remotes, pure JS: the remote side of fetch and
  * push runs in-process on the remote's Git directory (no git binary).
  */
-import fs from "node:fs";
-import git from "isomorphic-git";
 import { DxpError, GitRemoteError, InterruptedError } from "../../errors/mod.ts";
 import { buildPack } from "../pack/build_pack.ts";
+import { ObjectStore } from "../pack/object_store.ts";
 import { objectsToSend } from "../pack/objects_to_send.ts";
 import { storePack } from "../pack/store_pack.ts";
 import { filterRefs } from "../protocol/advertisement.ts";
@@ -29,15 +28,6 @@ function checkAbort(signal: AbortSignal | undefined): void {
   }
 }
 
-async function hasObject(gitdir: string, oid: string, cache: object): Promise<boolean> {
-  try {
-    await git.readObject({ fs, gitdir, oid, format: "deflated", cache });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Applies a push to the remote repository like `git-receive-pack` (no hooks). */
 async function receive(
   repo: LocalRepo,
@@ -55,14 +45,18 @@ async function receive(
     }
   }
   // receive-pack refuses refs whose objects did not arrive, and the checked-out branch of a non-bare repo.
-  const cache = {};
   const rejected = new Map<string, string>();
-  for (const u of updates) {
-    if (u.newOid !== ZERO_OID && !(await hasObject(repo.gitdir, u.newOid, cache))) {
-      rejected.set(u.ref, "missing necessary objects");
-    } else if (!repo.bare && u.ref === advertisement.headTarget) {
-      rejected.set(u.ref, "branch is currently checked out");
+  const store = ObjectStore.open(repo.gitdir);
+  try {
+    for (const u of updates) {
+      if (u.newOid !== ZERO_OID && !(await store.has(u.newOid))) {
+        rejected.set(u.ref, "missing necessary objects");
+      } else if (!repo.bare && u.ref === advertisement.headTarget) {
+        rejected.set(u.ref, "branch is currently checked out");
+      }
     }
+  } finally {
+    await store.close();
   }
   if (atomic && rejected.size > 0) {
     return updates.map((u) => ({
@@ -123,26 +117,28 @@ export function createLocalTransport(
         requested = true;
         if (wants.length === 0) return new Uint8Array(0);
         checkAbort(list.signal);
-        const cache = {};
-        for (const oid of wants) {
-          if (!(await hasObject(repo.gitdir, oid, cache))) {
-            throw new GitRemoteError(
-              `The Git remote '${displayUrl}' does not have the requested object '${oid}'.`,
-            );
-          }
-        }
+        const store = ObjectStore.open(repo.gitdir);
         try {
-          const oids = await objectsToSend(repo.gitdir, wants, haves);
+          for (const oid of wants) {
+            if (!(await store.has(oid))) {
+              throw new GitRemoteError(
+                `The Git remote '${displayUrl}' does not have the requested object '${oid}'.`,
+              );
+            }
+          }
+          const oids = await objectsToSend(repo.gitdir, wants, haves, { store });
           checkAbort(list.signal);
-          return await buildPack(repo.gitdir, oids);
+          return await buildPack(repo.gitdir, oids, { store });
         } catch (e) {
-          if (e instanceof InterruptedError) throw e;
+          if (e instanceof InterruptedError || e instanceof GitRemoteError) throw e;
           throw new GitRemoteError(
             `The Git remote '${displayUrl}' could not send its objects (${
               (e as Error).message.replace(/\.$/, "")
             }).`,
             { cause: e },
           );
+        } finally {
+          await store.close();
         }
       },
       close: () => Promise.resolve(),
