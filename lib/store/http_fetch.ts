@@ -25,7 +25,7 @@ const SLOWEST_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
  */
 export async function fetchWithLimits(
   url: string,
-  init: RequestInit & { body?: Uint8Array<ArrayBuffer> | ReadableStream<Uint8Array> | null },
+  init: RequestInit & { duplex?: "half" },
   limits: HttpLimits,
   context: {
     readonly action: string;

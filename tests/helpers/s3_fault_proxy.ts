@@ -22,6 +22,8 @@ export interface SeenRequest {
   url: string;
   contentLength: string | undefined;
   transferEncoding: string | undefined;
+  /** All request headers (lower-case names). */
+  headers: http.IncomingHttpHeaders;
   fault?: S3Fault;
 }
 
@@ -79,6 +81,7 @@ export async function startS3FaultProxy(upstream: string): Promise<S3FaultProxy>
       url,
       contentLength: req.headers["content-length"],
       transferEncoding: req.headers["transfer-encoding"],
+      headers: req.headers,
       ...(fault === undefined ? {} : { fault }),
     });
     if (fault === "reset") {

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { Buffer } from "node:buffer";
 import { ConfigError } from "../../errors/mod.ts";
+import { parseBool, parseSeconds, parseTls, type TlsSettings } from "../http_values.ts";
 
 /**
  * An S3 remote's DVC config section (spec §5.4), checked and turned into what
@@ -28,7 +29,7 @@ export interface S3RemoteConfig {
   /** SSE-C headers, sent with every request that reads or writes object bytes. */
   readonly customerKeyHeaders: Readonly<Record<string, string>>;
   /** TLS settings: `rejectUnauthorized: false` for ssl_verify=false, or a CA bundle path. */
-  readonly tls: { readonly rejectUnauthorized: boolean; readonly caFile?: string } | undefined;
+  readonly tls: TlsSettings | undefined;
   readonly connectTimeoutMs: number;
   readonly readTimeoutMs: number;
 }
@@ -130,50 +131,6 @@ export function parseS3Remote(
     connectTimeoutMs: parseSeconds(opt("connect_timeout"), 60, "connect_timeout", displayUrl),
     readTimeoutMs: parseSeconds(opt("read_timeout"), 60, "read_timeout", displayUrl),
   };
-}
-
-/** configobj's boolean spellings. */
-export function parseBool(
-  value: string | undefined,
-  fallback: boolean,
-  name: string,
-  where: string,
-): boolean {
-  if (value === undefined) return fallback;
-  const lower = value.toLowerCase();
-  if (["true", "yes", "on", "1"].includes(lower)) return true;
-  if (["false", "no", "off", "0"].includes(lower)) return false;
-  throw new ConfigError(`${name} of remote '${where}' must be true or false, not '${value}'.`);
-}
-
-/** Whole seconds → milliseconds; rejects anything that is not a positive number. */
-export function parseSeconds(
-  value: string | undefined,
-  fallback: number,
-  name: string,
-  where: string,
-): number {
-  if (value === undefined) return fallback * 1000;
-  const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new ConfigError(
-      `${name} of remote '${where}' must be a number of seconds, not '${value}'.`,
-    );
-  }
-  return Math.round(seconds * 1000);
-}
-
-/** `ssl_verify`: true (default, then AWS_CA_BUNDLE if set), false, or a CA bundle path. */
-export function parseTls(
-  value: string | undefined,
-  caBundle: string | undefined,
-  where: string,
-): S3RemoteConfig["tls"] {
-  if (value !== undefined && !/^(true|false|yes|no|on|off|1|0)$/i.test(value)) {
-    return { rejectUnauthorized: true, caFile: value };
-  }
-  if (!parseBool(value, true, "ssl_verify", where)) return { rejectUnauthorized: false };
-  return caBundle === undefined ? undefined : { rejectUnauthorized: true, caFile: caBundle };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -1,6 +1,7 @@
 import { AwsV4Signer } from "aws4fetch";
 import type { DxpError } from "../../errors/mod.ts";
 import { fetchWithLimits, type HttpLimits } from "../http_fetch.ts";
+import { encodeKey, strictEncode } from "../http_values.ts";
 import { type AwsFiles, loadAwsFiles, parseAwsSize } from "./aws_files.ts";
 import { CredentialChain } from "./credentials.ts";
 import type { S3RemoteConfig } from "./options.ts";
@@ -222,22 +223,6 @@ export class S3Client {
       req.query?.length ? "?" + req.query.map(([k]) => k).join("&") : ""
     }`;
   }
-}
-
-/**
- * Percent-encodes every byte outside RFC 3986's unreserved set, so the path
- * on the wire is exactly the canonical path SigV4 signs (aws4fetch decodes and
- * re-encodes S3 paths the same way).
- */
-export function strictEncode(text: string): string {
-  return encodeURIComponent(text).replace(
-    /[!'()*]/g,
-    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase(),
-  );
-}
-
-function encodeKey(key: string): string {
-  return key.split("/").map(strictEncode).join("/");
 }
 
 /** Buckets that can be a DNS label under TLS (no dots, lower case). */

@@ -1,5 +1,5 @@
-import { InvalidArgumentError } from "../../errors/mod.ts";
 import { saveResponseBody } from "../http_download.ts";
+import { checkKey } from "../http_values.ts";
 import type { Store, StoreContext, StoreFactory, TransferOptions } from "../types.ts";
 import { parseS3Remote } from "./options.ts";
 import { S3Client, type S3Tuning } from "./s3_client.ts";
@@ -137,19 +137,6 @@ export class S3Store implements Store {
     })();
     this.#bucketChecked.catch(() => (this.#bucketChecked = undefined));
     return this.#bucketChecked;
-  }
-}
-
-/**
- * Keys are remote-relative `/`-separated paths; `.`/`..` segments would be
- * folded away by URL parsing and address another object.
- */
-function checkKey(key: string): void {
-  if (
-    key === "" || key.startsWith("/") || key.includes("\0") ||
-    key.split("/").some((part) => part === "." || part === "..")
-  ) {
-    throw new InvalidArgumentError(`'${key}' is not a valid object key.`);
   }
 }
 
