@@ -1,5 +1,12 @@
 import { relative } from "node:path";
-import { collectOuts, type DvcObject, type DvcOut, objectsOfOuts } from "../dvc/mod.ts";
+import {
+  collectOuts,
+  type DvcObject,
+  type DvcOut,
+  objectsOfOuts,
+  type ProjectTree,
+  workspaceTree,
+} from "../dvc/mod.ts";
 import type { DirManifestEntry } from "../dvc/dir_manifest.ts";
 import { gitCommitTree } from "../git/tree_reader.ts";
 import type { GitCache } from "../git/revision.ts";
@@ -19,10 +26,10 @@ export interface RemotePlan {
 export interface DataPlan {
   /** By remote identity (name + url). */
   readonly remotes: Map<string, RemotePlan>;
-  /** Experiment ref → the `<remote id>\0<key>` of every object it needs. */
+  /** Group (experiment ref, revision, "workspace") → the `<remote id>\0<key>` of every object it needs. */
   readonly needs: Map<string, Set<string>>;
   /** `.dir` objects whose manifest could not be read (members unknown), with their remote id. */
-  readonly unreadableDirs: { remoteId: string; object: DvcObject; ref: string }[];
+  readonly unreadableDirs: { remoteId: string; object: DvcObject; group: string }[];
   readonly warnings: string[];
 }
 
@@ -37,95 +44,159 @@ export interface PlanOptions {
   /** `-r NAME`: use this remote; outputs with another explicit `remote:` are skipped. */
   readonly remoteName?: string;
   readonly readManifest: RemoteManifestReader;
-  readonly cache?: GitCache;
+  /** Keep only outputs matching one of these (path, folder, stage file, `file:stage`, stage name). */
+  readonly targets?: readonly string[];
+}
+
+/** One tree whose outputs are planned, and the group its objects count for. */
+export interface PlanUnit {
+  /** What the objects are needed for: an experiment ref, a revision SHA, "workspace". */
+  readonly group: string;
+  /** Cache key of the tree (a commit SHA, or "workspace"). */
+  readonly id: string;
+  readonly tree: ProjectTree;
+  /** The repository config of that tree: committed `.dvc/config` text, or undefined for the work tree's files. */
+  readonly configText: Promise<string | undefined>;
+}
+
+/** Units for experiments: every commit of each, grouped by the experiment's ref (spec §3.1). */
+export async function experimentUnits(
+  project: Project,
+  exps: readonly { ref: string; sha: string; baseline: string }[],
+  cache: GitCache = {},
+): Promise<PlanUnit[]> {
+  const units: PlanUnit[] = [];
+  for (const exp of exps) {
+    for (const commit of await expCommits(project.gitDir, exp.sha, exp.baseline, cache)) {
+      units.push(commitUnit(project, exp.ref, commit, cache));
+    }
+  }
+  return units;
+}
+
+/** A unit for one commit (its tree and its committed `.dvc/config`). */
+export function commitUnit(
+  project: Project,
+  group: string,
+  commit: string,
+  cache: GitCache = {},
+): PlanUnit {
+  const subdir = relative(project.gitWorkTree, project.root).split("\\").join("/");
+  const tree = gitCommitTree(project.gitDir, commit, subdir, cache);
+  const configText = tree.readFile(".dvc/config").then((bytes) =>
+    bytes === undefined ? "" : new TextDecoder().decode(bytes)
+  );
+  return { group, id: commit, tree, configText };
+}
+
+/** The work tree, with the workspace's own config files. */
+export function workspaceUnit(project: Project): PlanUnit {
+  return {
+    group: "workspace",
+    id: "workspace",
+    tree: workspaceTree(project.root),
+    configText: Promise.resolve(undefined),
+  };
+}
+
+function matchesTarget(out: DvcOut, targets: readonly string[] | undefined): boolean {
+  if (targets === undefined || targets.length === 0) return true;
+  return targets.some((raw) => {
+    const target = raw.replace(/\/+$/, "").replace(/^\.\//, "");
+    return out.path === target || out.path.startsWith(`${target}/`) || out.stageFile === target ||
+      (out.stage !== undefined &&
+        (target === out.stage || target === `${out.stageFile}:${out.stage}`));
+  });
 }
 
 /**
- * Plans the objects of experiments (spec §3): each experiment's commits,
- * each commit's outputs (cached, pushable), each output's remote (its own
- * `remote:`, else `-r`, else `core.remote` of that commit's config merged
- * with the local, global and system files), and each directory's members.
- * Outputs with no remote anywhere are skipped silently, as DVC does.
+ * Plans the objects of a set of trees (spec §3): each tree's outputs
+ * (cached, pushable), each output's remote (its own `remote:`, else `-r`,
+ * else `core.remote` of that tree's config merged with the local, global and
+ * system files), and each directory's members. Outputs with no remote
+ * anywhere are skipped silently, as DVC does.
  */
-export async function planExperimentData(
+export async function planData(
   project: Project,
-  exps: readonly { ref: string; sha: string; baseline: string }[],
+  units: readonly PlanUnit[],
   options: PlanOptions,
 ): Promise<DataPlan> {
-  const cache = options.cache ?? {};
   const plan: DataPlan = { remotes: new Map(), needs: new Map(), unreadableDirs: [], warnings: [] };
-  const subdir = relative(project.gitWorkTree, project.root).split("\\").join("/");
   const configs = new Map<string, Promise<DvcConfig>>();
   const manifests = new Map<string, DirManifestEntry[]>();
-  const commitOuts = new Map<string, Promise<{ outs: DvcOut[]; config: DvcConfig }>>();
+  const treeOuts = new Map<string, Promise<{ outs: DvcOut[]; config: DvcConfig }>>();
 
-  const outsOf = (commit: string) => {
-    let pending = commitOuts.get(commit);
+  const configFor = async (unit: PlanUnit) => {
+    const text = await unit.configText;
+    const key = text ?? "\0workspace";
+    let config = configs.get(key);
+    if (config === undefined) {
+      config = loadDvcConfig({
+        dvcDir: project.dvcDir,
+        env: project.env,
+        ...(text !== undefined ? { repoConfigText: text } : {}),
+      });
+      configs.set(key, config);
+    }
+    return config;
+  };
+  const outsOf = (unit: PlanUnit) => {
+    let pending = treeOuts.get(unit.id);
     if (pending === undefined) {
       pending = (async () => {
-        const tree = gitCommitTree(project.gitDir, commit, subdir, cache);
-        const configBytes = await tree.readFile(".dvc/config");
-        const text = configBytes === undefined ? "" : new TextDecoder().decode(configBytes);
-        let config = configs.get(text);
-        if (config === undefined) {
-          config = loadDvcConfig({
-            dvcDir: project.dvcDir,
-            env: project.env,
-            repoConfigText: text,
-          });
-          configs.set(text, config);
-        }
-        const collected = await collectOuts(tree);
+        const config = await configFor(unit);
+        const collected = await collectOuts(unit.tree);
         for (const warning of collected.warnings) {
-          plan.warnings.push(`WARNING: failed to collect '${commit}', skipping: ${warning}`);
+          plan.warnings.push(`WARNING: failed to collect '${unit.id}', skipping: ${warning}`);
         }
-        return { outs: collected.outs, config: await config };
+        return { outs: collected.outs, config };
       })();
-      commitOuts.set(commit, pending);
+      treeOuts.set(unit.id, pending);
     }
     return pending;
   };
 
-  for (const exp of exps) {
-    const needs = new Set<string>();
-    plan.needs.set(exp.ref, needs);
-    for (const commit of await expCommits(project.gitDir, exp.sha, exp.baseline, cache)) {
-      const { outs, config } = await outsOf(commit);
-      const groups = new Map<string, DvcOut[]>();
-      for (const out of outs) {
-        if (!out.cache || !out.push) continue;
-        if (
-          options.remoteName !== undefined && out.remote !== undefined &&
-          out.remote !== options.remoteName
-        ) {
-          continue;
-        }
-        const name = out.remote ?? options.remoteName ?? config.coreRemote;
-        if (name === undefined) continue;
-        const list = groups.get(name) ?? [];
-        list.push(out);
-        groups.set(name, list);
+  for (const unit of units) {
+    let needs = plan.needs.get(unit.group);
+    if (needs === undefined) {
+      needs = new Set<string>();
+      plan.needs.set(unit.group, needs);
+    }
+    const { outs, config } = await outsOf(unit);
+    const groups = new Map<string, DvcOut[]>();
+    for (const out of outs) {
+      if (!out.cache || !out.push || !matchesTarget(out, options.targets)) continue;
+      if (
+        options.remoteName !== undefined && out.remote !== undefined &&
+        out.remote !== options.remoteName
+      ) {
+        continue;
       }
-      for (const [name, groupOuts] of groups) {
-        const remote = config.remote(name);
-        const remoteId = `${remote.name}\0${remote.url}`;
-        let remotePlan = plan.remotes.get(remoteId);
-        if (remotePlan === undefined) {
-          remotePlan = { remote, objects: new Map() };
-          plan.remotes.set(remoteId, remotePlan);
-        }
-        const set = await objectsOfOuts(
-          groupOuts,
-          (oid, scheme) => options.readManifest(remote, oid, scheme),
-          { push: true, manifests },
-        );
-        for (const object of set.objects) {
-          remotePlan.objects.set(object.key, object);
-          needs.add(`${remoteId}\0${object.key}`);
-        }
-        for (const object of set.missingManifests) {
-          plan.unreadableDirs.push({ remoteId, object, ref: exp.ref });
-        }
+      const name = out.remote ?? options.remoteName ?? config.coreRemote;
+      if (name === undefined) continue;
+      const list = groups.get(name) ?? [];
+      list.push(out);
+      groups.set(name, list);
+    }
+    for (const [name, groupOuts] of groups) {
+      const remote = config.remote(name);
+      const remoteId = `${remote.name}\0${remote.url}`;
+      let remotePlan = plan.remotes.get(remoteId);
+      if (remotePlan === undefined) {
+        remotePlan = { remote, objects: new Map() };
+        plan.remotes.set(remoteId, remotePlan);
+      }
+      const set = await objectsOfOuts(
+        groupOuts,
+        (oid, scheme) => options.readManifest(remote, oid, scheme),
+        { push: true, manifests },
+      );
+      for (const object of set.objects) {
+        remotePlan.objects.set(object.key, object);
+        needs.add(`${remoteId}\0${object.key}`);
+      }
+      for (const object of set.missingManifests) {
+        plan.unreadableDirs.push({ remoteId, object, group: unit.group });
       }
     }
   }
