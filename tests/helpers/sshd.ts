@@ -81,7 +81,8 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
   writeFileSync(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
   chmodSync(join(dir, "authorized_keys"), 0o600);
 
-  const user = userInfo().username;
+  // Bun's os.userInfo() may not know the name; ask the system.
+  const user = run("id", ["-un"]).stdout.trim() || userInfo().username;
   const config = (port: number) =>
     [
       `Port ${port}`,

@@ -1,14 +1,13 @@
 /**
- * Stores a received pack in a repository: verified, indexed in a quarantine
- * folder, then moved into `objects/pack/` (pack first, index last, so no
- * reader ever sees an index without its pack).
+ * Stores a received pack in a repository: verified and indexed in memory,
+ * written to a quarantine folder, then moved into `objects/pack/` (pack
+ * first, index last, so no reader ever sees an index without its pack).
  */
-import fs from "node:fs";
-import { chmod, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
-import git from "isomorphic-git";
 import { GitRemoteError } from "../../errors/mod.ts";
+import { indexPack } from "./index_pack.ts";
 
 function toHex(bytes: Uint8Array): string {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
@@ -42,42 +41,16 @@ export function verifyPack(pack: Uint8Array): { objects: number; checksum: strin
 export async function storePack(gitdir: string, pack: Uint8Array): Promise<{ objects: number }> {
   const { objects, checksum } = verifyPack(pack);
   if (objects === 0) return { objects: 0 };
+  // Index first (in memory): a bad pack fails before anything touches the disk.
+  const { idx } = indexPack(pack, objects);
   const quarantine = join(gitdir, "objects", `incoming-${randomBytes(6).toString("hex")}`);
   await mkdir(quarantine, { recursive: true });
   try {
-    await writeFile(join(quarantine, "tmp.pack"), pack);
-    // gitdir = the quarantine folder: a delta whose base is outside the pack
-    // cannot be resolved from our objects, so a thin pack shows up as missing objects.
-    let indexed: number;
-    try {
-      const result = await git.indexPack({
-        fs,
-        dir: quarantine,
-        gitdir: quarantine,
-        filepath: "tmp.pack",
-      });
-      indexed = result.oids.length;
-    } catch (e) {
-      throw new GitRemoteError(
-        "The pack from the Git remote could not be indexed; nothing was stored.",
-        {
-          cause: e,
-        },
-      );
-    }
-    if (indexed !== objects) {
-      throw new GitRemoteError(
-        `The pack from the Git remote has ${
-          objects - indexed
-        } of ${objects} objects that cannot be ` +
-          "resolved (corrupt data or deltas against objects outside the pack); nothing was stored.",
-      );
-    }
+    await writeFile(join(quarantine, "tmp.pack"), pack, { mode: 0o444 });
+    await writeFile(join(quarantine, "tmp.idx"), idx, { mode: 0o444 });
     const packDir = join(gitdir, "objects", "pack");
     await mkdir(packDir, { recursive: true });
     const base = join(packDir, `pack-${checksum}`);
-    await chmod(join(quarantine, "tmp.pack"), 0o444);
-    await chmod(join(quarantine, "tmp.idx"), 0o444);
     await rename(join(quarantine, "tmp.pack"), `${base}.pack`);
     await rename(join(quarantine, "tmp.idx"), `${base}.idx`);
     return { objects };

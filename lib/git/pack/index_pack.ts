@@ -1,0 +1,198 @@
+/**
+ * Building the `.idx` (version 2) of a received pack, as `git index-pack`
+ * does: inflate every entry, resolve ofs/ref deltas inside the pack, hash
+ * each object. A delta whose base is not in the pack (a thin pack) or an
+ * entry that does not inflate to its stated size is an error.
+ */
+import { createHash } from "node:crypto";
+import * as zlib from "node:zlib";
+import { GitRemoteError } from "../../errors/mod.ts";
+import { applyDelta } from "./delta.ts";
+
+const TYPES: Record<number, string> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
+const encoder = new TextEncoder();
+
+interface Entry {
+  offset: number;
+  crc: number;
+  /** Object type once known (deltas take their base's type). */
+  type?: string;
+  /** Inflated content (or delta, until resolved). */
+  data: Uint8Array;
+  baseOffset?: number;
+  baseOid?: string;
+  oid?: string;
+}
+
+function corrupt(detail: string): GitRemoteError {
+  return new GitRemoteError(
+    `The pack from the Git remote is corrupt (${detail}); nothing was stored.`,
+  );
+}
+
+function toHex(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += b.toString(16).padStart(2, "0");
+  return s;
+}
+
+function hashObject(type: string, data: Uint8Array): string {
+  return createHash("sha1").update(encoder.encode(`${type} ${data.length}\0`)).update(data).digest(
+    "hex",
+  );
+}
+
+function inflateAt(pack: Uint8Array, at: number): { data: Uint8Array; used: number } {
+  // `info` exposes how many input bytes the zlib stream used: the entry's end.
+  const result = zlib.inflateSync(pack.subarray(at), { info: true }) as unknown as {
+    buffer: Uint8Array;
+    engine: { bytesWritten: number };
+  };
+  return { data: new Uint8Array(result.buffer), used: result.engine.bytesWritten };
+}
+
+function readEntries(pack: Uint8Array, count: number): Entry[] {
+  const entries: Entry[] = [];
+  const end = pack.length - 20;
+  let pos = 12;
+  for (let n = 0; n < count; n++) {
+    const offset = pos;
+    if (pos >= end) throw corrupt(`it ends after ${n} of ${count} objects`);
+    let byte = pack[pos++]!;
+    const typeCode = (byte >> 4) & 7;
+    let size = byte & 15;
+    let shift = 16;
+    while (byte & 0x80) {
+      byte = pack[pos++]!;
+      size += (byte & 0x7f) * shift;
+      shift *= 128;
+    }
+    const entry: Entry = { offset, crc: 0, data: new Uint8Array(0) };
+    if (typeCode === 6) {
+      byte = pack[pos++]!;
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = pack[pos++]!;
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      if (back > offset) throw corrupt(`a delta at offset ${offset} points before the pack`);
+      entry.baseOffset = offset - back;
+    } else if (typeCode === 7) {
+      entry.baseOid = toHex(pack.subarray(pos, pos + 20));
+      pos += 20;
+    } else if (TYPES[typeCode] !== undefined) {
+      entry.type = TYPES[typeCode]!;
+    } else {
+      throw corrupt(`an entry at offset ${offset} has unknown type ${typeCode}`);
+    }
+    let inflated;
+    try {
+      inflated = inflateAt(pack, pos);
+    } catch {
+      throw corrupt(`the entry at offset ${offset} does not inflate`);
+    }
+    if (inflated.data.length !== size) {
+      throw corrupt(`the entry at offset ${offset} has the wrong size`);
+    }
+    entry.data = inflated.data;
+    pos += inflated.used;
+    if (pos > end) throw corrupt(`the entry at offset ${offset} runs into the trailer`);
+    entry.crc = zlib.crc32(pack.subarray(offset, pos)) >>> 0;
+    entries.push(entry);
+  }
+  if (pos !== end) throw corrupt("it has bytes after its last object");
+  return entries;
+}
+
+/** Resolves every delta; throws for a base missing from the pack. */
+function resolveDeltas(entries: Entry[]): void {
+  const byOffset = new Map<number, Entry>();
+  const byOid = new Map<string, Entry>();
+  for (const e of entries) {
+    byOffset.set(e.offset, e);
+    if (e.type !== undefined && e.baseOffset === undefined && e.baseOid === undefined) {
+      e.oid = hashObject(e.type, e.data);
+      byOid.set(e.oid, e);
+    }
+  }
+  const resolve = (e: Entry, depth: number): boolean => {
+    if (e.oid !== undefined) return true;
+    if (depth > 10000) throw corrupt("a delta chain is too deep");
+    const base = e.baseOffset !== undefined ? byOffset.get(e.baseOffset) : byOid.get(e.baseOid!);
+    if (base === undefined) {
+      if (e.baseOffset !== undefined) {
+        throw corrupt(`a delta at offset ${e.offset} has no base entry`);
+      }
+      return false; // a ref-delta whose base may be resolved later
+    }
+    if (!resolve(base, depth + 1)) return false;
+    e.type = base.type!;
+    e.data = applyDelta(base.data, e.data);
+    e.oid = hashObject(e.type, e.data);
+    byOid.set(e.oid, e);
+    return true;
+  };
+  let pending = entries.filter((e) => e.oid === undefined);
+  while (pending.length > 0) {
+    const still = pending.filter((e) => !resolve(e, 0));
+    if (still.length === pending.length) {
+      const base = still[0]!.baseOid!;
+      throw new GitRemoteError(
+        `The pack from the Git remote is thin (a delta needs object '${base}', which is not in it); nothing was stored.`,
+      );
+    }
+    pending = still;
+  }
+}
+
+function writeIdx(entries: Entry[], packChecksum: Uint8Array): Uint8Array {
+  const sorted = [...entries].sort((a, b) => (a.oid! < b.oid! ? -1 : a.oid! > b.oid! ? 1 : 0));
+  const n = sorted.length;
+  const large = sorted.filter((e) => e.offset >= 0x80000000);
+  const size = 8 + 1024 + n * 28 + large.length * 8 + 40;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, 0xff744f63);
+  view.setUint32(4, 2);
+  const fanout = new Uint32Array(256);
+  for (const e of sorted) fanout[parseInt(e.oid!.slice(0, 2), 16)]!++;
+  let running = 0;
+  for (let i = 0; i < 256; i++) {
+    running += fanout[i]!;
+    view.setUint32(8 + i * 4, running);
+  }
+  const names = 8 + 1024;
+  const crcs = names + n * 20;
+  const offsets = crcs + n * 4;
+  const larges = offsets + n * 4;
+  let largeIndex = 0;
+  sorted.forEach((e, i) => {
+    for (let k = 0; k < 20; k++) {
+      out[names + i * 20 + k] = parseInt(e.oid!.slice(k * 2, k * 2 + 2), 16);
+    }
+    view.setUint32(crcs + i * 4, e.crc);
+    if (e.offset < 0x80000000) {
+      view.setUint32(offsets + i * 4, e.offset);
+    } else {
+      view.setUint32(offsets + i * 4, (0x80000000 | largeIndex) >>> 0);
+      view.setUint32(larges + largeIndex * 8, Math.floor(e.offset / 2 ** 32));
+      view.setUint32(larges + largeIndex * 8 + 4, e.offset >>> 0);
+      largeIndex++;
+    }
+  });
+  out.set(packChecksum, size - 40);
+  out.set(createHash("sha1").update(out.subarray(0, size - 20)).digest(), size - 20);
+  return out;
+}
+
+/**
+ * Indexes a verified pack (header and trailer already checked) holding
+ * `count` objects; returns the `.idx` bytes and the object ids.
+ */
+export function indexPack(pack: Uint8Array, count: number): { idx: Uint8Array; oids: string[] } {
+  const entries = readEntries(pack, count);
+  resolveDeltas(entries);
+  const oids = entries.map((e) => e.oid!);
+  if (new Set(oids).size !== oids.length) throw corrupt("it holds the same object twice");
+  return { idx: writeIdx(entries, pack.subarray(pack.length - 20)), oids };
+}
