@@ -18,15 +18,27 @@ Deno.test("dxp exp pull in a fresh clone fetches the ref and fills the cache exa
     assert.equal(result.stdout, "Pulled experiment exp-b from Git remote 'origin'.\n");
     // DVC warns about the push:false output here; we neither push nor expect it.
     assert.equal(result.stderr, "");
-    assert.equal(fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], clone), golden.sections.get("after: git for-each-ref refs/exps"));
-    assert.deepEqual(cacheWithModes(clone), sectionLines(golden.sections.get("after: files in .dvc/cache (mode path)")));
+    assert.equal(
+      fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], clone),
+      golden.sections.get("after: git for-each-ref refs/exps"),
+    );
+    assert.deepEqual(
+      cacheWithModes(clone),
+      sectionLines(golden.sections.get("after: files in .dvc/cache (mode path)")),
+    );
     // Byte-identical to the original cache.
     for (const line of cacheWithModes(clone)) {
       const rel = line.split(" ")[1]!;
-      assert.deepEqual(readFileSync(join(clone, ".dvc", "cache", rel)), readFileSync(join(fx.repo, ".dvc", "cache", rel)));
+      assert.deepEqual(
+        readFileSync(join(clone, ".dvc", "cache", rel)),
+        readFileSync(join(fx.repo, ".dvc", "cache", rel)),
+      );
     }
     fx.git(["fsck", "--full"], clone);
-    fx.git(["log", "--oneline", "refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b"], clone);
+    fx.git(
+      ["log", "--oneline", "refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b"],
+      clone,
+    );
     const again = fx.dxp(["exp", "pull", "origin", "exp-b"], clone);
     assert.equal(again.code, 0);
     assert.equal(again.stdout, readGolden("basic", "exp-pull_exp-b_again").stdout);
@@ -42,9 +54,19 @@ Deno.test("dxp exp pull without names takes the remote experiments of HEAD's bas
     const result = fx.dxp(["exp", "pull", "origin"], clone);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, "Pulled experiment typed-gulf from Git remote 'origin'.\n");
-    const full = fx.dxp(["exp", "pull", "origin", "refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b"], clone);
+    const full = fx.dxp([
+      "exp",
+      "pull",
+      "origin",
+      "refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b",
+    ], clone);
     assert.equal(full.stdout, "Pulled experiment exp-b from Git remote 'origin'.\n");
-    assert.equal(fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"], clone).split("\n").filter(Boolean).length, 2);
+    assert.equal(
+      fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"], clone).split("\n").filter(
+        Boolean,
+      ).length,
+      2,
+    );
   } finally {
     await fx.cleanup();
   }
@@ -54,7 +76,12 @@ Deno.test("dxp exp pull fails with DVC's messages for names the remote lacks", a
   const fx = await fixtureCopy("basic");
   try {
     const clone = fx.freshClone();
-    for (const [name, golden] of [["does-not-exist", "exp-pull_does-not-exist"], ["exp-a", "exp-pull_exp-a_not-on-remote"]]) {
+    for (
+      const [name, golden] of [["does-not-exist", "exp-pull_does-not-exist"], [
+        "exp-a",
+        "exp-pull_exp-a_not-on-remote",
+      ]]
+    ) {
       const expected = readGolden("basic", golden!);
       const result = fx.dxp(["exp", "pull", "origin", name!], clone);
       assert.equal(result.code, expected.exitCode);

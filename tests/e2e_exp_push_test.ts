@@ -18,13 +18,20 @@ Deno.test("dxp exp push uploads exactly DVC's objects and pushes the ref (basic,
     assert.equal(result.stdout, golden.stdout);
     assert.equal(result.stderr, golden.stderr);
     const added = listFiles(store).filter((f) => !before.has(f));
-    assert.deepEqual(added, sortedLines(golden.sections.get("after: objects added to ../dvcstore") ?? ""));
+    assert.deepEqual(
+      added,
+      sortedLines(golden.sections.get("after: objects added to ../dvcstore") ?? ""),
+    );
     assert.deepEqual(
       sortedLines(fx.git(["ls-remote", "../origin.git"])),
       sortedLines(golden.sections.get("after: git ls-remote ../origin.git") ?? ""),
     );
     for (const file of added) {
-      assert.equal(listFiles(store, true).find((l) => l.endsWith(` ${file}`))?.split(" ")[0], "444", file);
+      assert.equal(
+        listFiles(store, true).find((l) => l.endsWith(` ${file}`))?.split(" ")[0],
+        "444",
+        file,
+      );
     }
     fx.git(["fsck", "--full"], join(fx.root, "origin.git"));
     // Again: everything is there now.
@@ -72,7 +79,11 @@ Deno.test("dxp exp push -A tells same-named experiments apart and pushes all in 
     );
     const golden = readGolden("basic", "exp-push_A");
     assert.match(golden.stdout, /15 files uploaded/);
-    assert.equal(fx.git(["for-each-ref", "refs/exps"], join(fx.root, "origin.git")).split("\n").filter(Boolean).length, 4);
+    assert.equal(
+      fx.git(["for-each-ref", "refs/exps"], join(fx.root, "origin.git")).split("\n").filter(Boolean)
+        .length,
+      4,
+    );
   } finally {
     await fx.cleanup();
   }
@@ -127,21 +138,35 @@ Deno.test("dxp exp push does not push the ref of an experiment whose data is mis
   const fx = await fixtureCopy("basic");
   try {
     // One object of exp-a (baseline 2) that the DVC remote lacks, removed from the local cache.
-    const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get("after: objects added to ../dvcstore");
+    const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get(
+      "after: objects added to ../dvcstore",
+    );
     const victim = sectionLines(added).find((line) => !line.endsWith(".dir"))!;
     const cached = join(fx.repo, ".dvc", "cache", victim);
     chmodSync(cached, 0o644);
     rmSync(cached);
     const result = fx.dxp(["exp", "push", "origin", "exp-a"]);
     assert.equal(result.code, 1);
-    assert.match(result.stderr, /^WARNING: Some of the cache files do not exist neither locally nor on remote\. Missing cache files:\nmd5: /);
-    assert.match(result.stderr, /Experiment exp-a was not pushed: some of its data is not on the DVC remote/);
+    assert.match(
+      result.stderr,
+      /^WARNING: Some of the cache files do not exist neither locally nor on remote\. Missing cache files:\nmd5: /,
+    );
+    assert.match(
+      result.stderr,
+      /Experiment exp-a was not pushed: some of its data is not on the DVC remote/,
+    );
     // The objects it has are uploaded (a rerun moves only what is still missing); the ref is not.
     assert.equal(result.stdout, "No experiments to push.\n11 files uploaded\n");
-    assert.doesNotMatch(fx.git(["ls-remote", "../origin.git"]), /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+    assert.doesNotMatch(
+      fx.git(["ls-remote", "../origin.git"]),
+      /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/,
+    );
     const allowed = fx.dxp(["exp", "push", "--allow-missing", "origin", "exp-a"]);
     assert.equal(allowed.code, 1);
-    assert.match(fx.git(["ls-remote", "../origin.git"]), /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+    assert.match(
+      fx.git(["ls-remote", "../origin.git"]),
+      /refs\/exps\/c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/,
+    );
   } finally {
     await fx.cleanup();
   }
@@ -157,7 +182,9 @@ Deno.test("dxp exp push of the legacy fixture writes legacy-layout objects as DV
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, golden.stdout);
     const added = listFiles(store).filter((f) => !before.has(f));
-    const expectedKey = [...golden.sections.keys()].find((k) => k.startsWith("after: objects added"));
+    const expectedKey = [...golden.sections.keys()].find((k) =>
+      k.startsWith("after: objects added")
+    );
     assert.ok(expectedKey, "golden lists the added objects");
     assert.deepEqual(added, sortedLines(golden.sections.get(expectedKey!) ?? ""));
   } finally {

@@ -4,6 +4,9 @@ import type { RunState } from "./command_kit.ts";
 import { VERSION } from "./version.ts";
 import { expCommand } from "./commands/exp/mod.ts";
 import { remoteCommand } from "./commands/remote/mod.ts";
+import { fetchCommand } from "./commands/fetch.ts";
+import { pushCommand } from "./commands/push.ts";
+import { statusCommand } from "./commands/status.ts";
 
 /** Builds the whole command tree. `state` receives the exit code of the command that ran. */
 export function createProgram(state: RunState): Command {
@@ -15,6 +18,9 @@ export function createProgram(state: RunState): Command {
     .showSuggestionAfterError(true)
     .configureHelp({ sortSubcommands: false });
   program.addCommand(expCommand(state));
+  program.addCommand(pushCommand(state));
+  program.addCommand(fetchCommand(state));
+  program.addCommand(statusCommand(state));
   program.addCommand(remoteCommand(state));
   tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });
   return program as unknown as Command;

@@ -23,6 +23,7 @@ export async function createExpDataSync(
     async pull(exps, signal) {
       return summary(await downloadUnits(withSignal(signal), await experimentUnits(project, exps)));
     },
+    close: () => rt.close(),
   };
 }
 

@@ -49,6 +49,8 @@ export interface ExpDataSync {
   ): Promise<ExpDataReport & { complete: Set<string> }>;
   /** Downloads the objects of `exps` into the local cache. */
   pull(exps: readonly ExpSyncEntry[], signal?: AbortSignal): Promise<ExpDataReport>;
+  /** Releases the stores (ssh processes, sockets). */
+  close(): Promise<void>;
 }
 
 export interface ExpSyncResult {

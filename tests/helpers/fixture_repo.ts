@@ -30,7 +30,10 @@ export async function fixtureCopy(name: "basic" | "legacy"): Promise<FixtureCopy
     freshClone() {
       const clone = join(root, "clone");
       git(["clone", "-q", join(root, "origin.git"), clone], root, env);
-      writeFileSync(join(clone, ".dvc", "config.local"), "['remote \"store\"']\n    url = ../../dvcstore\n");
+      writeFileSync(
+        join(clone, ".dvc", "config.local"),
+        "['remote \"store\"']\n    url = ../../dvcstore\n",
+      );
       return clone;
     },
     cleanup,

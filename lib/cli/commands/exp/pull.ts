@@ -41,7 +41,10 @@ export function expPullCommand(state: RunState) {
             openTransport: transportOpener(project, ctx),
             signal: ctx.signal,
             onDebug: (line) => ctx.debug(line),
-          }).finally(() => sync?.progress.stop());
+          }).finally(async () => {
+            sync?.progress.stop();
+            await sync?.data.close();
+          });
           const rendered = renderExpPull(result, !opts.cache);
           if (opts.json) {
             ctx.out(`${JSON.stringify(expSyncJson(result, "pull"), null, 2)}\n`);

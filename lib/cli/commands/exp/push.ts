@@ -46,7 +46,10 @@ export function expPushCommand(state: RunState) {
             openTransport: transportOpener(project, ctx),
             signal: ctx.signal,
             onDebug: (line) => ctx.debug(line),
-          }).finally(() => sync?.progress.stop());
+          }).finally(async () => {
+            sync?.progress.stop();
+            await sync?.data.close();
+          });
           if (opts.json) {
             ctx.out(`${JSON.stringify(expSyncJson(result, "push"), null, 2)}\n`);
             return result.entries.some((e) => e.status !== "success" && e.status !== "up_to_date")

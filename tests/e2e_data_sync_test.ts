@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
+import { readGolden, sortedLines } from "./helpers/golden.ts";
+
+Deno.test("dxp push of the legacy work tree into an empty remote writes DVC's legacy layout", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    const empty = join(fx.root, "emptystore");
+    mkdirSync(empty);
+    writeFileSync(
+      join(fx.repo, ".dvc", "config.local"),
+      "['remote \"store\"']\n    url = ../../emptystore\n",
+    );
+    const golden = readGolden("legacy", "dvc-push_empty-remote");
+    const result = fx.dxp(["push"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, golden.stdout);
+    assert.deepEqual(
+      listFiles(empty, true),
+      sortedLines(golden.sections.get("after: modes of files in ../emptystore") ?? ""),
+    );
+    const again = fx.dxp(["push"]);
+    assert.equal(again.stdout, "Everything is up to date.\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp push in the basic fixture finds everything up to date, as DVC did", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const result = fx.dxp(["push"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, readGolden("basic", "dvc-push_fixture-repo").stdout);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp fetch in a fresh clone brings the work tree's pushable objects into the cache", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    const result = fx.dxp(["fetch"], clone);
+    assert.equal(result.code, 0, result.stderr);
+    // DVC's pull says "23 files fetched and 22 files added" for the same objects.
+    assert.equal(result.stdout, "23 files fetched\n");
+    for (const line of listFiles(join(clone, ".dvc", "cache"), true)) assert.match(line, /^444 /);
+    const targeted = fx.dxp(["fetch", "model.bin"], clone);
+    assert.equal(targeted.stdout, "Everything is up to date.\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp status -c says in sync, then lists what an empty remote lacks", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    const golden = readGolden("legacy", "status_cloud");
+    const inSync = fx.dxp(["status", "-c"]);
+    assert.equal(inSync.code, 0);
+    assert.equal(inSync.stdout, golden.stdout);
+    mkdirSync(join(fx.root, "empty"));
+    writeFileSync(
+      join(fx.repo, ".dvc", "config.local"),
+      "['remote \"store\"']\n    url = ../../empty\n",
+    );
+    const lacking = fx.dxp(["status", "-c", "--json"]);
+    assert.deepEqual(JSON.parse(lacking.stdout), {
+      "legacy_dir/": "new",
+      "notes.txt": "new",
+      "raw.txt": "new",
+      "result.txt": "new",
+    });
+  } finally {
+    await fx.cleanup();
+  }
+});
