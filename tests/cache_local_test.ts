@@ -7,7 +7,7 @@ import { openCache } from "../lib/cache/cache.ts";
 import { cacheObjectPath, cachePaths } from "../lib/cache/layout.ts";
 import { CorruptError } from "../lib/errors/mod.ts";
 import { openLocalStore } from "../lib/store/local.ts";
-import { objectKey } from "../lib/store/object_key.ts";
+import { objectKey } from "../lib/core/object_key.ts";
 import { transfer } from "../lib/transfer/queue.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";
 import { extractFixture, scratch } from "./helpers/tmp.ts";

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { collectOuts, type DvcOut, objectsOfOuts, workspaceTree } from "../lib/dvc/mod.ts";
 import { gitCommitTree } from "../lib/git/tree_reader.ts";
-import { objectKey } from "../lib/dvc/object_layout.ts";
+import { objectKey } from "../lib/core/object_key.ts";
 import type { HashScheme } from "../lib/util/object_hasher.ts";
 import { extractFixture, scratch } from "./helpers/tmp.ts";
 

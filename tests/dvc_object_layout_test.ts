@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { CorruptError } from "../lib/errors/mod.ts";
-import { objectKey, parseObjectKey } from "../lib/dvc/object_layout.ts";
+import { objectKey, parseObjectKey } from "../lib/core/object_key.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";
 import { extractFixture, scratch } from "./helpers/tmp.ts";
 

@@ -9,7 +9,7 @@ import {
   serializeDirManifest,
   workspaceTree,
 } from "../lib/dvc/mod.ts";
-import { objectKey, parseObjectKey } from "../lib/dvc/object_layout.ts";
+import { objectKey, parseObjectKey } from "../lib/core/object_key.ts";
 import { gitCommitTree } from "../lib/git/tree_reader.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";
 import { generateSample, type SampleInfo } from "../scripts/sample/generate.ts";

@@ -16,6 +16,7 @@ import { writeFile } from "node:fs/promises";
 import { AuthError, ConfigError, CorruptError, StoreError } from "../lib/errors/mod.ts";
 import { createHttpStore, HttpStore } from "../lib/store/http.ts";
 import type { Store } from "../lib/store/types.ts";
+import { startSilentServer } from "./helpers/imds_stub.ts";
 import { scratch } from "./helpers/tmp.ts";
 import { type FaultInjector, storeSuite } from "./store_suite.ts";
 
@@ -35,7 +36,7 @@ interface FakeRemote extends FaultInjector {
   stop(): Promise<void>;
 }
 
-type Fault = { status: number; retryAfter?: string } | "reset" | "truncate";
+type Fault = { status: number; retryAfter?: string } | "reset" | "truncate" | "stall";
 
 interface FakeRemote extends FaultInjector {
   failNext(fault: Fault, count?: number): void;
@@ -141,6 +142,14 @@ async function startFakeRemote(options: FakeRemoteOptions = {}): Promise<FakeRem
       res.writeHead(range ? 206 : 200, { "content-length": String(length) });
       if (method === "HEAD") return void res.end();
       const stream = createReadStream(file, range ? { start: 0, end: 0 } : {});
+      if (fault === "stall") {
+        // half the body, then silence with the connection open
+        stream.once("data", (chunk) => {
+          stream.destroy();
+          res.write((chunk as Buffer).subarray(0, Math.floor(length / 2)));
+        });
+        return;
+      }
       if (fault === "truncate") {
         let sent = 0;
         stream.on("data", (chunk) => {
@@ -375,6 +384,42 @@ httpTest("HttpStore keeps the URL's query string on every object URL", {}, async
   await writeFile(file, "x");
   await store.put("files/md5/ab/c d", file, {});
   assert.equal(remote.requests[0]?.url, "/store/files/md5/ab/c%20d?token=abc");
+});
+
+httpTest(
+  "HttpStore gives up on a body that stalls longer than read_timeout",
+  {},
+  async (remote, dir) => {
+    const store = createHttpStore(remote.url, { read_timeout: "1" }, { env: {} });
+    const file = join(dir, "f");
+    await writeFile(file, new Uint8Array(4096).fill(5));
+    await store.put("k", file, {});
+    remote.failNext("stall");
+    const started = performance.now();
+    await assert.rejects(store.get("k", join(dir, "out", "k"), {}), (e) => {
+      assert.ok(e instanceof StoreError && e.transient, String(e));
+      assert.match(e.message, /no answer within 1 s/);
+      return true;
+    });
+    assert.ok(performance.now() - started < 3000);
+    assert.deepEqual(await readdir(join(dir, "out")), []);
+  },
+);
+
+Deno.test("HttpStore gives up on a server that never answers (connect + read timeout)", async () => {
+  const silent = await startSilentServer();
+  try {
+    const store = createHttpStore(`${silent.endpoint}/x`, {
+      connect_timeout: "1",
+      read_timeout: "1",
+    }, { env: {} });
+    const started = performance.now();
+    await assert.rejects(store.exists("k"), (e) => e instanceof StoreError && e.transient);
+    const elapsed = performance.now() - started;
+    assert.ok(elapsed >= 1900 && elapsed < 4000, `${Math.round(elapsed)} ms`);
+  } finally {
+    await silent.stop();
+  }
 });
 
 Deno.test("HttpStore options: digest auth, missing user and bad method are refused", () => {

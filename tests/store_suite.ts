@@ -16,7 +16,7 @@ import process from "node:process";
 import { join } from "node:path";
 import { CorruptError, DxpError, StoreError } from "../lib/errors/mod.ts";
 import { isNotFound } from "../lib/store/errors.ts";
-import { objectKey } from "../lib/store/object_key.ts";
+import { objectKey } from "../lib/core/object_key.ts";
 import type { Store, TransferOptions } from "../lib/store/types.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";
 import { scratch } from "./helpers/tmp.ts";

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { transfer } from "${lib}/transfer/queue.ts";
 import { openLocalStore } from "${lib}/store/local.ts";
 import { openCache } from "${lib}/cache/cache.ts";
-import { objectKey } from "${lib}/store/object_key.ts";
+import { objectKey } from "${lib}/core/object_key.ts";
 import { hashBytes } from "${lib}/util/object_hasher.ts";
 
 const dir = Deno.args[0];

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { openLocalStore } from "../lib/store/local.ts";
-import { objectKey } from "../lib/store/object_key.ts";
+import { objectKey } from "../lib/core/object_key.ts";
 import type { Store } from "../lib/store/types.ts";
 import { missingOn } from "../lib/transfer/missing.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";

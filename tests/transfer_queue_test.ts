@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { AuthError, StoreError } from "../lib/errors/mod.ts";
 import { composeStore } from "../lib/store/compose.ts";
 import { openLocalStore } from "../lib/store/local.ts";
-import { objectKey } from "../lib/store/object_key.ts";
+import { objectKey } from "../lib/core/object_key.ts";
 import { transfer } from "../lib/transfer/queue.ts";
 import type { TransferItem, TransferProgress } from "../lib/transfer/types.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";

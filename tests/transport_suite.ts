@@ -16,6 +16,7 @@ import type { RefUpdate, Transport, TransportOptions } from "../lib/git/transpor
 import { ZERO_OID } from "../lib/git/transport/types.ts";
 import {
   commitExp,
+  commitExps,
   commitFiles,
   expRef,
   forEachRef,
@@ -87,17 +88,13 @@ function makeExps(local: string, count: number, baseFiles: Record<string, string
     "src/train.py": "print(1)\n",
     ...baseFiles,
   }, "base");
-  const exps = new Map<string, string>();
-  for (let i = 0; i < count; i++) {
-    const sha = commitExp(
-      local,
-      baseline,
-      `exp-${i}`,
-      { "params.yaml": `lr: ${i + 1}\n` },
-      1700000100 + i,
-    );
-    exps.set(expRef(baseline, `exp-${i}`), sha);
-  }
+  const specs = Array.from({ length: count }, (_, i) => ({
+    name: `exp-${i}`,
+    files: { "params.yaml": `lr: ${i + 1}\n` },
+    time: 1700000100 + i,
+  }));
+  const shas = commitExps(local, baseline, specs);
+  const exps = new Map([...shas].map(([name, sha]) => [expRef(baseline, name), sha]));
   return { baseline, exps };
 }
 

@@ -3,7 +3,7 @@ import { dirname } from "node:path";
 import { storeErrorFromErrno } from "../store/errors.ts";
 import { openLocalStore } from "../store/local.ts";
 import { dirMaker } from "../store/local_dirs.ts";
-import { parseObjectKey } from "../store/object_key.ts";
+import { parseObjectKey } from "../core/object_key.ts";
 import type { Store } from "../store/types.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 import { cacheHas } from "./cache_has.ts";

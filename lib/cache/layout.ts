@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { objectKey } from "../store/object_key.ts";
+import { objectKey } from "../core/object_key.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 
 /** The folders of a local cache (spec §4.1, §3.7). */

@@ -1,1 +1,2 @@
 export * from "./exp_ref.ts";
+export * from "./object_key.ts";

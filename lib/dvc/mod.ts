@@ -3,7 +3,7 @@ export * from "./workspace_tree.ts";
 export * from "./out.ts";
 export * from "./collect_outs.ts";
 export * from "./dir_manifest.ts";
-export * from "./object_layout.ts";
+export * from "../core/object_key.ts";
 export * from "./objects_of_outs.ts";
 export * from "./safe_path.ts";
 export * from "./dvcignore.ts";

@@ -1,7 +1,7 @@
 import { CorruptError } from "../errors/mod.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 import { type DirManifestEntry, dirOid, parseDirManifest } from "./dir_manifest.ts";
-import { objectKey } from "./object_layout.ts";
+import { objectKey } from "../core/object_key.ts";
 import type { DvcOut } from "./out.ts";
 
 /** One object to transfer. */

@@ -1,6 +1,6 @@
 import type { HashScheme } from "../util/object_hasher.ts";
 import { isPlainObject } from "./interpolate.ts";
-import { isValidOid } from "./object_layout.ts";
+import { isValidOid } from "../core/object_key.ts";
 
 /** One cached-or-not output of a stage, with the hash recorded for it. */
 export interface DvcOut {

@@ -8,7 +8,7 @@ import { throwIfAborted } from "./abort.ts";
 import { readChunks } from "./local_stream.ts";
 import { checkLocalObject, isProtectedMode } from "./local_verify.ts";
 import { isTempName, writeAtomic } from "./local_write.ts";
-import { parseObjectKey } from "./object_key.ts";
+import { parseObjectKey } from "../core/object_key.ts";
 import type { Store, StoreFactory, TransferOptions } from "./types.ts";
 
 /** Options of a local-folder store beyond its root. */

@@ -2,7 +2,7 @@ import { chmod, lstat, unlink } from "node:fs/promises";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, storeErrorFromErrno } from "./errors.ts";
 import { readChunks } from "./local_stream.ts";
-import { oidDigest } from "./object_key.ts";
+import { oidDigest } from "../core/object_key.ts";
 
 /** The outcome of {@link checkLocalObject}. */
 export type LocalObjectState =

@@ -5,7 +5,7 @@ import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
 import { throwIfAborted } from "./abort.ts";
-import { oidDigest } from "./object_key.ts";
+import { oidDigest } from "../core/object_key.ts";
 
 /** Options of {@link writeAtomic}. */
 export interface AtomicWriteOptions {

@@ -4,7 +4,7 @@ import { join, resolve } from "node:path";
 import git from "isomorphic-git";
 import { formatExpRef } from "../../lib/core/exp_ref.ts";
 import { pyFloatRepr } from "../../lib/dvc/interpolate.ts";
-import { objectKey } from "../../lib/dvc/object_layout.ts";
+import { objectKey } from "../../lib/core/object_key.ts";
 import { hashBytes } from "../../lib/util/object_hasher.ts";
 import { binaryChunks, csvText, utf8 } from "./content.ts";
 import * as files from "./dvc_files.ts";

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { chmod, copyFile, mkdir, open, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { type DirManifestEntry, dirOid, serializeDirManifest } from "../../lib/dvc/dir_manifest.ts";
-import { objectKey } from "../../lib/dvc/object_layout.ts";
+import { objectKey } from "../../lib/core/object_key.ts";
 import { createObjectHasher, hashBytes } from "../../lib/util/object_hasher.ts";
 
 /** What was written for one object. */
