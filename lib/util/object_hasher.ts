@@ -36,14 +36,18 @@ function rawMd5(): ObjectHasher {
 /**
  * DVC 3's legacy hash: the file is cut into 1 MiB chunks; each chunk whose
  * first 512 bytes look like text has CRLF turned into LF before hashing.
- * Input is re-cut at exact 1 MiB boundaries whatever chunk sizes arrive.
+ * Input is re-cut at exact 1 MiB boundaries whatever chunk sizes arrive;
+ * pieces are only copied when a chunk spans several of them, so hashing a
+ * small file allocates nothing.
  */
 function dos2unixMd5(): ObjectHasher {
   const hash = createHash("md5");
-  let pending = new Uint8Array(LEGACY_CHUNK);
+  let pieces: Uint8Array[] = [];
   let filled = 0;
   const flush = () => {
-    if (filled > 0) hashLegacyChunk(hash, pending.subarray(0, filled));
+    if (filled === 0) return;
+    hashLegacyChunk(hash, pieces.length === 1 ? pieces[0]! : concat(pieces, filled));
+    pieces = [];
     filled = 0;
   };
   return {
@@ -51,13 +55,10 @@ function dos2unixMd5(): ObjectHasher {
       let offset = 0;
       while (offset < chunk.length) {
         const take = Math.min(LEGACY_CHUNK - filled, chunk.length - offset);
-        pending.set(chunk.subarray(offset, offset + take), filled);
+        pieces.push(chunk.subarray(offset, offset + take));
         filled += take;
         offset += take;
-        if (filled === LEGACY_CHUNK) {
-          flush();
-          pending = new Uint8Array(LEGACY_CHUNK);
-        }
+        if (filled === LEGACY_CHUNK) flush();
       }
     },
     digest() {
@@ -65,6 +66,16 @@ function dos2unixMd5(): ObjectHasher {
       return hash.digest("hex");
     },
   };
+}
+
+function concat(pieces: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const piece of pieces) {
+    out.set(piece, at);
+    at += piece.length;
+  }
+  return out;
 }
 
 function hashLegacyChunk(hash: Hash, chunk: Uint8Array): void {
