@@ -1,12 +1,34 @@
 /**
- * dxp as a library: everything the CLI can do.
+ * dxp as a library: everything the CLI can do, without printing or exiting.
  *
  * @example
  * ```ts
- * import { parseExpRef } from "./mod.ts";
- * parseExpRef("refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b").name; // "exp-b"
+ * import { expList, openProject, transportFor } from "./mod.ts";
+ * const project = openProject(".", process.env);
+ * const entries = await expList(project, { gitRemote: "origin", openTransport: transportFor(project) });
  * ```
  * @module
  */
 export * from "./lib/core/mod.ts";
 export * from "./lib/errors/mod.ts";
+export { openProject, type Project } from "./lib/project/project.ts";
+export { findProject } from "./lib/project/find_project.ts";
+export { acquireRepoLock } from "./lib/project/repo_lock.ts";
+export { resolveGitRemote } from "./lib/project/git_remote.ts";
+export * from "./lib/project/dvc_config/mod.ts";
+export * from "./lib/engine/remote.ts";
+export { expList, type ExpListEntry } from "./lib/engine/exp_list.ts";
+export { expPush } from "./lib/engine/exp_push.ts";
+export { expPull } from "./lib/engine/exp_pull.ts";
+export { expRemove } from "./lib/engine/exp_remove.ts";
+export { createExpDataSync } from "./lib/engine/exp_data.ts";
+export { dataFetch, dataPush } from "./lib/engine/data_sync.ts";
+export { cloudStatus } from "./lib/engine/data_status.ts";
+export type * from "./lib/engine/exp_sync_types.ts";
+export { openTransport } from "./lib/git/transport/registry.ts";
+export type * from "./lib/git/transport/types.ts";
+export { openStore, registerStore } from "./lib/store/registry.ts";
+export type * from "./lib/store/types.ts";
+export * from "./lib/dvc/mod.ts";
+export { gitCommitTree } from "./lib/git/tree_reader.ts";
+export { transportFor } from "./lib/engine/transport_for.ts";
