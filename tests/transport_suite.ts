@@ -247,6 +247,48 @@ export function transportSuite(
     fsckClean(w.remote);
   });
 
+  test("openPush().send() honours receive.denyNonFastForwards/denyDeletes for branches only, as git", async (w) => {
+    const { baseline, exps } = makeExps(w.local, 1);
+    const [[ref, first]] = [...exps] as [[string, string]];
+    const branch = "refs/heads/topic";
+    await pushRefs(w, new Map([[ref, first], [branch, first]]));
+    g(["config", "receive.denyNonFastForwards", "true"], w.remote);
+    g(["config", "receive.denyDeletes", "true"], w.remote);
+    const sibling = commitExp(
+      w.local,
+      baseline,
+      "sibling",
+      { "params.yaml": "lr: 42\n" },
+      1700000700,
+    );
+    const nonFf = await pushRefs(
+      w,
+      new Map([[branch, sibling], [ref, sibling]]),
+      false,
+      () => first,
+    );
+    assert.equal(nonFf.results[0]!.ok, false);
+    assert.match(nonFf.results[0]!.reason!, /non-fast-forward/);
+    assert.equal(nonFf.results[1]!.ok, true, "experiment refs are not guarded");
+    assert.equal(forEachRef(w.remote).get(branch), first);
+    const session = await w.transport.openPush();
+    const deleted = await session.send(
+      [
+        { ref: branch, oldOid: first, newOid: ZERO_OID },
+        { ref, oldOid: sibling, newOid: ZERO_OID },
+      ],
+      null,
+      { atomic: false },
+    );
+    await session.close();
+    assert.equal(deleted[0]!.ok, false);
+    assert.match(deleted[0]!.reason!, /deletion prohibited/);
+    assert.equal(deleted[1]!.ok, true);
+    assert.equal(forEachRef(w.remote).get(branch), first);
+    assert.equal(forEachRef(w.remote).has(ref), false);
+    fsckClean(w.remote);
+  });
+
   test("openPush().send() atomic applies nothing when one update is stale; non-atomic applies the rest", async (w) => {
     const { exps } = makeExps(w.local, 3);
     const [a, b, c] = [...exps.keys()] as [string, string, string];

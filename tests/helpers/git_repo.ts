@@ -4,7 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { git } from "./tmp.ts";
+import process from "node:process";
+import { git, run } from "./tmp.ts";
 
 export const GIT_ENV: Record<string, string> = {
   GIT_AUTHOR_NAME: "Test Author",
@@ -50,10 +51,50 @@ export function expRef(baseline: string, name: string): string {
   return `refs/exps/${baseline.slice(0, 2)}/${baseline.slice(2)}/${name}`;
 }
 
+export interface ExpSpec {
+  readonly name: string;
+  readonly files: Record<string, string>;
+  readonly time?: number;
+}
+
 /**
- * Commits an experiment on top of `baseline` without moving any branch and
- * points `refs/exps/…/<name>` at it; returns the commit SHA.
+ * Commits experiments on top of `baseline` in one `git fast-import` run
+ * (no checkout, no branch moves) and points `refs/exps/…/<name>` at each;
+ * returns name → commit SHA.
  */
+export function commitExps(
+  repo: string,
+  baseline: string,
+  specs: readonly ExpSpec[],
+): Map<string, string> {
+  const enc = new TextEncoder();
+  const data = (text: string) => `data ${enc.encode(text).length}\n${text}\n`;
+  let stream = "";
+  specs.forEach((spec, i) => {
+    const when = `${spec.time ?? 1700000100 + i} +0000`;
+    stream += `commit ${expRef(baseline, spec.name)}\n`;
+    stream += `author ${GIT_ENV["GIT_AUTHOR_NAME"]} <${GIT_ENV["GIT_AUTHOR_EMAIL"]}> ${when}\n`;
+    stream += `committer ${GIT_ENV["GIT_COMMITTER_NAME"]} <${
+      GIT_ENV["GIT_COMMITTER_EMAIL"]
+    }> ${when}\n`;
+    stream += data(`exp ${spec.name}`) + `from ${baseline}\n`;
+    for (const [path, content] of Object.entries(spec.files)) {
+      stream += `M 100644 inline ${path}\n${data(content)}`;
+    }
+    stream += "\n";
+  });
+  const r = run("git", ["fast-import", "--quiet"], {
+    cwd: repo,
+    input: stream,
+    env: { ...process.env, ...GIT_ENV },
+  });
+  if (r.code !== 0) throw new Error(`git fast-import failed: ${r.stderr}`);
+  const prefix = expRef(baseline, "");
+  const refs = forEachRef(repo, prefix.slice(0, -1));
+  return new Map(specs.map((spec) => [spec.name, refs.get(`${prefix}${spec.name}`)!]));
+}
+
+/** One experiment commit on top of `baseline` (see `commitExps`); returns its SHA. */
 export function commitExp(
   repo: string,
   baseline: string,
@@ -61,14 +102,7 @@ export function commitExp(
   files: Record<string, string>,
   time = 1700000100,
 ): string {
-  const head = g(["symbolic-ref", "-q", "HEAD"], repo).trim();
-  const before = g(["rev-parse", "HEAD"], repo).trim();
-  g(["checkout", "-q", "--detach", baseline], repo);
-  const sha = commitFiles(repo, files, `exp ${name}`, time);
-  g(["update-ref", expRef(baseline, name), sha], repo);
-  g(["checkout", "-q", head.replace("refs/heads/", "")], repo);
-  g(["reset", "-q", "--hard", before], repo);
-  return sha;
+  return commitExps(repo, baseline, [{ name, files, time }]).get(name)!;
 }
 
 /** `git for-each-ref` as a ref → oid map (optionally under a prefix). */
