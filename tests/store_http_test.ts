@@ -16,6 +16,7 @@ import { writeFile } from "node:fs/promises";
 import { AuthError, ConfigError, CorruptError, StoreError } from "../lib/errors/mod.ts";
 import { createHttpStore, HttpStore } from "../lib/store/http.ts";
 import type { Store } from "../lib/store/types.ts";
+import { startGitHttpServer } from "./helpers/http_git_server.ts";
 import { startSilentServer } from "./helpers/imds_stub.ts";
 import { scratch } from "./helpers/tmp.ts";
 import { type FaultInjector, storeSuite } from "./store_suite.ts";
@@ -419,6 +420,20 @@ Deno.test("HttpStore gives up on a server that never answers (connect + read tim
     assert.ok(elapsed >= 1900 && elapsed < 4000, `${Math.round(elapsed)} ms`);
   } finally {
     await silent.stop();
+  }
+});
+
+Deno.test("HttpStore names ssl_verify when the server's certificate is not trusted", async () => {
+  const server = await startGitHttpServer({ tls: true });
+  try {
+    const store = createHttpStore(`${server.baseUrl}/dvc`, {}, { env: {} });
+    await assert.rejects(store.exists("k"), (e) => {
+      assert.ok(e instanceof StoreError && !e.transient, String(e));
+      assert.match(e.message, /TLS certificate is not trusted .*set the remote's ssl_verify/);
+      return true;
+    });
+  } finally {
+    await server.stop();
   }
 });
 

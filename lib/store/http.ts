@@ -107,7 +107,7 @@ export class HttpStore implements Store {
       onBytes: options.onBytes,
       readTimeoutMs: this.config.limits.readTimeoutMs,
       action,
-      where: this.#url(key),
+      where: `${this.config.displayBase}/${key}`,
     });
   }
 
@@ -151,11 +151,11 @@ export class HttpStore implements Store {
     }
     const response = await fetchWithLimits(this.#url(key), init, this.config.limits, {
       action: request.action,
-      where: `${this.displayUrl}/${key}`,
+      where: `${this.config.displayBase}/${key}`,
       signal: request.signal,
     });
     this.#onDebug?.(
-      `HTTP ${method} ${this.displayUrl}/${key} -> ${response.status} ` +
+      `HTTP ${method} ${this.config.displayBase}/${key} -> ${response.status} ` +
         `(${Math.round(performance.now() - started)} ms)`,
     );
     return response;
@@ -164,7 +164,7 @@ export class HttpStore implements Store {
   #error(response: Response, action: string, key: string) {
     return storeErrorFromStatus(response.status, {
       action,
-      where: `${this.displayUrl}/${key}`,
+      where: `${this.config.displayBase}/${key}`,
       retryAfter: response.headers.get("retry-after"),
     });
   }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
-import { ConfigError, type DxpError, StoreError } from "../errors/mod.ts";
+import { ConfigError, DxpError, StoreError } from "../errors/mod.ts";
 import { redactUrl } from "../util/redact.ts";
-import { storeErrorFromNetwork } from "./errors.ts";
+import { errnoCode } from "./errors.ts";
 import { abortError } from "./abort.ts";
 
 /** Time limits and TLS settings of an HTTP-based remote (S3, HTTP). */
@@ -63,7 +63,53 @@ export function classifyFetchFailure(
 ): unknown {
   if (context.signal?.aborted) return abortError(context.signal);
   if (deadline?.aborted) return timeoutError(context, limitMs);
-  return storeErrorFromNetwork(error, context) as DxpError;
+  if (error instanceof DxpError) return error;
+  const detail = networkDetail(error);
+  const where = redactUrl(context.where);
+  const data = { where, errno: errnoCode(error) ?? errnoCode(causeOf(error)) };
+  if (TLS_FAILURE.test(detail)) {
+    return new StoreError(
+      `Failed to ${context.action} at '${where}': the server's TLS certificate is not trusted ` +
+        `(${detail}); set the remote's ssl_verify to a CA bundle path, or to false.`,
+      { cause: error, data: { ...data, tls: true } },
+    );
+  }
+  if (DNS_FAILURE.test(detail) || data.errno === "ENOTFOUND") {
+    return new StoreError(
+      `Failed to ${context.action} at '${where}': the host name does not resolve (${detail}); ` +
+        "check the remote URL.",
+      { cause: error, data },
+    );
+  }
+  return new StoreError(
+    `Failed to ${context.action} at '${where}': ${detail}; retry later.`,
+    { cause: error, transient: true, data },
+  );
+}
+
+const TLS_FAILURE = /certificate|CERT_|SSL|TLS|handshake/i;
+const DNS_FAILURE = /ENOTFOUND|failed to lookup address|Name or service not known|getaddrinfo/i;
+
+/**
+ * A short reason for a network failure. Deno says "fetch failed" and puts the
+ * reason in `cause`; the request URL is cut out of it (it may carry a query token).
+ */
+function networkDetail(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 4; e = causeOf(e), depth++) {
+    const message = e instanceof Error ? e.message : typeof e === "string" ? e : "";
+    const code = errnoCode(e);
+    if (message && message !== "fetch failed") parts.push(message);
+    if (code && !parts.some((p) => p.includes(code))) parts.push(code);
+  }
+  const text = parts.join(": ").replace(/ for url \([^)]*\)/g, "").replace(/\s+/g, " ").trim();
+  return redactUrl(text === "" ? "connection failed" : text.slice(0, 300));
+}
+
+function causeOf(error: unknown): unknown {
+  return typeof error === "object" && error !== null
+    ? (error as { cause?: unknown }).cause
+    : undefined;
 }
 
 export function timeoutError(

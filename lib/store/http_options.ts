@@ -10,7 +10,10 @@ export interface HttpRemoteConfig {
   readonly base: string;
   /** `?query` of the remote URL ("" when none), appended to every object URL. */
   readonly query: string;
+  /** The remote URL with its password (and any query string) masked. */
   readonly displayUrl: string;
+  /** displayUrl without the query string: object locations in messages are `<displayBase>/<key>`. */
+  readonly displayBase: string;
   /** Upload method: POST (DVC's default) or PUT. */
   readonly method: "POST" | "PUT";
   /** Authorization headers sent with every request. */
@@ -34,7 +37,12 @@ export function parseHttpRemote(
       `HTTP remote URL '${redactUrl(url)}' must start with http:// or https://.`,
     );
   }
-  const displayUrl = redactUrl(url);
+  const withoutQuery = new URL(parsed.href);
+  withoutQuery.search = "";
+  withoutQuery.hash = "";
+  const displayBase = redactUrl(withoutQuery.toString().replace(/\/+$/, ""));
+  // a query string may hold an access token
+  const displayUrl = parsed.search === "" ? displayBase : `${displayBase}?***`;
   const opt = (name: string) => {
     const value = options[name];
     return value === undefined || value === "" ? undefined : value;
@@ -88,6 +96,7 @@ export function parseHttpRemote(
     base,
     query,
     displayUrl,
+    displayBase,
     method,
     authHeaders,
     limits: {
