@@ -22,6 +22,7 @@ export async function dataSyncFor(
   const data = await createExpDataSync(project, {
     ...(flags.remote !== undefined ? { remoteName: flags.remote.toLowerCase() } : {}),
     ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
+    runCache: flags.runCache ?? false,
     onProgress: (p) => progress.update(p),
     onDebug: (line) => ctx.debug(line),
   });

@@ -25,6 +25,7 @@ export function expPullCommand(state: RunState) {
             ? await dataSyncFor(project, ctx, {
               ...(opts.remote !== undefined ? { remote: opts.remote } : {}),
               ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+              runCache: opts.runCache ?? false,
               progress: opts.progress && !opts.json,
             })
             : undefined;
