@@ -8,6 +8,8 @@ import assert from "node:assert/strict";
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AuthError, ConfigError, DxpError } from "../lib/errors/mod.ts";
+import { parseAwsSize } from "../lib/store/s3/aws_files.ts";
+import { configProfile, parseAwsIni } from "../lib/store/s3/ini.ts";
 import { openS3Store } from "../lib/store/s3/mod.ts";
 import type { S3Store } from "../lib/store/s3/mod.ts";
 import { startImdsStub, startSilentServer } from "./helpers/imds_stub.ts";
@@ -18,6 +20,26 @@ import { scratch } from "./helpers/tmp.ts";
 const WRONG_SECRET = "wrongsecret000000000000000000000000000001";
 /** Keeps every test off the real IMDS and the developer's ~/.aws. */
 const isolated = (home: string) => ({ HOME: home, AWS_EC2_METADATA_DISABLED: "true" });
+
+Deno.test("AWS shared files: sections, comments, nested s3 settings and awscli sizes", () => {
+  const ini = parseAwsIni(
+    "# comment\n[default]\nregion = eu-west-1\n; other comment\n[profile ci]\n" +
+      "Aws_Access_Key_Id = AKID\naws_secret_access_key=se=cret\ns3 =\n  multipart_threshold = 64MB\n" +
+      "  addressing_style = path\nregion: us-west-2\n",
+  );
+  assert.equal(configProfile(ini, "default")?.get("region"), "eu-west-1");
+  const ci = configProfile(ini, "ci");
+  assert.equal(ci?.get("aws_access_key_id"), "AKID");
+  assert.equal(ci?.get("aws_secret_access_key"), "se=cret");
+  assert.equal(ci?.get("s3.multipart_threshold"), "64MB");
+  assert.equal(ci?.get("s3.addressing_style"), "path");
+  assert.equal(ci?.get("region"), "us-west-2");
+  assert.equal(parseAwsSize("64MB"), 64 * 1024 * 1024);
+  assert.equal(parseAwsSize("8MiB"), 8 * 1024 * 1024);
+  assert.equal(parseAwsSize("1048576"), 1048576);
+  assert.equal(parseAwsSize("1.5KB"), 1536);
+  assert.equal(parseAwsSize("lots"), undefined);
+});
 
 Deno.test("S3 options: partial keys and a missing explicit profile are configuration errors", async () => {
   const { dir, cleanup } = await scratch();

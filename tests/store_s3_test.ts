@@ -9,12 +9,38 @@ import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { AuthError, ConfigError, CorruptError, StoreError } from "../lib/errors/mod.ts";
 import { openS3Store, type S3Store } from "../lib/store/s3/mod.ts";
+import { xmlBlocks, xmlText } from "../lib/store/s3/xml.ts";
 import { type Rgw, RGW_SKIP_MESSAGE, rgwInstalled, startRgw } from "./helpers/rgw.ts";
 import { startS3FaultProxy } from "./helpers/s3_fault_proxy.ts";
 import { scratch } from "./helpers/tmp.ts";
 import { storeSuite } from "./store_suite.ts";
 
 const MIB = 1024 * 1024;
+
+Deno.test("S3 options: acl with grants and kms with a customer key are refused with DVC's text", () => {
+  assert.throws(
+    () => openS3Store("s3://b", { acl: "private", grant_read: "id=a" }, { env: {} }),
+    new ConfigError("`acl` and `grant_*` AWS S3 config options are mutually exclusive"),
+  );
+  assert.throws(
+    () => openS3Store("s3://b", { sse_kms_key_id: "k", sse_customer_key: "a2V5" }, { env: {} }),
+    /mutually exclusive/,
+  );
+  assert.throws(() => openS3Store("s3://", {}, { env: {} }), ConfigError);
+  assert.throws(() => openS3Store("s3://b", { read_timeout: "soon" }, { env: {} }), ConfigError);
+});
+
+Deno.test("S3 XML: keys come back with entities and character references decoded", () => {
+  const xml =
+    "<ListBucketResult><Contents><Key>a &amp; b&lt;c&gt; &#233;&#x4E1C;</Key></Contents>" +
+    "<Contents><Key>plain</Key></Contents><IsTruncated>false</IsTruncated></ListBucketResult>";
+  assert.deepEqual(xmlBlocks(xml, "Contents").map((b) => xmlText(b, "Key")), [
+    "a & b<c> é东",
+    "plain",
+  ]);
+  assert.equal(xmlText(xml, "IsTruncated"), "false");
+  assert.equal(xmlText(xml, "NextContinuationToken"), undefined);
+});
 
 if (!rgwInstalled()) {
   Deno.test({ name: `s3/rgw: ${RGW_SKIP_MESSAGE}`, ignore: true, fn() {} });
@@ -276,19 +302,6 @@ if (!rgwInstalled()) {
     await withKey.get("obj", join(dir, "back"), { expect: { hash, scheme: "md5" } });
     await assert.rejects(without.get("obj", join(dir, "nope"), {}), StoreError);
   }, {});
-
-  Deno.test("S3 options: acl with grants and kms with a customer key are refused with DVC's text", () => {
-    assert.throws(
-      () => openS3Store("s3://b", { acl: "private", grant_read: "id=a" }, { env: {} }),
-      new ConfigError("`acl` and `grant_*` AWS S3 config options are mutually exclusive"),
-    );
-    assert.throws(
-      () => openS3Store("s3://b", { sse_kms_key_id: "k", sse_customer_key: "a2V5" }, { env: {} }),
-      /mutually exclusive/,
-    );
-    assert.throws(() => openS3Store("s3://", {}, { env: {} }), ConfigError);
-    assert.throws(() => openS3Store("s3://b", { read_timeout: "soon" }, { env: {} }), ConfigError);
-  });
 
   Deno.test("s3/rgw: stop the cluster", async () => {
     if (cluster) await (await cluster).stop();

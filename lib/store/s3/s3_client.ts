@@ -20,6 +20,8 @@ export interface S3Tuning {
 }
 
 const MIB = 1024 * 1024;
+/** Largest single-PUT body or part buffer, whatever the AWS profile asks for. */
+const MAX_BUFFER = 256 * MIB;
 export const DEFAULT_TUNING: S3Tuning = {
   multipartThreshold: 16 * MIB,
   partSize: 16 * MIB,
@@ -118,11 +120,17 @@ export class S3Client {
     const region = this.config.region ?? (fromEnv || undefined) ?? profile?.get("region");
     const style = profile?.get("s3.addressing_style");
     const tuning: S3Tuning = {
-      multipartThreshold: parseAwsSize(profile?.get("s3.multipart_threshold")) ??
-        DEFAULT_TUNING.multipartThreshold,
-      partSize: Math.max(
-        5 * MIB,
-        parseAwsSize(profile?.get("s3.multipart_chunksize")) ?? DEFAULT_TUNING.partSize,
+      // Both sizes are in-memory buffers: keep them bounded whatever the profile says.
+      multipartThreshold: Math.min(
+        MAX_BUFFER,
+        parseAwsSize(profile?.get("s3.multipart_threshold")) ?? DEFAULT_TUNING.multipartThreshold,
+      ),
+      partSize: Math.min(
+        MAX_BUFFER,
+        Math.max(
+          5 * MIB,
+          parseAwsSize(profile?.get("s3.multipart_chunksize")) ?? DEFAULT_TUNING.partSize,
+        ),
       ),
       partsInFlight: DEFAULT_TUNING.partsInFlight,
       listPageSize: DEFAULT_TUNING.listPageSize,
