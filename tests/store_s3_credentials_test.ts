@@ -63,6 +63,28 @@ Deno.test("S3 options: partial keys and a missing explicit profile are configura
   }
 });
 
+Deno.test("S3 region: option, then AWS_REGION/AWS_DEFAULT_REGION, then the profile, then us-east-1", async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const config = join(dir, "config");
+    await writeFile(config, "[default]\nregion = ap-south-1\n");
+    const region = async (options: Record<string, string>, env: Record<string, string>) =>
+      (await openS3Store("s3://b", options, { env: { ...isolated(dir), ...env } }).client
+        .settings())
+        .region;
+    assert.equal(await region({ region: "eu-north-1" }, { AWS_REGION: "x" }), "eu-north-1");
+    assert.equal(
+      await region({}, { AWS_REGION: "us-west-1", AWS_DEFAULT_REGION: "y" }),
+      "us-west-1",
+    );
+    assert.equal(await region({}, { AWS_DEFAULT_REGION: "ca-central-1" }), "ca-central-1");
+    assert.equal(await region({ configpath: config }, {}), "ap-south-1");
+    assert.equal(await region({}, {}), "us-east-1");
+  } finally {
+    await cleanup();
+  }
+});
+
 Deno.test("S3 store without any credentials says where to set them", async () => {
   const { dir, cleanup } = await scratch();
   try {

@@ -303,6 +303,17 @@ if (!rgwInstalled()) {
     await assert.rejects(without.get("obj", join(dir, "nope"), {}), StoreError);
   }, {});
 
+  s3Test("allow_anonymous_login sends unsigned requests", async ({ proxy, bucket }) => {
+    const anonymous = openS3Store(`s3://${bucket}/x`, {
+      endpointurl: proxy.endpoint,
+      allow_anonymous_login: "true",
+    }, { env: { AWS_EC2_METADATA_DISABLED: "true" } });
+    // the bucket is private: RGW refuses, and the refusal is an AuthError
+    await assert.rejects(collect(anonymous.list("")), AuthError);
+    assert.equal(proxy.requests.length, 1);
+    assert.equal(proxy.requests[0]?.headers["authorization"], undefined);
+  });
+
   Deno.test("s3/rgw: stop the cluster", async () => {
     if (cluster) await (await cluster).stop();
   });
