@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
 import { readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -10,6 +11,7 @@ import { objectsToSend } from "../lib/git/pack/objects_to_send.ts";
 import { storePack } from "../lib/git/pack/store_pack.ts";
 import { createHttpTransport } from "../lib/git/transport/http.ts";
 import { HttpAuth, isLoopbackHost } from "../lib/git/transport/http_auth.ts";
+import { extraHeadersFor } from "../lib/git/transport/http_extra_headers.ts";
 import { type TransportOptions, ZERO_OID } from "../lib/git/transport/types.ts";
 import { startGitHttpServer } from "./helpers/http_git_server.ts";
 import { git, scratch } from "./helpers/tmp.ts";
@@ -317,6 +319,40 @@ Deno.test("listRefs() sends DXP_GIT_TOKEN as Basic with the user x-access-token"
       assert.deepEqual(ctx.server.requests.map((r) => r.authorized), [true, true]);
     },
   );
+});
+
+Deno.test("listRefs() sends http.<url>.extraHeader as checkout actions store it", async () => {
+  await withServer(
+    { tls: true, auth: { user: "x-access-token", password: "ci-secret" } },
+    async (ctx) => {
+      const basic = (password: string) =>
+        `AUTHORIZATION: basic ${Buffer.from(`x-access-token:${password}`).toString("base64")}`;
+      const env = { GIT_SSL_CAINFO: ctx.server.caFile };
+      const key = `http.${ctx.server.baseUrl}/.extraheader`;
+      const good = options(env, ctx.dir, {
+        [key]: basic("ci-secret"),
+        "http.extraheader": "X-Trace: 1",
+      });
+      assert.equal((await createHttpTransport(ctx.url, good).listRefs()).refs.size, 2);
+      const bad = options(env, ctx.dir, { [key]: basic("stale") });
+      const error = await rejection(createHttpTransport(ctx.url, bad).listRefs());
+      assert.equal(error.message, `Authentication failed for: '${ctx.url.href}'\n${AUTH_HELP}`);
+      assert.deepEqual(ctx.server.requests.map((r) => r.authorized), [true, true, false]);
+    },
+  );
+});
+
+Deno.test("extraHeadersFor() lets the most specific key win and an empty value reset", () => {
+  const base = new URL("https://example.com/team/repo.git");
+  const config: Record<string, string> = {
+    "http.extraheader": "X-A: general",
+    "http.https://example.com/.extraheader": "X-A: host",
+    "http.https://example.com/team/repo.git.extraheader": "X-B: repo",
+  };
+  assert.deepEqual(extraHeadersFor(base, (k) => config[k]), { "X-A": "host", "X-B": "repo" });
+  config["http.https://example.com/.extraheader"] = "";
+  assert.deepEqual(extraHeadersFor(base, (k) => config[k]), { "X-B": "repo" });
+  assert.deepEqual(extraHeadersFor(base, () => "no colon here"), {});
 });
 
 Deno.test("createHttpTransport() refuses a password in a plain-http URL to a non-loopback host", () => {

@@ -23,6 +23,7 @@ import {
   readPackResponse,
 } from "../protocol/upload_pack.ts";
 import { HttpAuth } from "./http_auth.ts";
+import { extraHeadersFor } from "./http_extra_headers.ts";
 import { discover, rpc, type SmartHttpContext } from "./http_client.ts";
 import { HttpConnectionPool } from "./http_request.ts";
 import { tlsSettingsFor } from "./http_tls.ts";
@@ -60,6 +61,7 @@ export function createHttpTransport(url: URL, options: TransportOptions): Transp
   base.username = "";
   base.password = "";
   base.hash = "";
+  const extraHeaders = extraHeadersFor(base, options.gitConfig);
 
   /** One session's connection pool and context; `close()` must follow. */
   const open = () => {
@@ -71,6 +73,7 @@ export function createHttpTransport(url: URL, options: TransportOptions): Transp
       base,
       displayUrl,
       auth,
+      extraHeaders,
       pool,
       ...(options.onDebug === undefined ? {} : { onDebug: options.onDebug }),
     };

@@ -9,7 +9,7 @@ import { AuthError, GitRemoteError } from "../../errors/mod.ts";
 import { redactUrl } from "../../util/redact.ts";
 import { AGENT } from "../protocol/agent.ts";
 import { PktReader } from "../protocol/pkt_line.ts";
-import { authFailedError, type HttpAuth } from "./http_auth.ts";
+import { authFailedError, type HttpAuth, mayCarryCredentials } from "./http_auth.ts";
 import {
   headerValue,
   type HttpConnectionPool,
@@ -31,6 +31,8 @@ export interface SmartHttpContext {
   /** The URL as shown to users (redacted). */
   readonly displayUrl: string;
   readonly auth: HttpAuth;
+  /** `http.extraHeader` values for the remote's own origin (see http_extra_headers.ts). */
+  readonly extraHeaders: Readonly<Record<string, string>>;
   readonly pool: HttpConnectionPool;
   readonly onDebug?: (line: string) => void;
 }
@@ -127,8 +129,8 @@ async function send(
   req: Omit<HttpRequest, "signal"> & { signal: AbortSignal | undefined },
 ): Promise<HttpResponse> {
   for (;;) {
-    const headers: Record<string, string> = { ...req.headers, "User-Agent": USER_AGENT };
-    const authorization = ctx.auth.header(req.url);
+    const { headers, configured } = withExtraHeaders(ctx, req.url, req.headers);
+    const authorization = configured ?? ctx.auth.header(req.url);
     if (authorization !== undefined) headers["Authorization"] = authorization;
     const started = performance.now();
     let res: HttpResponse;
@@ -152,8 +154,33 @@ async function send(
       return res;
     }
     await res.text(0);
+    // A configured Authorization header is explicit: git's helpers are not asked.
+    if (configured !== undefined) throw authFailedError(ctx.displayUrl);
     await ctx.auth.onUnauthorized(req.url);
   }
+}
+
+/**
+ * The request headers plus `http.extraHeader` (only to the remote's own
+ * origin). A configured Authorization is returned apart, and dropped on
+ * plain http to a non-loopback host.
+ */
+function withExtraHeaders(
+  ctx: SmartHttpContext,
+  url: URL,
+  requestHeaders: Readonly<Record<string, string>>,
+): { headers: Record<string, string>; configured?: string } {
+  const headers: Record<string, string> = {};
+  let configured: string | undefined;
+  if (url.origin === ctx.base.origin) {
+    for (const [name, value] of Object.entries(ctx.extraHeaders)) {
+      if (name.toLowerCase() !== "authorization") headers[name] = value;
+      else if (mayCarryCredentials(url)) configured = value;
+      else ctx.onDebug?.("http: not sending http.extraHeader Authorization over plain http");
+    }
+  }
+  Object.assign(headers, requestHeaders, { "User-Agent": USER_AGENT });
+  return configured === undefined ? { headers } : { headers, configured };
 }
 
 /** Maps a non-200 answer to the error users see. */
