@@ -2,6 +2,7 @@ import { ConfigError } from "../errors/mod.ts";
 import { composeStore, type StoreWrappers } from "./compose.ts";
 import { createLocalStore } from "./local.ts";
 import { createS3Store } from "./s3/mod.ts";
+import { createSftpStore } from "./sftp/mod.ts";
 import type { Store, StoreContext, StoreFactory } from "./types.ts";
 
 /** Store backends by DVC remote type ("" = local path). A new backend is one line here. */
@@ -9,6 +10,7 @@ const FACTORIES: Record<string, StoreFactory> = {
   "": createLocalStore,
   file: createLocalStore,
   s3: createS3Store,
+  ssh: createSftpStore,
 };
 
 /** Registers a backend (used by optional backends so this file does not import them all). */

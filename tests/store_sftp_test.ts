@@ -1,0 +1,434 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { mkdir, readdir, stat, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { ConfigError, StoreError } from "../lib/errors/mod.ts";
+import { isTransient, stopsQueue } from "../lib/store/errors.ts";
+import { createSftpStore } from "../lib/store/sftp/mod.ts";
+import { sshLaunch } from "../lib/store/sftp/ssh_launch.ts";
+import { parseSshRemote } from "../lib/store/sftp/ssh_remote.ts";
+import type { Store } from "../lib/store/types.ts";
+import { type Sshd, startSshd } from "./helpers/sshd.ts";
+import { run, scratch } from "./helpers/tmp.ts";
+import { storeSuite } from "./store_suite.ts";
+
+const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
+
+/**
+ * The private sshd with the `sftp` subsystem: added to its config and
+ * reloaded (SIGHUP) when the helper does not configure one itself.
+ */
+async function startSftpSshd(): Promise<Sshd> {
+  const sshd = await startSshd();
+  const dir = dirname(sshd.clientKey);
+  const config = join(dir, "sshd_config");
+  if (!/^Subsystem\s+sftp/m.test(readFileSync(config, "utf8"))) {
+    appendFileSync(config, `Subsystem sftp ${SFTP_SERVER}\n`);
+    Deno.kill(Number(readFileSync(join(dir, "sshd.pid"), "utf8")), "SIGHUP");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return sshd;
+}
+
+/** Every file below `dir` (temp files included), relative. */
+async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir, { recursive: true, withFileTypes: true }))
+      .filter((entry) => !entry.isDirectory())
+      .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+/** An executable shell script at `path`. */
+function script(path: string, body: string): string {
+  writeFileSync(path, `#!/bin/sh\n${body}\n`, { mode: 0o755 });
+  chmodSync(path, 0o755);
+  return path;
+}
+
+function md5(bytes: Uint8Array | string): string {
+  return createHash("md5").update(bytes).digest("hex");
+}
+
+function keyOf(hash: string): string {
+  return `files/md5/${hash.slice(0, 2)}/${hash.slice(2)}`;
+}
+
+storeSuite("sftp (loopback sshd)", async () => {
+  const sshd = await startSftpSshd();
+  const { dir, cleanup } = await scratch("dxp-sftp-store-");
+  const store = createSftpStore(sshd.url(join(dir, "store")), {}, { env: sshd.env });
+  return {
+    store,
+    rawEntries: () => filesUnder(join(dir, "store")),
+    async teardown() {
+      await store.close();
+      await sshd.stop();
+      await cleanup();
+    },
+  };
+});
+
+// restic's trick: the "ssh command" is sftp-server itself, talking on its stdin/stdout.
+storeSuite("sftp (sftp-server as the ssh command)", async () => {
+  const { dir, cleanup } = await scratch("dxp-sftp-direct-");
+  const fake = script(join(dir, "fake-ssh"), `exec ${SFTP_SERVER}`);
+  const store = createSftpStore(`ssh://localhost${join(dir, "store")}`, {}, {
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
+  });
+  return {
+    store,
+    rawEntries: () => filesUnder(join(dir, "store")),
+    async teardown() {
+      await store.close();
+      await cleanup();
+    },
+  };
+});
+
+/** A store whose "ssh" is a script around sftp-server (or `exec` of `inner`), logging each start. */
+async function directStore(
+  inner = `exec ${SFTP_SERVER}`,
+  options: Record<string, string> = {},
+) {
+  const { dir, cleanup } = await scratch("dxp-sftp-fault-");
+  const starts = join(dir, "starts");
+  const fake = script(join(dir, "fake-ssh"), `echo $$ >> ${starts}\n${inner}`);
+  const root = join(dir, "store");
+  const store = createSftpStore(`ssh://localhost${root}`, options, {
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
+  });
+  const pids = () =>
+    existsSync(starts) ? readFileSync(starts, "utf8").split("\n").filter(Boolean).map(Number) : [];
+  return {
+    dir,
+    root,
+    store,
+    pids,
+    async cleanup() {
+      await store.close();
+      await cleanup();
+    },
+  };
+}
+
+async function waitGone(pid: number): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      Deno.kill(pid, "SIGCONT");
+    } catch {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error(`process ${pid} did not end`);
+}
+
+Deno.test("sftp store refuses hosts and users starting with '-' before running anything", async () => {
+  const { dir, cleanup } = await scratch("dxp-sftp-dash-");
+  try {
+    const marker = join(dir, "ran");
+    const fake = script(join(dir, "fake-ssh"), `touch ${marker}\nexec ${SFTP_SERVER}`);
+    const context = { env: { DXP_SSH_COMMAND: fake } };
+    assert.throws(
+      () => createSftpStore(`ssh://-oProxyCommand=touch%20${marker}/store`, {}, context),
+      (error: unknown) => {
+        assert.ok(error instanceof ConfigError);
+        assert.match(error.message, /host '-oProxyCommand=touch .*' .* starts with '-'/);
+        assert.ok(!error.message.includes("\n"));
+        return true;
+      },
+    );
+    assert.throws(
+      () => createSftpStore("ssh://host/store", { user: "-oProxyCommand=x" }, context),
+      ConfigError,
+    );
+    assert.throws(() => createSftpStore("ssh://-l@host/store", {}, context), ConfigError);
+    assert.equal(existsSync(marker), false);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("sshLaunch() maps the remote options onto OpenSSH flags with '--' before the host", () => {
+  const remote = parseSshRemote("ssh://urluser:secret@login.example:2200/scratch/store", {
+    user: "alice",
+    keyfile: "/home/alice/.ssh/id_hpc",
+    timeout: "30",
+    allow_agent: "false",
+    gss_auth: "true",
+  });
+  assert.equal(remote.root, "/scratch/store");
+  assert.equal(remote.password, "secret");
+  assert.ok(!remote.displayUrl.includes("secret"));
+  const launch = sshLaunch(remote, {}, "/tmp/askpass.sh");
+  assert.equal(launch.program, "ssh");
+  assert.deepEqual(launch.args, [
+    "-p",
+    "2200",
+    "-l",
+    "alice",
+    "-i",
+    "/home/alice/.ssh/id_hpc",
+    "-o",
+    "ConnectTimeout=30",
+    "-o",
+    "IdentityAgent=none",
+    "-o",
+    "GSSAPIAuthentication=yes",
+    "-a",
+    "-x",
+    "-T",
+    "-s",
+    "--",
+    "login.example",
+    "sftp",
+  ]);
+  assert.equal(launch.env["SSH_ASKPASS_REQUIRE"], "force");
+  assert.ok(!launch.shown.includes("secret"));
+  const wrapped = sshLaunch(parseSshRemote("ssh://h/x", { port: "22" }), {
+    DXP_SSH_COMMAND: "ssh -F /dev/null",
+  });
+  assert.deepEqual(wrapped.args.slice(0, 3), [
+    "-c",
+    'exec ssh -F /dev/null "$@"',
+    "ssh -F /dev/null",
+  ]);
+  assert.throws(() => parseSshRemote("ssh://h/x", { port: "99999" }), ConfigError);
+});
+
+Deno.test("sftp store serves many concurrent transfers over one ssh process", async () => {
+  const t = await directStore();
+  try {
+    const keys: string[] = [];
+    await Promise.all(Array.from({ length: 40 }, async (_, i) => {
+      const text = `object number ${i}\n`;
+      const source = join(t.dir, `s${i}`);
+      await writeFile(source, text);
+      const key = keyOf(md5(text));
+      keys.push(key);
+      await t.store.put(key, source, { expect: { hash: md5(text), scheme: "md5" } });
+    }));
+    const listed: string[] = [];
+    for await (const key of t.store.list("files/md5/")) listed.push(key);
+    assert.deepEqual(listed.sort(), keys.sort());
+    assert.equal(t.pids().length, 1);
+    for (const key of keys) assert.equal(statSync(join(t.root, key)).mode & 0o7777, 0o444);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("sftp put() with ssh killed mid-transfer leaves nothing under the final name; a rerun completes", async () => {
+  const t = await directStore();
+  try {
+    const size = 32 * 1024 * 1024;
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; at += 65536) crypto.getRandomValues(bytes.subarray(at, at + 65536));
+    const source = join(t.dir, "big");
+    await writeFile(source, bytes);
+    const hash = md5(bytes);
+    const key = keyOf(hash);
+    let moved = 0;
+    let killed = false;
+    const failure = await t.store.put(key, source, {
+      expect: { hash, scheme: "md5" },
+      onBytes: (n) => {
+        moved += n;
+        if (!killed && moved > 4 * 1024 * 1024) {
+          killed = true;
+          Deno.kill(t.pids()[0]!, "SIGKILL");
+        }
+      },
+    }).then(() => undefined, (error: unknown) => error);
+    assert.ok(killed, "the transfer finished before the kill");
+    assert.ok(failure instanceof StoreError, String(failure));
+    assert.ok(isTransient(failure), failure.message);
+    assert.match(failure.message, /ended unexpectedly/);
+    assert.equal(existsSync(join(t.root, key)), false);
+    assert.equal(await t.store.exists(key), false);
+    // The queue retries the same call: a new ssh process takes over.
+    await t.store.put(key, source, { expect: { hash, scheme: "md5" } });
+    assert.equal(t.pids().length, 2);
+    assert.equal(md5(readFileSync(join(t.root, key))), hash);
+    assert.equal((await stat(join(t.root, key))).mode & 0o7777, 0o444);
+    const listed: string[] = [];
+    for await (const k of t.store.list("")) listed.push(k);
+    assert.deepEqual(listed, [key]); // the dead session's temp file is not a key
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("sftp store reconnects after its ssh process died between calls", async () => {
+  const t = await directStore();
+  try {
+    await writeFile(join(t.dir, "bar"), "bar");
+    const key = keyOf(md5("bar"));
+    await t.store.put(key, join(t.dir, "bar"), {});
+    const [first] = t.pids();
+    Deno.kill(first!, "SIGKILL");
+    await waitGone(first!);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // let the exit be noticed
+    assert.equal(await t.store.exists(key), true);
+    assert.equal(t.pids().length, 2);
+    assert.notEqual(t.pids()[1], first);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("sftp store names the server path on permission denied, permanently", async () => {
+  // sftp-server as 'nobody': the root-owned folder is not writable for it.
+  const t = await directStore(
+    `exec setpriv --reuid=65534 --regid=65534 --clear-groups ${SFTP_SERVER}`,
+  );
+  try {
+    await mkdir(t.root, { mode: 0o755 });
+    chmodSync(t.dir, 0o755);
+    chmodSync(t.root, 0o755);
+    await writeFile(join(t.dir, "bar"), "bar");
+    const key = keyOf(md5("bar"));
+    await assert.rejects(t.store.put(key, join(t.dir, "bar"), {}), (error: unknown) => {
+      assert.ok(error instanceof StoreError);
+      assert.equal(isTransient(error), false);
+      assert.match(error.message, /permission denied \(EACCES\)/);
+      assert.ok(error.message.includes(`${t.root}/files/md5/37`), error.message);
+      return true;
+    });
+    assert.deepEqual(await filesUnder(t.root), []);
+  } finally {
+    chmodSync(t.dir, 0o700);
+    await t.cleanup();
+  }
+});
+
+const canMount =
+  run("unshare", ["-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).code ===
+    0;
+
+Deno.test({
+  name: "sftp put() into a full file system fails as no space, stopping the queue",
+  ignore: !canMount,
+  fn: async () => {
+    // A private 256 KiB tmpfs mounted over the store root, seen only by this sftp-server.
+    const t = await directStore(
+      `exec unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs "$0" && exec ${SFTP_SERVER}' ` +
+        `"$(dirname "$0")/store"`,
+    );
+    try {
+      await mkdir(t.root);
+      const bytes = new Uint8Array(1024 * 1024).fill(7);
+      await writeFile(join(t.dir, "big"), bytes);
+      await assert.rejects(
+        t.store.put(keyOf(md5(bytes)), join(t.dir, "big"), { size: bytes.length }),
+        (error: unknown) => {
+          assert.ok(error instanceof StoreError, String(error));
+          assert.match(error.message, /no space left on the device \(ENOSPC\)/);
+          assert.equal(stopsQueue(error), true);
+          return true;
+        },
+      );
+    } finally {
+      await t.cleanup();
+    }
+  },
+});
+
+Deno.test("sftp store fails permanently with ssh's own words on refused authentication, and starts ssh once", async () => {
+  const sshd = await startSftpSshd();
+  const { dir, cleanup } = await scratch("dxp-sftp-auth-");
+  let store: Store | undefined;
+  try {
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, "stranger")]);
+    const starts = join(dir, "starts");
+    const wrongKey = sshd.sshCommand.replace(sshd.clientKey, join(dir, "stranger"));
+    const fake = script(join(dir, "ssh"), `echo $$ >> ${starts}\nexec ${wrongKey} "$@"`);
+    store = createSftpStore(sshd.url(join(dir, "store")), {}, {
+      env: { ...sshd.env, DXP_SSH_COMMAND: fake },
+    });
+    const check = (error: unknown) => {
+      assert.ok(error instanceof StoreError, String(error));
+      assert.match(
+        error.message,
+        /^Authentication failed for '.*@127\.0\.0\.1:\d+' \(.*Permission denied \(publickey\)\)/,
+      );
+      assert.equal(isTransient(error), false);
+      assert.equal(stopsQueue(error), true);
+      return true;
+    };
+    await assert.rejects(store.exists(keyOf(md5("x"))), check);
+    await assert.rejects(store.exists(keyOf(md5("y"))), check);
+    assert.equal(readFileSync(starts, "utf8").split("\n").filter(Boolean).length, 1);
+
+    const refused = createSftpStore(`ssh://127.0.0.1:1${dir}`, {}, { env: sshd.env });
+    await assert.rejects(refused.exists(keyOf(md5("x"))), (error: unknown) => {
+      assert.ok(error instanceof StoreError);
+      assert.match(
+        error.message,
+        /Could not open an SFTP session to .*: ssh: connect to host 127\.0\.0\.1 port 1: Connection refused/,
+      );
+      assert.equal(isTransient(error), false);
+      return true;
+    });
+    await refused.close();
+  } finally {
+    await store?.close();
+    await sshd.stop();
+    await cleanup();
+  }
+});
+
+Deno.test("sftp store answers a key passphrase through SSH_ASKPASS and removes its helper", async () => {
+  const sshd = await startSftpSshd();
+  const { dir, cleanup } = await scratch("dxp-sftp-askpass-");
+  try {
+    const key = join(dir, "locked");
+    run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "s3cret pass", "-f", key]);
+    appendFileSync(join(dirname(sshd.clientKey), "authorized_keys"), readFileSync(`${key}.pub`));
+    // No BatchMode (it forbids prompts) and no default key: only the locked one can log in.
+    const command = sshd.sshCommand.replace(/ -i \S+/, "").replace(" -o BatchMode=yes", "");
+    const env = { ...sshd.env, DXP_SSH_COMMAND: command, SSH_AUTH_SOCK: undefined };
+    const tmpBefore = new Set(await readdir("/tmp"));
+    const store = createSftpStore(sshd.url(join(dir, "store")), {
+      keyfile: key,
+      passphrase: "s3cret pass",
+      allow_agent: "false",
+    }, { env });
+    try {
+      await writeFile(join(dir, "bar"), "bar");
+      await store.put(keyOf(md5("bar")), join(dir, "bar"), {});
+      assert.equal(readFileSync(join(dir, "store", keyOf(md5("bar"))), "utf8"), "bar");
+      assert.ok(
+        (await readdir("/tmp")).some((n) => n.startsWith("dxp-askpass-") && !tmpBefore.has(n)),
+      );
+    } finally {
+      await store.close();
+    }
+    assert.ok(
+      !(await readdir("/tmp")).some((n) => n.startsWith("dxp-askpass-") && !tmpBefore.has(n)),
+    );
+
+    const wrong = createSftpStore(sshd.url(join(dir, "store")), {
+      keyfile: key,
+      passphrase: "not it",
+      allow_agent: "false",
+    }, { env });
+    await assert.rejects(wrong.exists(keyOf(md5("bar"))), /Authentication failed/);
+    await wrong.close();
+  } finally {
+    await sshd.stop();
+    await cleanup();
+  }
+});
