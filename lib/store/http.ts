@@ -170,6 +170,12 @@ export class HttpStore implements Store {
   }
 }
 
-/** The StoreFactory for `http://` and `https://` remotes. */
+/**
+ * The StoreFactory for `http://` and `https://` remotes.
+ *
+ * @example
+ * const store = createHttpStore("https://artifacts.example.com/dvc", { method: "PUT" }, { env: {} });
+ * await store.get("files/md5/ab/cdef", ".dvc/cache/files/md5/ab/cdef", { expect });
+ */
 export const createHttpStore: StoreFactory = (url, options, context) =>
   new HttpStore(parseHttpRemote(url, options), context.onDebug);

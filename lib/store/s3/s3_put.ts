@@ -101,15 +101,14 @@ async function putMultipart(
   if (!uploadId) {
     throw new StoreError(
       `Could not ${action} in '${client.config.displayUrl}': S3 returned no UploadId.`,
-      {
-        transient: true,
-      },
+      { transient: true },
     );
   }
+  // Settles, never rejects: a failed part is recorded in `failure`.
+  const inFlight = new Set<Promise<void>>();
   try {
     const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
     const etags: string[] = [];
-    const inFlight = new Set<Promise<void>>();
     // Part buffers are reused once their request has been answered, so memory
     // stays at partsInFlight × partSize instead of waiting for the GC.
     const free: Uint8Array<ArrayBuffer>[] = [];
@@ -138,6 +137,8 @@ async function putMultipart(
     if (hasher) checkExpect(hasher, options, key, localPath);
     await complete(client, fullKey, uploadId, etags, options.signal, action);
   } catch (error) {
+    // Parts still being sent would outlive the abort and could leave storage behind.
+    await Promise.all(inFlight);
     await abortUpload(client, fullKey, uploadId, action);
     throw error;
   }

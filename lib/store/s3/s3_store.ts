@@ -140,7 +140,15 @@ export class S3Store implements Store {
   }
 }
 
-/** The StoreFactory for `s3://` remotes. */
+/**
+ * The StoreFactory for `s3://` remotes (AWS or any S3-compatible server).
+ *
+ * @example
+ * const store = createS3Store("s3://bucket/dvcstore", { endpointurl: "http://127.0.0.1:7480" }, {
+ *   env: process.env,
+ * });
+ * if (!(await store.exists("files/md5/ab/cdef"))) await store.put("files/md5/ab/cdef", path, {});
+ */
 export const createS3Store: StoreFactory = (url, options, context) =>
   openS3Store(url, options, context);
 
