@@ -12,8 +12,9 @@ import { storePack } from "../lib/git/pack/store_pack.ts";
 import { createHttpTransport } from "../lib/git/transport/http.ts";
 import { HttpAuth, isLoopbackHost } from "../lib/git/transport/http_auth.ts";
 import { extraHeadersFor } from "../lib/git/transport/http_extra_headers.ts";
+import { proxyFor } from "../lib/git/transport/http_proxy.ts";
 import { type TransportOptions, ZERO_OID } from "../lib/git/transport/types.ts";
-import { startGitHttpServer } from "./helpers/http_git_server.ts";
+import { startGitHttpServer, startHttpProxy } from "./helpers/http_git_server.ts";
 import { git, scratch } from "./helpers/tmp.ts";
 import { transportSuite } from "./transport_suite.ts";
 
@@ -394,6 +395,65 @@ Deno.test("isLoopbackHost() accepts only 127/8, ::1 and localhost", () => {
   ) {
     assert.equal(isLoopbackHost(host), false, host);
   }
+});
+
+Deno.test("listRefs() goes through https_proxy with CONNECT and through http_proxy with absolute URLs", async () => {
+  const proxy = await startHttpProxy({ auth: { user: "p", password: "proxy-secret" } });
+  try {
+    const authed = proxy.url.replace("://", "://p:proxy-secret@");
+    await withServer({ tls: true }, async ({ server, dir, url }) => {
+      const env = { https_proxy: authed, GIT_SSL_CAINFO: server.caFile };
+      assert.equal((await createHttpTransport(url, options(env, dir)).listRefs()).refs.size, 2);
+      assert.deepEqual(proxy.requests, [
+        `CONNECT ${url.host} HTTP/1.1`,
+        `CONNECT ${url.host} HTTP/1.1`,
+      ]);
+      // no_proxy sends it direct; a wrong proxy password is one AuthError line without the secret.
+      const direct = { ...env, no_proxy: "example.com,127.0.0.1" };
+      assert.equal((await createHttpTransport(url, options(direct, dir)).listRefs()).refs.size, 2);
+      assert.equal(proxy.requests.length, 2);
+      const wrong = { ...env, https_proxy: proxy.url.replace("://", "://p:nope@") };
+      const error = await rejection(createHttpTransport(url, options(wrong, dir)).listRefs());
+      assert.ok(error instanceof AuthError);
+      assert.equal(
+        error.message,
+        `Proxy authentication failed for: '${proxy.url.replace("://", "://p:***@")}'`,
+      );
+    });
+    proxy.requests.length = 0;
+    await withServer({}, async ({ dir, url }) => {
+      const env = { http_proxy: authed, https_proxy: "http://127.0.0.1:1" };
+      assert.equal((await createHttpTransport(url, options(env, dir)).listRefs()).refs.size, 2);
+      assert.equal(proxy.requests[0], `GET ${url.href}/info/refs?service=git-upload-pack HTTP/1.1`);
+      assert.ok(
+        proxy.requests.every((line) => line.includes(` ${url.href}/`)),
+        proxy.requests.join(),
+      );
+    });
+  } finally {
+    await proxy.stop();
+  }
+});
+
+Deno.test("proxyFor() follows git and curl: http.proxy first, lower-case http_proxy only, no_proxy", () => {
+  const t = (url: string, env: Record<string, string>, config: Record<string, string> = {}) =>
+    proxyFor(new URL(url), options(env, "/", config))?.href;
+  assert.equal(t("https://h.example/r", { HTTPS_PROXY: "proxy:3128" }), "http://proxy:3128/");
+  assert.equal(t("http://h.example/r", { HTTP_PROXY: "http://proxy:3128" }), undefined);
+  assert.equal(t("http://h.example/r", { ALL_PROXY: "http://all:1" }), "http://all:1/");
+  assert.equal(
+    t("https://h.example/r", { https_proxy: "http://env:1" }, { "http.proxy": "http://cfg:2" }),
+    "http://cfg:2/",
+  );
+  assert.equal(
+    t("https://git.h.example/r", { https_proxy: "http://p:1", no_proxy: ".h.example" }),
+    undefined,
+  );
+  assert.equal(t("https://h.example/r", { https_proxy: "http://p:1", NO_PROXY: "*" }), undefined);
+  assert.throws(
+    () => t("https://h.example/r", { https_proxy: "socks5://p:1" }),
+    /does not support/,
+  );
 });
 
 Deno.test("listRefs() reports a missing repository as not a valid Git remote", async () => {

@@ -11,7 +11,7 @@ import { Buffer } from "node:buffer";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import https from "node:https";
-import type { AddressInfo } from "node:net";
+import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { scratch } from "./tmp.ts";
@@ -266,4 +266,72 @@ function makePki(dir: string): { caFile: string; keyFile: string; certFile: stri
     "-out", certFile, "-days", "2", "-extfile", ext,
   ]);
   return { caFile, keyFile, certFile };
+}
+
+export interface HttpProxy {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** First line of every proxied connection (`CONNECT host:port HTTP/1.1`, `GET http://… HTTP/1.1`). */
+  requests: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * A minimal forward proxy: CONNECT tunnels, and absolute-URI requests piped
+ * to their host (the git server above accepts absolute request targets).
+ * With `auth`, a missing or wrong Proxy-Authorization gets 407.
+ */
+export async function startHttpProxy(
+  options: { auth?: { user: string; password: string } } = {},
+): Promise<HttpProxy> {
+  const requests: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    sockets.add(client);
+    client.on("close", () => sockets.delete(client));
+    client.on("error", () => client.destroy());
+    let head = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      head = Buffer.concat([head, chunk]);
+      const end = head.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      client.off("data", onData);
+      const text = head.subarray(0, end).toString("latin1");
+      const firstLine = text.split("\r\n")[0] ?? "";
+      requests.push(firstLine);
+      if (options.auth) {
+        const expected = Buffer.from(`${options.auth.user}:${options.auth.password}`).toString(
+          "base64",
+        );
+        if (!new RegExp(`^Proxy-Authorization: Basic ${expected}$`, "im").test(text)) {
+          client.end("HTTP/1.1 407 Proxy Authentication Required\r\nContent-Length: 0\r\n\r\n");
+          return;
+        }
+      }
+      const [method, target] = firstLine.split(" ");
+      const connect = method === "CONNECT";
+      const dest = connect ? new URL(`http://${target}`) : new URL(target ?? "");
+      const upstream = net.connect(Number(dest.port || 80), dest.hostname, () => {
+        if (connect) client.write("HTTP/1.1 200 Connection established\r\n\r\n");
+        else upstream.write(head);
+        const rest = connect ? head.subarray(end + 4) : Buffer.alloc(0);
+        if (rest.length > 0) upstream.write(rest);
+        client.pipe(upstream);
+        upstream.pipe(client);
+      });
+      sockets.add(upstream);
+      upstream.on("close", () => sockets.delete(upstream));
+      upstream.on("error", () => client.destroy());
+    };
+    client.on("data", onData);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    stop() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
 }

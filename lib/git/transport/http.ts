@@ -3,8 +3,7 @@
  *
  * A session is discovery (`GET info/refs`) — plus `ls-refs` when the server
  * speaks protocol v2 — then one POST carrying the fetch or push request.
- * Dumb HTTP is not supported. Proxies (`https_proxy`, `http.proxy`) are not
- * used: the connection always goes straight to the host.
+ * Dumb HTTP is not supported. Proxies: see http_proxy.ts.
  */
 import { GitRemoteError } from "../../errors/mod.ts";
 import { redactUrl } from "../../util/redact.ts";
@@ -23,6 +22,7 @@ import {
   readPackResponse,
 } from "../protocol/upload_pack.ts";
 import { HttpAuth } from "./http_auth.ts";
+import { proxyFor } from "./http_proxy.ts";
 import { extraHeadersFor } from "./http_extra_headers.ts";
 import { discover, rpc, type SmartHttpContext } from "./http_client.ts";
 import { HttpConnectionPool } from "./http_request.ts";
@@ -68,7 +68,11 @@ export function createHttpTransport(url: URL, options: TransportOptions): Transp
     const tls = tlsSettingsFor(options);
     if (tls.caFiles.length > 0) options.onDebug?.(`http: extra CA files ${tls.caFiles.join(", ")}`);
     if (!tls.rejectUnauthorized) options.onDebug?.("http: TLS certificate verification is off");
-    const pool = new HttpConnectionPool(tls);
+    const pool = new HttpConnectionPool(tls, (target) => {
+      const proxy = proxyFor(target, options);
+      if (proxy !== undefined) options.onDebug?.(`http: via proxy ${redactUrl(proxy.href)}`);
+      return proxy;
+    });
     const ctx: SmartHttpContext = {
       base,
       displayUrl,

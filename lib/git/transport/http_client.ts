@@ -5,7 +5,7 @@
  * every HTTP status turned into one clear error. The bytes inside are
  * pkt-lines read by lib/git/protocol.
  */
-import { AuthError, GitRemoteError } from "../../errors/mod.ts";
+import { AuthError, DxpError, GitRemoteError } from "../../errors/mod.ts";
 import { redactUrl } from "../../util/redact.ts";
 import { AGENT } from "../protocol/agent.ts";
 import { PktReader } from "../protocol/pkt_line.ts";
@@ -142,7 +142,7 @@ async function send(
         ...(req.signal === undefined ? {} : { signal: req.signal }),
       });
     } catch (error) {
-      if (req.signal?.aborted) throw error;
+      if (req.signal?.aborted || error instanceof DxpError) throw error;
       throw networkError(ctx.displayUrl, error);
     }
     ctx.onDebug?.(

@@ -8,6 +8,7 @@
  */
 import http from "node:http";
 import https from "node:https";
+import { openTlsTunnel, proxyAuthorization } from "./http_proxy.ts";
 import type { HttpTlsSettings } from "./http_tls.ts";
 
 export interface HttpRequest {
@@ -36,8 +37,13 @@ const SOCKET_TIMEOUT_MS = 300_000;
 export class HttpConnectionPool {
   readonly #http: http.Agent;
   readonly #https: https.Agent;
+  readonly #tls: HttpTlsSettings;
+  readonly #proxyFor: (target: URL) => URL | undefined;
 
-  constructor(tls: HttpTlsSettings) {
+  /** `proxyFor` names the http proxy for a URL (undefined: connect directly). */
+  constructor(tls: HttpTlsSettings, proxyFor: (target: URL) => URL | undefined = () => undefined) {
+    this.#tls = tls;
+    this.#proxyFor = proxyFor;
     this.#http = new http.Agent({ keepAlive: true, maxSockets: 4 });
     const options: https.AgentOptions = {
       keepAlive: true,
@@ -49,7 +55,7 @@ export class HttpConnectionPool {
   }
 
   /** Sends the request; resolves when the response headers arrived. */
-  request(req: HttpRequest): Promise<HttpResponse> {
+  async request(req: HttpRequest): Promise<HttpResponse> {
     const secure = req.url.protocol === "https:";
     const headers: Record<string, string> = { ...req.headers };
     if (req.body !== undefined) headers["Content-Length"] = String(req.body.length);
@@ -61,7 +67,22 @@ export class HttpConnectionPool {
       headers,
       agent: secure ? this.#https : this.#http,
     };
-    return new Promise((resolve, reject) => {
+    const proxy = this.#proxyFor(req.url);
+    if (proxy !== undefined && secure) {
+      // One tunnel per request: simple, and a session makes at most three.
+      const socket = await openTlsTunnel(proxy, req.url, this.#tls, req.signal);
+      // No agent at all: with one (even `false`) Node, Deno and Bun ignore createConnection.
+      delete options.agent;
+      options.createConnection = () => socket;
+    } else if (proxy !== undefined) {
+      options.hostname = proxy.hostname.replace(/^\[(.*)\]$/, "$1");
+      options.port = proxy.port === "" ? 80 : Number(proxy.port);
+      options.path = req.url.href;
+      headers["Host"] = req.url.host;
+      const auth = proxyAuthorization(proxy);
+      if (auth !== undefined) headers["Proxy-Authorization"] = auth;
+    }
+    return await new Promise((resolve, reject) => {
       const signal = req.signal;
       if (signal?.aborted) return reject(signal.reason);
       const client = secure ? https.request(options) : http.request(options);
