@@ -50,6 +50,7 @@ export async function declaredMetricsParams(
   const stageParams: [string, string[] | null][] = [];
   const topParams: string[] = [];
   const metrics: string[] = [];
+  const topMetrics: string[] = [];
   const warnings: string[] = [];
   const outDirs = new Set<string>();
   const safe = (base: string, rel: string, what: string, file: string) => {
@@ -69,7 +70,7 @@ export async function declaredMetricsParams(
     if (isPlainObject(top)) {
       for (const path of stringList(top["metrics"], file, "metrics")) {
         const at = safe(dir, path, "metrics path", file);
-        if (at !== undefined) metrics.push(at);
+        if (at !== undefined) topMetrics.push(at);
       }
       if (!options.paramDeps) {
         for (const path of stringList(top["params"], file, "params")) {
@@ -139,7 +140,8 @@ export async function declaredMetricsParams(
       add(DEFAULT_PARAMS, null);
     }
   }
-  return { metrics: await expandFolders(tree, metrics), params, warnings };
+  // Stage metrics first, then top-level ones, as DVC's `_collect_metrics`.
+  return { metrics: await expandFolders(tree, [...metrics, ...topMetrics]), params, warnings };
 }
 
 /**

@@ -80,7 +80,8 @@ function renderTable(cols: Col[], rows: readonly ExpShowRow[], options: ExpShowR
   let hidden = 0;
   if (options.width !== undefined) {
     const limit = options.width;
-    const total = (ws: readonly number[]) => ws.reduce((a, b) => a + b, 0) + 3 * ws.length + 1;
+    // Line length without its trailing space: edge + (pad, cell, pad) per column + separators.
+    const total = (ws: readonly number[]) => ws.reduce((a, b) => a + b, 0) + 3 * ws.length;
     const narrowest = (ws: readonly number[]) =>
       ws.map((w, i) => (cols[i]!.shrink ? Math.min(w, MIN_WIDTH) : w));
     // Give up `Created` first, then value columns from the right, until the
