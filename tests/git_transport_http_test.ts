@@ -495,6 +495,14 @@ async function faultServer(target: string): Promise<{ base: string; stop(): Prom
     } else if (path.startsWith("/moved.git/")) {
       res.writeHead(301, { Location: `${target}/r.git/info/refs?service=git-upload-pack` });
       res.end();
+    } else if (path.startsWith("/hang.git/")) {
+      // Headers and the start of an advertisement, then silence.
+      res.writeHead(200, { "Content-Type": "application/x-git-upload-pack-advertisement" });
+      res.write("001e# service=git-upload-pack\n0000");
+    } else if (path.startsWith("/cut.git/")) {
+      res.writeHead(200, { "Content-Type": "application/x-git-upload-pack-advertisement" });
+      res.write("001e# service=git-upload-pack\n0000003f");
+      setTimeout(() => res.socket?.destroy(), 20);
     } else if (path.startsWith("/login.git/")) {
       res.writeHead(302, { Location: "/login?return_to=%2Frepo" });
       res.end();
@@ -610,3 +618,31 @@ for (const variant of ["http v2", "http v0", "https v2 with a token"] as const) 
     { hooks: true },
   );
 }
+
+Deno.test("listRefs() stops with the abort reason when the signal fires mid-answer", async () => {
+  const faults = await faultServer("http://127.0.0.1:1");
+  try {
+    const controller = new AbortController();
+    const url = new URL(`${faults.base}/hang.git`);
+    const pending = createHttpTransport(url, options({}, "/")).listRefs({
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(new Error("user pressed ctrl-c")), 100);
+    assert.equal((await rejection(pending)).message, "user pressed ctrl-c");
+  } finally {
+    await faults.stop();
+  }
+});
+
+Deno.test("listRefs() reports a connection cut in the middle of the answer in one line", async () => {
+  const faults = await faultServer("http://127.0.0.1:1");
+  try {
+    const url = new URL(`${faults.base}/cut.git`);
+    const error = await rejection(createHttpTransport(url, options({}, "/")).listRefs());
+    assert.ok(error instanceof GitRemoteError, String(error));
+    assert.doesNotMatch(error.message, /\n/);
+    assert.match(error.message, /closed the connection|broke while receiving/);
+  } finally {
+    await faults.stop();
+  }
+});

@@ -93,7 +93,7 @@ export async function discover(
         `'${ctx.displayUrl}' did not answer as a smart-HTTP Git server (dumb HTTP is not supported).`,
       );
     }
-    return { reader: new PktReader(res.body), base };
+    return { reader: new PktReader(guardBody(ctx, res.body, options.signal)), base };
   }
 }
 
@@ -120,7 +120,27 @@ export async function rpc(
       `'${ctx.displayUrl}' answered ${service} with '${type}' instead of Git data.`,
     );
   }
-  return new PktReader(res.body);
+  return new PktReader(guardBody(ctx, res.body, options.signal));
+}
+
+/** The response body, with a broken connection turned into one clear error. */
+async function* guardBody(
+  ctx: SmartHttpContext,
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal | undefined,
+): AsyncGenerator<Uint8Array> {
+  try {
+    yield* body;
+  } catch (error) {
+    if (signal?.aborted) throw signal.reason;
+    if (error instanceof DxpError) throw error;
+    const code = (error as { code?: unknown } | null)?.code;
+    const reason = typeof code === "string" ? code : error instanceof Error ? error.message : "";
+    throw new GitRemoteError(
+      `The connection to '${ctx.displayUrl}' broke while receiving data (${redactUrl(reason)}).`,
+      { cause: error },
+    );
+  }
 }
 
 /** One request with credentials, retried once after a 401 when helpers gave new ones. */
