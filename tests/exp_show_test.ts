@@ -214,7 +214,10 @@ Deno.test("expShowTable() and renderExpShow() show each commit's values in the t
     }
     // Experiment rows hang under their baseline with DVC's tree glyphs.
     const plain = renderExpShow(expShowTable(result, { precision: 5 }), "table");
-    assert.match(plain, /\n {2}main +\S.*\n {2}├── [0-9a-f]{7} \[\S+\] .*\n {2}└── [0-9a-f]{7} \[\S+\] /);
+    assert.match(
+      plain,
+      /\n {2}main +\S.*\n {2}├── [0-9a-f]{7} \[\S+\] .*\n {2}└── [0-9a-f]{7} \[\S+\] /,
+    );
   });
 });
 
