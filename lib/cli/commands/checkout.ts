@@ -1,0 +1,82 @@
+import { Command } from "@commander-js/extra-typings";
+import { checkout, checkoutFailedMessage } from "../../engine/checkout.ts";
+import type { CheckoutResult } from "../../engine/checkout_types.ts";
+import { DxpError, ExitCode } from "../../errors/mod.ts";
+import { acquireRepoLock } from "../../project/repo_lock.ts";
+import { openProject } from "../../project/project.ts";
+import { type RunState, runWith, withCommonOptions } from "../command_kit.ts";
+import type { CliContext } from "../context.ts";
+
+/** `dxp checkout [TARGETS…]`: DVC's checkout of tracked outputs from the local cache. */
+export function checkoutCommand(state: RunState) {
+  return withCommonOptions(
+    new Command("checkout")
+      .description("Materialise tracked outputs from the local cache into the workspace.")
+      .argument(
+        "[targets...]",
+        "limit to these tracked files/directories, .dvc files and stage names",
+      ),
+  )
+    .option("-f, --force", "overwrite or remove workspace files whose content is not in the cache")
+    .option("--relink", "recreate links or copies from the cache to the workspace")
+    .option("--allow-missing", "ignore outputs whose objects are missing from the cache")
+    .action((targets, opts, command) =>
+      runWith(state, command, async (ctx, flags) => {
+        const project = openProject(ctx.cwd, ctx.env);
+        const lock = await acquireRepoLock(project.dvcDir, {
+          wait: flags.waitForLock ?? false,
+          signal: ctx.signal,
+        });
+        try {
+          const result = await checkout(project, {
+            targets,
+            cwd: ctx.cwd,
+            force: opts.force ?? false,
+            relink: opts.relink ?? false,
+            signal: ctx.signal,
+          });
+          renderCheckout(ctx, result);
+          if (result.failed.length > 0 && !opts.allowMissing) {
+            throw new DxpError(
+              "CheckoutFailed",
+              checkoutFailedMessage(result.failed),
+              ExitCode.failure,
+              {
+                data: { failed: result.failed },
+              },
+            );
+          }
+          if (opts.relink) ctx.out("Relinked successfully\n");
+          return 0;
+        } finally {
+          lock.release();
+        }
+      })
+    );
+}
+
+/**
+ * Prints a checkout result as DVC does: `M`, then `A`, then `D` lines
+ * (letter, 7 spaces, path; folders end in `/`), after stage-file warnings
+ * and the skipped `push: false` outputs.
+ */
+export function renderCheckout(ctx: CliContext, result: CheckoutResult): void {
+  for (const warning of result.warnings) ctx.err(`WARNING: ${warning}\n`);
+  if (result.skipped.length > 0) ctx.err(`${skippedWarning(result.skipped)}\n`);
+  for (
+    const [letter, paths] of [["M", result.modified], ["A", result.added], [
+      "D",
+      result.deleted,
+    ]] as const
+  ) {
+    for (const path of paths) ctx.out(`${letter}       ${path}\n`);
+  }
+}
+
+/** One line for `push: false` outputs that were not checked out because the cache lacks them. */
+export function skippedWarning(paths: readonly string[]): string {
+  const names = paths.map((p) => `'${p}'`).join(", ");
+  return paths.length === 1
+    ? `WARNING: ${names} is not in the local cache and is never pushed ('push: false'); it was not checked out.`
+    : `WARNING: ${names} are not in the local cache and are never pushed ('push: false'); they were not checked out.`;
+}
