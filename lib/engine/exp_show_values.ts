@@ -28,9 +28,10 @@ export interface RevValuesOptions {
  * filesystem does; a file found nowhere is left out.
  */
 export async function readRevValues(
-  tree: ProjectTree,
+  source: ProjectTree,
   options: RevValuesOptions = {},
 ): Promise<RevValues> {
+  const tree = rememberFiles(source);
   const decl = await declaredMetricsParams(
     tree,
     options.paramDeps ? { paramDeps: true } : {},
@@ -69,4 +70,17 @@ export async function readRevValues(
     if (values !== undefined) metrics.set(file, values);
   }
   return { params, metrics, errors };
+}
+
+/** `tree` with each file read once (`params.yaml` serves templating and values). */
+function rememberFiles(tree: ProjectTree): ProjectTree {
+  const files = new Map<string, Promise<Uint8Array | undefined>>();
+  return {
+    listDir: (path) => tree.listDir(path),
+    readFile(path) {
+      let pending = files.get(path);
+      if (pending === undefined) files.set(path, pending = tree.readFile(path));
+      return pending;
+    },
+  };
 }
