@@ -9,6 +9,7 @@ import { assertWorkspacePath, type WorkspaceGuard } from "./workspace_guard.ts";
 import {
   identify,
   type IdentifyContext,
+  lstatOrUndefined,
   type OutScan,
   scanOut,
   type WsEntry,
@@ -87,6 +88,9 @@ export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<
     }
   }
   const scan = await scanOut(ctx.guard, base);
+  const existed = base === out.path
+    ? scan.root !== "none"
+    : (await lstatOrUndefined(ctx.guard.abs(out.path))) !== undefined;
   const needed = neededDirs(out, base, wanted);
 
   const unchanged = new Set<string>();
@@ -142,8 +146,8 @@ export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<
       }
     }
   } else if (creates.length > 0 || deletes.length > 0 || pruneDirs.length > 0) {
-    status = scan.root === "none" && base === out.path ? "added" : "modified";
-  } else if (scan.root === "none" && out.isDir && base === out.path) {
+    status = existed ? "modified" : "added";
+  } else if (!existed && out.isDir && base === out.path) {
     status = "added"; // an empty directory output
   } else {
     status = "unchanged";
