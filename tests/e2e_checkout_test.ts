@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  appendFileSync,
+  existsSync,
+  lstatSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join, relative } from "node:path";
+import process from "node:process";
+import { fixtureCopy, sectionLines } from "./helpers/fixture_repo.ts";
+import { readGolden } from "./helpers/golden.ts";
+import { dxp, DXP_BIN, goldenEnv, run, scratch } from "./helpers/tmp.ts";
+
+const OUTPUTS = ["data_out", "model.bin", "data/raw.csv", "local_only.txt"];
+
+/** `<md5> <mode> <path>` lines of the work tree outside `.git/` and `.dvc/` (the goldens' format). */
+function workspaceFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const rel = relative(dir, path);
+      if (rel === ".git" || rel === ".dvc") continue;
+      const info = statSync(path);
+      if (info.isDirectory()) walk(path);
+      else {
+        const md5 = createHash("md5").update(readFileSync(path)).digest("hex");
+        out.push(`${md5} ${(info.mode & 0o777).toString(8)} ${rel}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => (a.slice(37) < b.slice(37) ? -1 : 1));
+}
+
+/** The cache file of an output recorded in the basic fixture's dvc.lock / .dvc files. */
+function cacheFileOf(repo: string, oid: string): string {
+  return join(repo, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+}
+
+const MODEL_OID = "d27303159086e7fbaa4d53120facc576";
+const RAW_OID = "16b4694244dad8ca4dc555ad9b5048f8";
+
+Deno.test("dxp checkout restores deleted legacy outputs exactly as DVC did", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    for (const out of ["legacy_dir", "notes.txt", "result.txt", "raw.txt"]) {
+      rmSync(join(fx.repo, out), { recursive: true });
+    }
+    const golden = readGolden("legacy", "checkout_after-delete");
+    const result = fx.dxp(["checkout"]);
+    assert.equal(result.code, golden.exitCode, result.stderr);
+    assert.equal(result.stdout, golden.stdout);
+    assert.equal(result.stderr, golden.stderr);
+    assert.deepEqual(
+      workspaceFiles(fx.repo),
+      sectionLines(golden.sections.get("after: workspace files (md5 mode path)")),
+    );
+    const again = fx.dxp(["checkout"]);
+    assert.equal(again.code + again.stdout + again.stderr, "0");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+for (const type of ["hardlink", "symlink", "default (reflink,copy)"] as const) {
+  Deno.test(`dxp checkout with cache.type ${type} really uses it`, async () => {
+    const fx = await fixtureCopy("basic");
+    try {
+      if (type !== "default (reflink,copy)") {
+        appendFileSync(join(fx.repo, ".dvc", "config.local"), `[cache]\n    type = ${type}\n`);
+      }
+      for (const out of OUTPUTS) rmSync(join(fx.repo, out), { recursive: true });
+      const result = fx.dxp(["checkout"]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stderr, "");
+      assert.equal(
+        result.stdout,
+        "A       data/raw.csv\nA       data_out/\nA       local_only.txt\nA       model.bin\n",
+      );
+      const model = join(fx.repo, "model.bin");
+      const cached = cacheFileOf(fx.repo, MODEL_OID);
+      if (type === "hardlink") {
+        assert.equal(statSync(model).ino, statSync(cached).ino);
+        assert.equal(
+          statSync(join(fx.repo, "data/raw.csv")).ino,
+          statSync(cacheFileOf(fx.repo, RAW_OID)).ino,
+        );
+        assert.equal(statSync(model).mode & 0o777, 0o444);
+      } else if (type === "symlink") {
+        assert.ok(lstatSync(model).isSymbolicLink());
+        assert.equal(readlinkSync(model), cached);
+      } else {
+        // Our file systems cannot reflink: every file must be a clean, independent copy.
+        assert.ok(lstatSync(model).isFile());
+        assert.notEqual(statSync(model).ino, statSync(cached).ino);
+        assert.equal(statSync(model).mode & 0o777, 0o644);
+        assert.deepEqual(readFileSync(model), readFileSync(cached));
+        const temps = readdirSync(fx.repo).filter((n) => n.endsWith(".tmp"));
+        assert.deepEqual(temps, []);
+      }
+      // Whatever the link type, the content is what the lock file records.
+      const golden = readGolden("basic", "exp-apply_exp-b"); // same data_out member names
+      const names = sectionLines(golden.sections.get("after: workspace files (md5 mode path)"))
+        .map((l) => l.split(" ").slice(2).join(" "))
+        .filter((p) => p.startsWith("data_out/"));
+      for (const name of names) assert.ok(existsSync(join(fx.repo, name)), name);
+      const status = fx.dxp(["checkout"]);
+      assert.equal(status.code + status.stdout + status.stderr, "0");
+    } finally {
+      await fx.cleanup();
+    }
+  });
+}
+
+Deno.test("dxp checkout does not overwrite a file the user changed unless --force", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    writeFileSync(join(fx.repo, "model.bin"), "my retrained model\n");
+    const refused = fx.dxp(["checkout"]);
+    assert.equal(refused.code, 255);
+    assert.equal(refused.stdout, "");
+    assert.equal(
+      refused.stderr,
+      "ERROR: Can't remove the following unsaved files without confirmation. Use `--force` to force.\nmodel.bin\n",
+    );
+    assert.equal(readFileSync(join(fx.repo, "model.bin"), "utf8"), "my retrained model\n");
+    const forced = fx.dxp(["checkout", "--force"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "M       model.bin\n");
+    assert.deepEqual(
+      readFileSync(join(fx.repo, "model.bin")),
+      readFileSync(cacheFileOf(fx.repo, MODEL_OID)),
+    );
+    const relinked = fx.dxp(["checkout", "--relink", "model.bin"]);
+    assert.equal(relinked.code, 0, relinked.stderr);
+    assert.equal(relinked.stdout, "M       model.bin\nRelinked successfully\n");
+    const unknown = fx.dxp(["checkout", "nope"]);
+    assert.equal(unknown.code, 255);
+    assert.match(unknown.stderr, /^ERROR: Did you mean `git checkout nope`\?/);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout killed half-way through 3000 files finishes on the next run", async () => {
+  const tmp = await scratch("dxp-interrupt-");
+  try {
+    const sample = join(tmp.dir, "sample");
+    const made = run(process.execPath, [
+      "run",
+      "-A",
+      new URL("../scripts/generate_sample.ts", import.meta.url).pathname,
+      sample,
+      "--files",
+      "3000",
+    ], { cwd: new URL("..", import.meta.url).pathname });
+    assert.equal(made.code, 0, made.stderr);
+    const repo = join(sample, "repo");
+    const env = goldenEnv(tmp.dir);
+    const expected = workspaceFiles(repo);
+    const shards = join(repo, "data_out", "shards");
+    rmSync(join(repo, "data_out"), { recursive: true });
+
+    let partial = -1;
+    for (let attempt = 0; attempt < 5 && partial < 0; attempt++) {
+      const child = spawn(DXP_BIN, ["checkout"], { cwd: repo, env, stdio: "ignore" });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+      for (let i = 0; i < 500; i++) {
+        const n = existsSync(shards) ? readdirSync(shards).length : 0;
+        if (n > 50) break;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      child.kill("SIGKILL");
+      await exited;
+      const done = existsSync(shards) ? readdirSync(shards).filter((n) => !n.endsWith(".tmp")) : [];
+      if (done.length < 3000) partial = done.length;
+      else rmSync(join(repo, "data_out"), { recursive: true });
+    }
+    assert.ok(partial >= 0, "the checkout was never caught half-way");
+    // No output file is ever half-written under its real name.
+    const names = readdirSync(shards).filter((n) => !n.endsWith(".tmp"));
+    for (const name of names.slice(0, 200)) {
+      assert.ok(statSync(join(shards, name)).size > 0, name);
+    }
+    const rerun = dxp(["checkout"], { cwd: repo, env });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(rerun.stdout, "M       data_out/\n");
+    assert.deepEqual(workspaceFiles(repo), expected);
+    assert.deepEqual(readdirSync(shards).filter((n) => n.endsWith(".tmp")), []);
+  } finally {
+    await tmp.cleanup();
+  }
+});

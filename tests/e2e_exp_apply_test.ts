@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
+import { fixtureCopy, sectionLines } from "./helpers/fixture_repo.ts";
+import { readGolden, sortedLines } from "./helpers/golden.ts";
+import { git } from "./helpers/tmp.ts";
+
+const B2 = "c8eada1176f7ecc6d6b39885e2ca39834e41eee8";
+const EXP_B = "1f9cc1479cd534fb1c92727d455a9202197ef021";
+const APPLIED = "Changes for experiment 'exp-b' have been applied to your current workspace.\n";
+
+/** `<md5> <mode> <path>` for every work-tree file outside `.git/` and `.dvc/`, byte-order sorted (the goldens' format). */
+function workspaceFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const rel = relative(dir, path);
+      if (rel === ".git" || rel === ".dvc") continue;
+      const info = statSync(path);
+      if (info.isDirectory()) walk(path);
+      else {
+        const md5 = createHash("md5").update(readFileSync(path)).digest("hex");
+        out.push(`${md5} ${(info.mode & 0o777).toString(8)} ${rel}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => Buffer.compare(Buffer.from(a.slice(37)), Buffer.from(b.slice(37))));
+}
+
+const filesSection = (golden: ReturnType<typeof readGolden>) =>
+  sectionLines(golden.sections.get("after: workspace files (md5 mode path)"));
+
+Deno.test("dxp exp apply in a fresh clone restores exp-b's files as DVC did, skipping the push:false output", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    assert.equal(fx.dxp(["exp", "pull", "origin", "exp-b"], clone).code, 0);
+    assert.equal(fx.dxp(["exp", "pull", "origin"], clone).code, 0);
+    const golden = readGolden("basic", "exp-apply_exp-b_fresh-clone");
+    const result = fx.dxp(["exp", "apply", "exp-b"], clone);
+    // DVC exits 255 half-way here; we skip local_only.txt with one warning and finish.
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, APPLIED);
+    assert.equal(
+      result.stderr,
+      "WARNING: 'local_only.txt' is not in the local cache and is never pushed ('push: false'); it was not checked out.\n",
+    );
+    assert.deepEqual(workspaceFiles(clone), filesSection(golden));
+    assert.equal(
+      fx.git(["status", "--short"], clone),
+      golden.sections.get("after: git status --short"),
+    );
+    assert.equal(fx.git(["rev-parse", "HEAD"], clone).trim(), B2);
+    const refs = fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], clone);
+    assert.deepEqual(
+      sortedLines(refs),
+      sortedLines(
+        golden.sections.get("after: git for-each-ref refs/exps")! +
+          `${EXP_B} refs/exps/exec/EXEC_APPLY\n`,
+      ),
+    );
+    // A plain checkout still says what DVC says about the missing push:false output.
+    const after = readGolden("basic", "checkout_after-exp-apply_fresh-clone");
+    const checkout = fx.dxp(["checkout"], clone);
+    assert.equal(checkout.code, after.exitCode);
+    assert.equal(checkout.stdout, after.stdout);
+    assert.equal(checkout.stderr, after.stderr);
+    assert.deepEqual(workspaceFiles(clone), filesSection(after));
+    fx.git(["fsck", "--full"], clone);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply on the fixture repo matches DVC: files, git status, refs; checkout then changes nothing", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const golden = readGolden("basic", "exp-apply_exp-b");
+    const result = fx.dxp(["exp", "apply", "exp-b"]);
+    assert.equal(result.code, golden.exitCode, result.stderr);
+    assert.equal(result.stdout, golden.stdout);
+    assert.equal(result.stderr, golden.stderr);
+    assert.equal(fx.git(["status", "--short"]), golden.sections.get("after: git status --short"));
+    assert.deepEqual(workspaceFiles(fx.repo), filesSection(golden));
+    assert.equal(
+      fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"]),
+      golden.sections.get("after: git for-each-ref refs/exps"),
+    );
+    const after = readGolden("basic", "checkout_after-exp-apply");
+    const checkout = fx.dxp(["checkout"]);
+    assert.equal(checkout.code, after.exitCode);
+    assert.equal(checkout.stdout + checkout.stderr, after.stdout + after.stderr);
+    assert.deepEqual(workspaceFiles(fx.repo), filesSection(after));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply picks the experiment of HEAD's baseline when the name exists on two baselines", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const golden = readGolden("basic", "exp-apply_exp-a_head-is-baseline2");
+    const result = fx.dxp(["exp", "apply", "exp-a"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, golden.stdout);
+    assert.equal(fx.git(["status", "--short"]), golden.sections.get("after: git status --short"));
+    assert.deepEqual(workspaceFiles(fx.repo), filesSection(golden));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply fails with DVC's messages for ambiguous and unknown names, touching nothing", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const unknown = readGolden("basic", "exp-apply_does-not-exist");
+    const missing = fx.dxp(["exp", "apply", "does-not-exist"]);
+    assert.equal(missing.code, unknown.exitCode);
+    assert.equal(missing.stderr, unknown.stderr);
+    const dated = {
+      ...fx.env,
+      GIT_AUTHOR_DATE: "1704240000 +0000",
+      GIT_COMMITTER_DATE: "1704240000 +0000",
+    };
+    git(["commit", "-q", "--allow-empty", "-m", "baseline 3 (empty)"], fx.repo, dated);
+    const golden = readGolden("basic", "exp-apply_exp-a_ambiguous");
+    const result = fx.dxp(["exp", "apply", "exp-a"]);
+    assert.equal(result.code, golden.exitCode);
+    assert.deepEqual(sortedLines(result.stderr), sortedLines(golden.stderr));
+    assert.equal(result.stdout, "");
+    assert.equal(fx.git(["status", "--short"]), "");
+    assert.equal(fx.git(["for-each-ref", "refs/exps/apply", "refs/exps/exec/EXEC_APPLY"]), "");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply of the legacy experiment in a fresh clone matches DVC, then checkout is a no-op", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    const clone = fx.freshClone();
+    assert.equal(fx.dxp(["exp", "pull", "origin", "exp-x"], clone).code, 0);
+    const golden = readGolden("legacy", "exp-apply_exp-x_fresh-clone");
+    const result = fx.dxp(["exp", "apply", "exp-x"], clone);
+    assert.equal(result.code, golden.exitCode, result.stderr);
+    assert.equal(result.stdout, golden.stdout);
+    assert.equal(result.stderr, golden.stderr);
+    assert.equal(
+      fx.git(["status", "--short"], clone),
+      golden.sections.get("after: git status --short"),
+    );
+    assert.deepEqual(workspaceFiles(clone), filesSection(golden));
+    const after = readGolden("legacy", "checkout_after-exp-apply_fresh-clone");
+    const checkout = fx.dxp(["checkout"], clone);
+    assert.equal(checkout.code, after.exitCode);
+    assert.equal(checkout.stdout + checkout.stderr, after.stdout + after.stderr);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply saves uncommitted and untracked changes in refs/exps/apply/stash so nothing is lost", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    writeFileSync(join(fx.repo, "params.yaml"), "lr: 0.9\nepochs: 30\n");
+    writeFileSync(join(fx.repo, "notes.md"), "my notes\n");
+    writeFileSync(join(fx.repo, "train.py"), "print('staged change')\n");
+    fx.git(["add", "train.py"]);
+    const result = fx.dxp(["exp", "apply", "exp-b"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, APPLIED);
+    const stash = "refs/exps/apply/stash";
+    assert.equal(fx.git(["show", `${stash}:params.yaml`]), "lr: 0.9\nepochs: 30\n");
+    assert.equal(fx.git(["show", `${stash}^2:train.py`]), "print('staged change')\n");
+    assert.equal(fx.git(["show", `${stash}^3:notes.md`]), "my notes\n");
+    assert.equal(fx.git(["rev-parse", `${stash}^1`]).trim(), B2);
+    assert.equal(fx.git(["rev-parse", "refs/exps/apply/ORIG_HEAD"]).trim(), B2);
+    // The experiment's version won where it has the file; the index is HEAD's again.
+    assert.equal(
+      fx.git(["show", `${EXP_B}:params.yaml`]),
+      readFileSync(join(fx.repo, "params.yaml"), "utf8"),
+    );
+    assert.equal(fx.git(["diff", "--cached", "--name-only"]), "");
+    // Files the experiment does not have come back (DVC's _apply_difference).
+    assert.equal(readFileSync(join(fx.repo, "notes.md"), "utf8"), "my notes\n");
+    assert.equal(
+      fx.git(["status", "--short"]),
+      " M data/raw.csv.dvc\n M dvc.lock\n M metrics.json\n M params.yaml\n?? notes.md\n",
+    );
+    // git itself restores the saved state.
+    fx.git(["reset", "-q", "--hard"]);
+    fx.git(["clean", "-q", "-fd"]);
+    assert.ok(!existsSync(join(fx.repo, "notes.md")));
+    fx.git(["stash", "apply", "-q", "--index", stash]);
+    assert.equal(readFileSync(join(fx.repo, "params.yaml"), "utf8"), "lr: 0.9\nepochs: 30\n");
+    assert.equal(readFileSync(join(fx.repo, "notes.md"), "utf8"), "my notes\n");
+    assert.equal(fx.git(["diff", "--cached", "--name-only"]), "train.py\n");
+    fx.git(["fsck", "--full"]);
+  } finally {
+    await fx.cleanup();
+  }
+});
