@@ -177,3 +177,18 @@ Deno.test("createLinker() never leaves a half-written file under the real name w
     await t.cleanup();
   }
 });
+
+Deno.test("createLinker() links straight under the name, and over an existing file through a temp name", async () => {
+  const t = await setup();
+  try {
+    const dest = join(t.ws, "model.bin");
+    writeFileSync(dest, "old\n");
+    assert.equal(await createLinker(["hardlink"]).place(t.cacheObj, dest), "hardlink");
+    assert.equal(statSync(dest).ino, statSync(t.cacheObj).ino);
+    assert.equal(await createLinker(["symlink"]).place(t.cacheObj, dest), "symlink");
+    assert.equal(readlinkSync(dest), t.cacheObj);
+    assert.deepEqual(readdirSync(t.ws), ["model.bin"]);
+  } finally {
+    await t.cleanup();
+  }
+});

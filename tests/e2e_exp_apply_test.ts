@@ -1,7 +1,17 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { join, relative } from "node:path";
 import { fixtureCopy, sectionLines } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
@@ -200,6 +210,68 @@ Deno.test("dxp exp apply saves uncommitted and untracked changes in refs/exps/ap
     assert.equal(readFileSync(join(fx.repo, "notes.md"), "utf8"), "my notes\n");
     assert.equal(fx.git(["diff", "--cached", "--name-only"]), "train.py\n");
     fx.git(["fsck", "--full"]);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+/** Commits the work tree's changes as an experiment of HEAD named `name`, then puts HEAD and the work tree back. */
+function craftExperiment(
+  fx: Awaited<ReturnType<typeof fixtureCopy>>,
+  name: string,
+  edit: () => void,
+) {
+  fx.git(["checkout", "-q", "-b", "crafting"]);
+  edit();
+  fx.git(["add", "-A"]);
+  fx.git(["commit", "-q", "-m", `crafted ${name}`]);
+  const sha = fx.git(["rev-parse", "HEAD"]).trim();
+  fx.git(["checkout", "-q", "main"]);
+  fx.git(["branch", "-q", "-D", "crafting"]);
+  fx.git(["update-ref", `refs/exps/c8/${B2.slice(2)}/${name}`, sha]);
+  return sha;
+}
+
+Deno.test("dxp exp apply writes Git files under .dvc/, removes deleted files and adds new ones", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    craftExperiment(fx, "tidy", () => {
+      appendFileSync(join(fx.repo, ".dvc", "config"), "# tuned\n");
+      rmSync(join(fx.repo, "train.py"));
+      mkdirSync(join(fx.repo, "docs"));
+      writeFileSync(join(fx.repo, "docs", "new.md"), "new\n");
+    });
+    const result = fx.dxp(["exp", "apply", "tidy"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(fx.git(["status", "--short"]), " M .dvc/config\n D train.py\n?? docs/\n");
+    assert.match(readFileSync(join(fx.repo, ".dvc", "config"), "utf8"), /# tuned\n$/);
+    assert.equal(readFileSync(join(fx.repo, "docs", "new.md"), "utf8"), "new\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply refuses to write data through a symlink the experiment commits", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const outside = join(fx.root, "outside");
+    mkdirSync(outside);
+    craftExperiment(fx, "evil", () => {
+      symlinkSync(outside, join(fx.repo, "evil"));
+      // model.bin's object is in the cache: a .dvc file aiming it through the link.
+      writeFileSync(
+        join(fx.repo, "payload.dvc"),
+        "outs:\n- md5: d27303159086e7fbaa4d53120facc576\n  hash: md5\n  path: evil/payload.bin\n",
+      );
+    });
+    const result = fx.dxp(["exp", "apply", "evil"]);
+    assert.equal(result.code, 255);
+    assert.equal(
+      result.stderr,
+      "ERROR: Refusing to write below 'evil': it is a symbolic link that leads out of the workspace.\n",
+    );
+    assert.deepEqual(readdirSync(outside), []);
+    assert.equal(fx.git(["for-each-ref", "refs/exps/exec/EXEC_APPLY"]), "");
   } finally {
     await fx.cleanup();
   }

@@ -125,11 +125,20 @@ export function createLinker(types: readonly LinkType[], options: LinkerOptions 
       let lastError: unknown;
       // A snapshot: concurrent calls may drop a type the file system refused.
       for (const type of [...enabled]) {
-        const tmp = tempPathFor(dest);
+        // A link appears complete in one step: made straight under its name
+        // when nothing is there; copies always go through a temporary name.
+        const direct = type === "hardlink" || type === "symlink";
+        let target = direct ? dest : tempPathFor(dest);
         try {
-          await make(type, src, tmp, opts);
+          try {
+            await make(type, src, target, opts);
+          } catch (error) {
+            if (!direct || (error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+            target = tempPathFor(dest);
+            await make(type, src, target, opts);
+          }
         } catch (error) {
-          await fs.unlink(tmp).catch(() => undefined);
+          if (target !== dest) await fs.unlink(target).catch(() => undefined);
           const code = (error as NodeJS.ErrnoException).code ?? "";
           // A missing source or a full disk is no reason to try another type.
           if (type === "copy" || (!UNSUPPORTED.has(code) && !THIS_FILE_ONLY.has(code))) {
@@ -140,10 +149,11 @@ export function createLinker(types: readonly LinkType[], options: LinkerOptions 
           if (UNSUPPORTED.has(code) && at >= 0) enabled.splice(at, 1);
           continue;
         }
+        if (target === dest) return type;
         try {
-          await fs.rename(tmp, dest);
+          await fs.rename(target, dest);
         } catch (error) {
-          await fs.unlink(tmp).catch(() => undefined);
+          await fs.unlink(target).catch(() => undefined);
           throw linkError(src, dest, error);
         }
         return type;

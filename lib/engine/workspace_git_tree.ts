@@ -84,7 +84,7 @@ export async function writeGitFile(
   file: GitFile,
   cache: GitCache,
 ): Promise<void> {
-  assertWorkspacePath(path, "Git file");
+  assertWorkspacePath(path, "Git file", { allowDvcDir: true });
   const slash = path.lastIndexOf("/");
   await guard.ensureDir(slash < 0 ? "" : path.slice(0, slash));
   if (file.mode === "160000") {
@@ -111,6 +111,7 @@ export async function writeGitFile(
 
 /** Removes a work-tree file and then its parent folders that became empty (never the top). */
 export async function removeWorkFile(guard: WorkspaceGuard, path: string): Promise<void> {
+  assertWorkspacePath(path, "Git file", { allowDvcDir: true });
   try {
     await unlink(guard.abs(path));
   } catch (error) {

@@ -6,10 +6,15 @@ import { unsafeReason } from "../dvc/safe_path.ts";
 /**
  * Refuses a project-relative path that must never be written by a checkout:
  * empty (the project itself), absolute, with `..`, NUL, backslash or drive
- * letter, inside `.git` (any level) or the project's `.dvc/`. The message is
- * one line naming the path and `what` declared it.
+ * letter, inside `.git` (any level) or — unless `allowDvcDir` (Git files of
+ * the project, such as `.dvc/config`) — the project's `.dvc/`. The message
+ * is one line naming the path and `what` declared it.
  */
-export function assertWorkspacePath(path: string, what: string): void {
+export function assertWorkspacePath(
+  path: string,
+  what: string,
+  options: { allowDvcDir?: boolean } = {},
+): void {
   let reason = unsafeReason(path);
   const segments = path.split("/");
   if (reason === undefined) {
@@ -17,7 +22,7 @@ export function assertWorkspacePath(path: string, what: string): void {
     else if (segments.some((s) => s === ".." || s === "." || s === "")) {
       reason = "is not a plain relative path";
     } else if (segments.some((s) => s.toLowerCase() === ".git")) reason = "is inside '.git'";
-    else if (segments[0] === ".dvc") reason = "is inside '.dvc'";
+    else if (segments[0] === ".dvc" && !options.allowDvcDir) reason = "is inside '.dvc'";
   }
   if (reason !== undefined) {
     throw new UnsafePathError(
