@@ -13,8 +13,10 @@ import { dirname, join } from "node:path";
 import { ConfigError, StoreError } from "../lib/errors/mod.ts";
 import { isTransient, stopsQueue } from "../lib/store/errors.ts";
 import { createSftpStore } from "../lib/store/sftp/mod.ts";
+import { sftpChunks } from "../lib/store/sftp/sftp_download.ts";
 import { sshLaunch } from "../lib/store/sftp/ssh_launch.ts";
 import { parseSshRemote } from "../lib/store/sftp/ssh_remote.ts";
+import { SftpSession } from "../lib/store/sftp/ssh_session.ts";
 import type { Store } from "../lib/store/types.ts";
 import { type Sshd, startSshd } from "./helpers/sshd.ts";
 import { run, scratch } from "./helpers/tmp.ts";
@@ -429,6 +431,62 @@ Deno.test("sftp store answers a key passphrase through SSH_ASKPASS and removes i
     await wrong.close();
   } finally {
     await sshd.stop();
+    await cleanup();
+  }
+});
+
+Deno.test("sftpChunks() asks again for what a short READ answer left out", async () => {
+  const { dir, cleanup } = await scratch("dxp-sftp-short-");
+  const session = await SftpSession.open({
+    launch: {
+      program: SFTP_SERVER,
+      args: [],
+      env: {},
+      command: SFTP_SERVER,
+      source: "test",
+      shown: "",
+    },
+    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    remote: parseSshRemote(`ssh://localhost${dir}`, {}),
+  });
+  try {
+    const size = 3 * 1024 * 1024 + 5;
+    const bytes = new Uint8Array(size);
+    for (let at = 0; at < size; at += 65536) {
+      crypto.getRandomValues(bytes.subarray(at, Math.min(size, at + 65536)));
+    }
+    await writeFile(join(dir, "blob"), bytes);
+    // sftp-server answers at most ~255 KiB per READ: 1 MiB requests all come back short.
+    let reads = 0;
+    const counting = new Proxy(session.client, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target);
+        if (name !== "read") return typeof value === "function" ? value.bind(target) : value;
+        return (...args: Parameters<typeof target.read>) => {
+          reads++;
+          return target.read(...args);
+        };
+      },
+    });
+    const parts: Uint8Array[] = [];
+    for await (
+      const chunk of sftpChunks(counting, {
+        path: join(dir, "blob"),
+        chunkSize: 1024 * 1024,
+        window: 4,
+        label: "'blob'",
+      })
+    ) parts.push(chunk.slice());
+    const joined = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      joined.set(part, at);
+      at += part.length;
+    }
+    assert.equal(md5(joined), md5(bytes));
+    assert.ok(reads > 4, `only ${reads} READ requests for 4 short answers`);
+  } finally {
+    await session.close();
     await cleanup();
   }
 });

@@ -14,6 +14,11 @@ export class InFlight {
     this.#limit = Math.max(1, limit);
   }
 
+  /** Requests not answered yet. */
+  get pending(): number {
+    return this.#count;
+  }
+
   /** The first failure, if any. */
   get error(): { value: unknown } | undefined {
     return this.#error;

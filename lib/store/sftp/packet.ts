@@ -102,52 +102,70 @@ function attrsLength(attrs: FileAttrs): number {
 
 /**
  * Encodes one packet: `type`, request `id` (omitted for INIT), then the
- * fields. Strings are copied once, straight into the packet.
+ * fields. Strings are copied once, straight into the packet. Integers are
+ * written byte by byte: a DataView would make some engines materialise the
+ * ArrayBuffer of every small packet, which costs more than the packet.
  */
 export function encodePacket(type: number, id: number | undefined, fields: readonly Field[]) {
   const sizes = fields.map(fieldBytes);
   let length = 1 + (id === undefined ? 0 : 4);
   for (const size of sizes) length += typeof size === "number" ? size : 4 + size.length;
   const packet = new Uint8Array(4 + length);
-  const view = new DataView(packet.buffer);
-  view.setUint32(0, length);
+  putU32(packet, 0, length);
   packet[4] = type;
   let at = 5;
   if (id !== undefined) {
-    view.setUint32(at, id);
+    putU32(packet, at, id);
     at += 4;
   }
   fields.forEach((field, index) => {
     const size = sizes[index]!;
     if (size instanceof Uint8Array) {
-      view.setUint32(at, size.length);
+      putU32(packet, at, size.length);
       packet.set(size, at + 4);
       at += 4 + size.length;
     } else if ("u32" in field) {
-      view.setUint32(at, field.u32);
+      putU32(packet, at, field.u32);
       at += 4;
     } else if ("u64" in field) {
-      view.setBigUint64(at, BigInt(field.u64));
+      putU64(packet, at, field.u64);
       at += 8;
     } else if ("attrs" in field) {
-      at = writeAttrs(view, at, field.attrs);
+      at = writeAttrs(packet, at, field.attrs);
     }
   });
   return packet;
 }
 
-function writeAttrs(view: DataView, at: number, attrs: FileAttrs): number {
+function putU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = (value >>> 16) & 0xff;
+  bytes[at + 2] = (value >>> 8) & 0xff;
+  bytes[at + 3] = value & 0xff;
+}
+
+function putU64(bytes: Uint8Array, at: number, value: number): void {
+  putU32(bytes, at, Math.floor(value / 0x100000000));
+  putU32(bytes, at + 4, value >>> 0);
+}
+
+/** Reads a big-endian uint32 at `at`. */
+export function getU32(bytes: Uint8Array, at: number): number {
+  return bytes[at]! * 0x1000000 + ((bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!);
+}
+
+function writeAttrs(bytes: Uint8Array, at: number, attrs: FileAttrs): number {
   let flags = 0;
   if (attrs.size !== undefined) flags |= ATTR_SIZE;
   if (attrs.mode !== undefined) flags |= ATTR_PERMISSIONS;
-  view.setUint32(at, flags);
+  putU32(bytes, at, flags);
   at += 4;
   if (attrs.size !== undefined) {
-    view.setBigUint64(at, BigInt(attrs.size));
+    putU64(bytes, at, attrs.size);
     at += 8;
   }
   if (attrs.mode !== undefined) {
-    view.setUint32(at, attrs.mode);
+    putU32(bytes, at, attrs.mode);
     at += 4;
   }
   return at;
@@ -156,12 +174,10 @@ function writeAttrs(view: DataView, at: number, attrs: FileAttrs): number {
 /** Reads the fields of one received packet's payload, in order. */
 export class PacketReader {
   readonly #bytes: Uint8Array;
-  readonly #view: DataView;
   #at: number;
 
   constructor(bytes: Uint8Array, at = 0) {
     this.#bytes = bytes;
-    this.#view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.#at = at;
   }
 
@@ -182,16 +198,16 @@ export class PacketReader {
 
   u32(): number {
     this.#need(4);
-    const value = this.#view.getUint32(this.#at);
+    const value = getU32(this.#bytes, this.#at);
     this.#at += 4;
     return value;
   }
 
   u64(): number {
     this.#need(8);
-    const value = this.#view.getBigUint64(this.#at);
+    const value = getU32(this.#bytes, this.#at) * 0x100000000 + getU32(this.#bytes, this.#at + 4);
     this.#at += 8;
-    return Number(value);
+    return value;
   }
 
   /** A string's raw bytes (a view into the packet: copy it to keep it). */

@@ -4,8 +4,15 @@
  * at once and the server answers each by id; callers pipeline simply by not
  * awaiting one request before sending the next.
  */
-import { type Field, type FileAttrs, FX, FXP, PacketReader } from "./packet.ts";
-import { encodePacket } from "./packet.ts";
+import {
+  encodePacket,
+  type Field,
+  type FileAttrs,
+  FX,
+  FXP,
+  getU32,
+  PacketReader,
+} from "./packet.ts";
 
 /** A failed request: the server's SSH_FX_* status and its message. */
 export class SftpStatusError extends Error {
@@ -91,8 +98,7 @@ export class SftpClient {
     this.#chunks.push(chunk);
     this.#buffered += chunk.length;
     while (this.#buffered >= 4) {
-      const head = this.#peek(4);
-      const length = new DataView(head.buffer, head.byteOffset, 4).getUint32(0);
+      const length = getU32(this.#peek(4), 0);
       if (length < 1 || length > MAX_PACKET) {
         this.fail(new Error(`the server sent a malformed SFTP packet (length ${length})`));
         return;
@@ -103,12 +109,15 @@ export class SftpClient {
     }
   }
 
-  /** The first `count` buffered bytes, joining chunks only when a packet spans them. */
+  /** The first `count` buffered bytes, joining only the chunks a packet spans. */
   #peek(count: number): Uint8Array {
     const first = this.#chunks[0]!;
     if (first.length >= count) return first;
-    const joined = concat(this.#chunks, this.#buffered);
-    this.#chunks = [joined];
+    let parts = 1;
+    for (let have = first.length; have < count; parts++) have += this.#chunks[parts]!.length;
+    const spanned = this.#chunks.slice(0, parts);
+    const joined = concat(spanned, spanned.reduce((sum, chunk) => sum + chunk.length, 0));
+    this.#chunks.splice(0, parts, joined);
     return joined;
   }
 
@@ -202,6 +211,16 @@ export class SftpClient {
 
   stat(path: string): Promise<FileAttrs> {
     return this.#attrs(FXP.STAT, [{ str: path }]);
+  }
+
+  /** Like {@link stat}, but undefined for a missing path (no error object built for it). */
+  async statIfExists(path: string): Promise<FileAttrs | undefined> {
+    const reply = await this.#request(FXP.STAT, [{ str: path }]);
+    if (reply.type === FXP.ATTRS) return reply.reader.attrs();
+    if (reply.type !== FXP.STATUS) throw unexpected(reply);
+    const code = reply.reader.u32();
+    if (code === FX.NO_SUCH_FILE) return undefined;
+    throw statusRest(code, reply);
   }
 
   lstat(path: string): Promise<FileAttrs> {

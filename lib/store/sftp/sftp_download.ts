@@ -10,6 +10,9 @@ import { InFlight } from "./in_flight.ts";
 import { OPEN_FLAGS } from "./packet.ts";
 import type { SftpClient } from "./sftp_client.ts";
 
+/** Bytes gathered per local write. */
+const GATHER = 1024 * 1024;
+
 /** What a download needs besides the session. */
 export interface DownloadSpec {
   readonly path: string;
@@ -41,6 +44,22 @@ export async function* sftpChunks(
   const onAbort = () => flight.fail(abortError(signal!));
   signal?.addEventListener("abort", onAbort, { once: true });
   const pieces = new Map<number, Uint8Array>();
+  // Two alternating buffers (made when first needed): a yielded one stays valid until
+  // the consumer asks for the next chunk.
+  let buffers: Uint8Array[] | undefined;
+  let current = 0;
+  let gathered = 0;
+  const gather = (piece: Uint8Array) => {
+    buffers ??= [new Uint8Array(GATHER), new Uint8Array(GATHER)];
+    buffers[current]!.set(piece, gathered);
+    gathered += piece.length;
+  };
+  const flush = () => {
+    const out = buffers![current]!.subarray(0, gathered);
+    current = 1 - current;
+    gathered = 0;
+    return out;
+  };
   const ask = (offset: number, length: number) => {
     flight.track(client.read(handle.value, offset, length), (data) => {
       if (data === null || data.length === 0) {
@@ -68,13 +87,28 @@ export async function* sftpChunks(
       }
       let piece = pieces.get(delivered);
       while (piece === undefined && flight.error === undefined) {
+        if (flight.pending === 0) {
+          // Every answer is in and none starts here: the server skipped bytes.
+          throw new StoreError(
+            `The SFTP server sent no data at offset ${delivered} of ${spec.label}; retry.`,
+            { transient: true, data: { where: spec.path } },
+          );
+        }
         await flight.changed();
         piece = pieces.get(delivered);
       }
       if (flight.error) throw flight.error.value;
       pieces.delete(delivered);
       delivered += piece!.length;
-      yield piece!;
+      // Small pieces are gathered into bigger writes: one local write per piece costs more.
+      if (piece!.length >= GATHER || (gathered === 0 && delivered === size)) {
+        if (gathered > 0) yield flush();
+        yield piece!;
+        continue;
+      }
+      if (gathered + piece!.length > GATHER) yield flush();
+      gather(piece!);
+      if (delivered === size) yield flush();
     }
   } finally {
     signal?.removeEventListener("abort", onAbort);

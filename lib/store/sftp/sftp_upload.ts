@@ -50,7 +50,7 @@ export async function sftpUpload(client: SftpClient, spec: UploadSpec): Promise<
   const first = source.next();
   first.catch(() => undefined);
   const existing: Promise<FileAttrs | undefined> = spec.isObject
-    ? client.stat(target).catch(() => undefined)
+    ? client.statIfExists(target).catch(() => undefined)
     : Promise.resolve(undefined);
   let handle: Uint8Array | undefined;
   let closed = false;

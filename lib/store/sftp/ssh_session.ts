@@ -6,7 +6,6 @@
  * retries on a new session.
  */
 import { spawn } from "node:child_process";
-import process from "node:process";
 import { StoreError } from "../../errors/mod.ts";
 import { SftpClient } from "./sftp_client.ts";
 import type { SshLaunch } from "./ssh_launch.ts";
@@ -14,6 +13,8 @@ import type { SshRemote } from "./ssh_remote.ts";
 
 const STDERR_LIMIT = 16 * 1024;
 const CLOSE_GRACE_MS = 2000;
+/** Batches up to this size are joined into one buffer before writing. */
+const JOIN_LIMIT = 64 * 1024;
 
 /** What starting a session needs. */
 export interface SessionSpec {
@@ -77,18 +78,30 @@ export class SftpSession {
     });
     child.stdin.on("error", () => undefined); // EPIPE once ssh is gone; seen through 'close'.
 
-    let corked = false;
-    const client = new SftpClient((packet) => {
-      // Packets written in the same tick leave in one system call.
-      if (!corked) {
-        corked = true;
+    // Packets produced in the same turn of the event loop leave in one write (one
+    // system call, one ssh channel message): that makes many small requests cheap.
+    let batch: Uint8Array[] = [];
+    let batched = 0;
+    const flush = () => {
+      const packets = batch;
+      const total = batched;
+      batch = [];
+      batched = 0;
+      if (packets.length === 1) {
+        child.stdin.write(packets[0]!);
+      } else if (total <= JOIN_LIMIT) {
+        child.stdin.write(concat(packets, total));
+      } else {
+        // Data-carrying packets are big already: copying them again costs more than a write.
         child.stdin.cork();
-        process.nextTick(() => {
-          corked = false;
-          child.stdin.uncork();
-        });
+        for (const packet of packets) child.stdin.write(packet);
+        child.stdin.uncork();
       }
-      child.stdin.write(packet);
+    };
+    const client = new SftpClient((packet) => {
+      if (batch.length === 0) setImmediate(flush);
+      batch.push(packet);
+      batched += packet.length;
     });
     child.stdout.on("data", (chunk: Uint8Array) => client.receive(chunk));
 
@@ -139,6 +152,16 @@ const NOISE = [/^Warning: Permanently added/i, /^\*\*/];
 const AUTH =
   /permission denied \(|too many authentication failures|no more authentication methods|authentication failed|host key verification failed/i;
 
+function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
 /** The last meaningful stderr line. */
 export function lastStderrLine(stderr: string): string | undefined {
   const lines = stderr.split(/\r?\n/).map((l) => l.trim()).filter((l) =>
@@ -174,9 +197,16 @@ function openError(remote: SshRemote, launch: SshLaunch, exit: Exit, stderr: str
   const why = last ?? `ssh exited with status ${exit.code ?? exit.signal}`;
   return new StoreError(
     `Could not open an SFTP session to '${remote.displayUrl}': ${why}; ` +
-      `check that 'ssh ${remote.authTarget}' works.`,
+      `check that '${sshHint(remote)}' works.`,
     { data },
   );
+}
+
+/** The ssh command line a user can try by hand. */
+function sshHint(remote: SshRemote): string {
+  const port = remote.port === undefined ? "" : `-p ${remote.port} `;
+  const user = remote.user === undefined ? "" : `${remote.user}@`;
+  return `ssh ${port}${user}${remote.host}`;
 }
 
 function lostError(remote: SshRemote, exit: Exit, stderr: string): StoreError {
