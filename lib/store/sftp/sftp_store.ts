@@ -147,24 +147,24 @@ export class SftpStore implements Store {
   async put(key: string, localPath: string, options: TransferOptions): Promise<void> {
     const target = this.#path(key);
     throwIfAborted(options.signal);
-    const context = this.#context_(`upload '${localPath}' to '${this.#shown(key)}'`, target);
-    let client: SftpClient | undefined;
+    let session: SftpClient | undefined;
     try {
-      client = await this.#client();
-      const c = client;
-      await sftpUpload(c, {
+      const client = session = await this.#client();
+      await sftpUpload(client, {
         localPath,
         target,
         isObject: parseObjectKey(key) !== undefined,
         options,
-        chunkSize: this.#chunk(c.limits?.write),
+        chunkSize: this.#chunk(client.limits?.write),
         window: this.#tuning.window,
-        ensureDir: (dir) => this.#dirs.ensure(c, dir),
-        rename: (from, to) => this.#rename(c, from, to),
+        ensureDir: (dir) => this.#dirs.ensure(client, dir),
+        rename: (from, to) => this.#rename(client, from, to),
         readContext: { action: `read '${localPath}'`, where: localPath },
       });
     } catch (error) {
-      if (client && isGenericFailure(error) && await this.#full(client, target, options.size)) {
+      // Messages are built only on failure: thousands of small uploads should not pay for them.
+      const context = this.#context_(`upload '${localPath}' to '${this.#shown(key)}'`, target);
+      if (session && isGenericFailure(error) && await this.#full(session, target, options.size)) {
         throw noSpaceError(error, context);
       }
       throw sftpError(error, context);
@@ -174,9 +174,9 @@ export class SftpStore implements Store {
   async get(key: string, localPath: string, options: TransferOptions): Promise<void> {
     const source = this.#path(key);
     throwIfAborted(options.signal);
-    const remoteContext = this.#context_(`download '${this.#shown(key)}'`, source);
+    const remoteContext = () => this.#context_(`download '${this.#shown(key)}'`, source);
     const client = await this.#client().catch((error) => {
-      throw sftpError(error, remoteContext);
+      throw sftpError(error, remoteContext());
     });
     const chunks = sftpChunks(client, {
       path: source,
@@ -269,11 +269,11 @@ export class SftpStore implements Store {
 /** Remote failures named as the download they broke (not as the local write). */
 async function* mapErrors(
   chunks: AsyncGenerator<Uint8Array>,
-  context: FailureContext,
+  context: () => FailureContext,
 ): AsyncGenerator<Uint8Array> {
   try {
     yield* chunks;
   } catch (error) {
-    throw sftpError(error, context);
+    throw sftpError(error, context());
   }
 }

@@ -70,6 +70,9 @@ export function sshLaunch(
   if (askpass !== undefined) {
     extra["SSH_ASKPASS"] = askpass;
     extra["SSH_ASKPASS_REQUIRE"] = "force";
+    // OpenSSH before 8.4 ignores SSH_ASKPASS_REQUIRE and asks the helper only when
+    // DISPLAY is set (its stdin is our pipe, never a terminal). X11 forwarding stays off (-x).
+    if (env["DISPLAY"] === undefined) extra["DISPLAY"] = ":0";
     if (remote.password !== undefined) extra[ASKPASS_PASSWORD_VAR] = remote.password;
     if (remote.passphrase !== undefined) extra[ASKPASS_PASSPHRASE_VAR] = remote.passphrase;
   }
