@@ -6,14 +6,14 @@ import { readChunks } from "../store/local_stream.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { TEMP_NAME } from "../cache/link.ts";
 import type { WorkspaceGuard } from "./workspace_guard.ts";
-import type { WorkspaceState } from "./workspace_state.ts";
+import { type Stamp, stampOf, type WorkspaceState } from "./workspace_state.ts";
 
 /** One non-folder entry found in the workspace at or below an output path. */
 export interface WsEntry {
   /** Project-relative path. */
   readonly path: string;
   readonly kind: "file" | "symlink" | "other";
-  readonly stats: BigIntStats;
+  readonly stats: Stamp;
 }
 
 /** What is in the workspace at an output's path. */
@@ -36,7 +36,7 @@ export async function scanOut(guard: WorkspaceGuard, path: string): Promise<OutS
   if (!top.isDirectory()) {
     const kind = kindOf(top);
     scan.root = kind;
-    scan.entries.push({ path, kind, stats: top });
+    scan.entries.push({ path, kind, stats: stampOf(top) });
     return scan;
   }
   scan.root = "dir";
@@ -59,7 +59,7 @@ export async function scanOut(guard: WorkspaceGuard, path: string): Promise<OutS
       } else if (info.isFile() && TEMP_NAME.test(name)) {
         (scan.temps as string[]).push(child);
       } else {
-        scan.entries.push({ path: child, kind: kindOf(info), stats: info });
+        scan.entries.push({ path: child, kind: kindOf(info), stats: stampOf(info) });
       }
     }
     for (const sub of subdirs) await walk(sub);

@@ -1,8 +1,19 @@
-import type { BigIntStats } from "node:fs";
 import { mkdir, readFile, rename, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HashScheme } from "../util/object_hasher.ts";
 import { tempPathFor } from "../cache/link.ts";
+
+/** The part of a file's (bigint) stat that tells whether it changed. */
+export interface Stamp {
+  readonly ino: bigint;
+  readonly mtimeNs: bigint;
+  readonly size: bigint;
+}
+
+/** Keeps only the stamp of a stat result (a whole BigIntStats is ~20 bigints). */
+export function stampOf(stats: Stamp): Stamp {
+  return { ino: stats.ino, mtimeNs: stats.mtimeNs, size: stats.size };
+}
 
 /** What was recorded about one workspace file: its stat stamp and content oid. */
 export interface StateEntry {
@@ -72,19 +83,19 @@ export class WorkspaceState {
   }
 
   /** The recorded oid of `path` when its stamp is unchanged and it was hashed in `scheme`. */
-  lookup(path: string, stats: BigIntStats, scheme: HashScheme): string | undefined {
+  lookup(path: string, stats: Stamp, scheme: HashScheme): string | undefined {
     const entry = this.files.get(path);
     if (entry === undefined || entry.scheme !== scheme) return undefined;
     return sameStamp(entry, stats) ? entry.oid : undefined;
   }
 
   /** True when `path` still has the stamp recorded for it. */
-  unchanged(path: string, stats: BigIntStats): boolean {
+  unchanged(path: string, stats: Stamp): boolean {
     const entry = this.files.get(path);
     return entry !== undefined && sameStamp(entry, stats);
   }
 
-  record(path: string, stats: BigIntStats, oid: string, scheme: HashScheme): void {
+  record(path: string, stats: Stamp, oid: string, scheme: HashScheme): void {
     this.files.set(path, {
       ino: String(stats.ino),
       mtimeNs: String(stats.mtimeNs),
@@ -126,7 +137,7 @@ export class WorkspaceState {
   }
 }
 
-function sameStamp(entry: StateEntry, stats: BigIntStats): boolean {
+function sameStamp(entry: StateEntry, stats: Stamp): boolean {
   return entry.ino === String(stats.ino) && entry.mtimeNs === String(stats.mtimeNs) &&
     entry.size === String(stats.size);
 }
