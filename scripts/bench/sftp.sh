@@ -6,8 +6,11 @@
 #   scripts/bench/sftp.sh            # 1000 x 4 KiB files and one 200 MiB file
 #   FILES=200 BIG=$((50<<20)) RUNS=1 scripts/bench/sftp.sh
 #
-# dxp's push figure includes its Git half (the experiment ref pushed to a local
-# bare origin), a few tens of ms; its pull figure includes fetching the ref.
+# dxp's figures are whole commands: planning, the existence check, the Git half
+# (the experiment ref to/from a local bare origin) and, for pulls, writing the
+# cache through temp files. The "local path remote" row is the same push
+# without ssh: the difference to the ssh row is what the SFTP store costs.
+# Rounds are interleaved so that load from elsewhere hits every command alike.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib.sh"
@@ -78,7 +81,7 @@ sample big 0 1 "$BIG"
 exp_of() { git -C "$work/$1/repo" for-each-ref --format='%(refname)' 'refs/exps/' |
   grep "/$(git -C "$work/$1/repo" rev-parse HEAD | cut -c3-40)/" | head -n1; }
 
-row "# $RUNS run(s), median wall time (ms); loopback sshd, $(nproc) cores" "small" "big"
+row "# median of $RUNS interleaved runs, wall ms; loopback sshd, $(nproc) cores" "small" "big"
 row "#   small: $FILES x $FILE_SIZE B + DVC metadata; big: $((BIG >> 20)) MiB + metadata" "" ""
 
 declare -A staged
@@ -101,6 +104,14 @@ dxp_push() { # SET
     >"$work/$set/repo/.dvc/config.local"
   (cd "$work/$set/repo" && "$DXP" exp push origin "$ref")
 }
+dxp_push_local() { # SET: the same push to a local-path remote, for reference
+  local set=$1 ref
+  ref=$(exp_of "$set")
+  rm -rf "$work/localremote-$set"
+  git -C "$work/$set/origin.git" update-ref -d "$ref" 2>/dev/null || true
+  printf "['remote \"store\"']\n    url = %s\n" "$work/localremote-$set" >"$work/$set/repo/.dvc/config.local"
+  (cd "$work/$set/repo" && "$DXP" exp push origin "$ref")
+}
 dxp_pull() { # SET: in a clone made once, with its cache emptied and the ref removed
   local set=$1 ref clone="$work/clone-$1"
   ref=$(exp_of "$set")
@@ -121,15 +132,38 @@ rsync_down() { rm -rf "$work/rsyncd-$1" && rsync -a -e "$SSH -p $port" "127.0.0.
 
 # Correctness first: the ssh remote must hold exactly the staged objects, 0444.
 for set in small big; do
-  dxp_push "$set" >/dev/null
+  dxp_push "$set" >/dev/null 2>&1
   diff <(cd "${staged[$set]}" && find . -type f | sort) <(cd "$work/remote-$set" && find . -type f | sort) >/dev/null ||
     { echo "dxp's ssh remote differs from the local push for $set" >&2; exit 1; }
   [ -z "$(find "$work/remote-$set" -type f ! -perm 444)" ] || { echo "objects not 0444" >&2; exit 1; }
+  dxp_pull "$set" >/dev/null 2>&1
+  (cd "${staged[$set]}" && find . -type f | sort | while IFS= read -r f; do
+    cmp -s "$f" "$work/clone-$set/.dvc/cache/$f" || { echo "pulled $f differs" >&2; exit 1; }
+  done)
 done
 
-row "upload: dxp exp push (ssh:// remote)" "$(median_ms "$RUNS" dxp_push small)" "$(median_ms "$RUNS" dxp_push big)"
-row "upload: scp -r" "$(median_ms "$RUNS" scp_up small)" "$(median_ms "$RUNS" scp_up big)"
-row "upload: rsync -a" "$(median_ms "$RUNS" rsync_up small)" "$(median_ms "$RUNS" rsync_up big)"
-row "download: dxp exp pull (fresh clone)" "$(median_ms "$RUNS" dxp_pull small)" "$(median_ms "$RUNS" dxp_pull big)"
-row "download: scp -r" "$(median_ms "$RUNS" scp_down small)" "$(median_ms "$RUNS" scp_down big)"
-row "download: rsync -a" "$(median_ms "$RUNS" rsync_down small)" "$(median_ms "$RUNS" rsync_down big)"
+# Interleaved: every round runs each command once, so load from elsewhere hits them alike.
+ms() { local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); echo $(((e - s) / 1000000)); }
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+labels=(
+  "upload: dxp exp push (ssh:// remote)"
+  "upload: dxp exp push (local path remote, reference)"
+  "upload: scp -r"
+  "upload: rsync -a"
+  "download: dxp exp pull (fresh clone, ssh://)"
+  "download: scp -r"
+  "download: rsync -a"
+)
+commands=(dxp_push dxp_push_local scp_up rsync_up dxp_pull scp_down rsync_down)
+declare -A times
+for _ in $(seq "$RUNS"); do
+  for set in small big; do
+    for i in "${!commands[@]}"; do
+      times[$i,$set]+=" $(ms "${commands[$i]}" "$set")"
+    done
+  done
+done
+for i in "${!commands[@]}"; do
+  # shellcheck disable=SC2086
+  row "${labels[$i]}" "$(median ${times[$i,small]})" "$(median ${times[$i,big]})"
+done
