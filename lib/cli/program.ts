@@ -5,6 +5,7 @@ import { VERSION } from "./version.ts";
 import { expCommand } from "./commands/exp/mod.ts";
 import { remoteCommand } from "./commands/remote/mod.ts";
 import { fetchCommand } from "./commands/fetch.ts";
+import { checkoutCommand } from "./commands/checkout.ts";
 import { pushCommand } from "./commands/push.ts";
 import { statusCommand } from "./commands/status.ts";
 
@@ -20,6 +21,7 @@ export function createProgram(state: RunState): Command {
   program.addCommand(expCommand(state));
   program.addCommand(pushCommand(state));
   program.addCommand(fetchCommand(state));
+  program.addCommand(checkoutCommand(state));
   program.addCommand(statusCommand(state));
   program.addCommand(remoteCommand(state));
   tab(program as unknown as Parameters<typeof tab>[0], { completionCommandName: "completion" });

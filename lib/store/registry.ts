@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors/mod.ts";
 import { composeStore, type StoreWrappers } from "./compose.ts";
+import { createHttpStore } from "./http.ts";
 import { createLocalStore } from "./local.ts";
 import { createS3Store } from "./s3/mod.ts";
 import { createSftpStore } from "./sftp/mod.ts";
@@ -11,6 +12,8 @@ const FACTORIES: Record<string, StoreFactory> = {
   file: createLocalStore,
   s3: createS3Store,
   ssh: createSftpStore,
+  http: createHttpStore,
+  https: createHttpStore,
 };
 
 /** Registers a backend (used by optional backends so this file does not import them all). */

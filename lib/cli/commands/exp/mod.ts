@@ -1,9 +1,12 @@
 import { Command } from "@commander-js/extra-typings";
 import type { RunState } from "../../command_kit.ts";
+import { expApplyCommand } from "./apply.ts";
+import { expBranchCommand } from "./branch.ts";
 import { expListCommand } from "./list.ts";
 import { expPullCommand } from "./pull.ts";
 import { expPushCommand } from "./push.ts";
 import { expRemoveCommand } from "./remove.ts";
+import { expShowCommand } from "./show.ts";
 
 /** `dxp exp …` (alias `experiments`): share experiments. */
 export function expCommand(state: RunState) {
@@ -13,5 +16,8 @@ export function expCommand(state: RunState) {
     .addCommand(expPushCommand(state))
     .addCommand(expPullCommand(state))
     .addCommand(expListCommand(state))
-    .addCommand(expRemoveCommand(state));
+    .addCommand(expRemoveCommand(state))
+    .addCommand(expApplyCommand(state))
+    .addCommand(expBranchCommand(state))
+    .addCommand(expShowCommand(state));
 }
