@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { fixtureCopy } from "./helpers/fixture_repo.ts";
 import { startGitHttpServer } from "./helpers/http_git_server.ts";
 import { startSshd } from "./helpers/sshd.ts";
-import { scratch } from "./helpers/tmp.ts";
+import { DXP_BIN, runAsync, scratch } from "./helpers/tmp.ts";
 
 /** Push → list → fresh clone → pull of one experiment, with the Git remote given as `url`. */
 async function roundTrip(url: (originPath: string) => string, env: Record<string, string>) {
@@ -12,20 +12,21 @@ async function roundTrip(url: (originPath: string) => string, env: Record<string
   try {
     const origin = join(fx.root, "origin.git");
     const remote = url(origin);
-    const run = (args: string[], cwd?: string) => fx.dxp(args, cwd);
+    // Asynchronous: the HTTPS server runs inside this test process.
+    const run = (args: string[], cwd = fx.repo) => runAsync(DXP_BIN, args, { cwd, env: fx.env });
     Object.assign(fx.env, env);
-    const pushed = run(["exp", "push", remote, "exp-a"]);
+    const pushed = await run(["exp", "push", remote, "exp-a"]);
     assert.equal(pushed.code, 0, pushed.stderr);
     assert.equal(pushed.stdout, `Pushed experiment exp-a to Git remote '${remote}'.\n12 files uploaded\n`);
     fx.git(["fsck", "--full"], origin);
-    const listed = run(["exp", "list", "-A", remote]);
+    const listed = await run(["exp", "list", "-A", remote]);
     assert.equal(listed.code, 0, listed.stderr);
     assert.deepEqual(
       listed.stdout.split("\n").filter(Boolean).sort(),
       ["21f7f42:", "\texp-b", "main:", "\texp-a", "\ttyped-gulf"].sort(),
     );
     const clone = fx.freshClone();
-    const pulled = run(["exp", "pull", remote, "exp-a"], clone);
+    const pulled = await run(["exp", "pull", remote, "exp-a"], clone);
     assert.equal(pulled.code, 0, pulled.stderr);
     assert.equal(pulled.stdout, `Pulled experiment exp-a from Git remote '${remote}'.\n`);
     fx.git(["fsck", "--full"], clone);
@@ -33,7 +34,7 @@ async function roundTrip(url: (originPath: string) => string, env: Record<string
       fx.git(["rev-parse", "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/exp-a"], clone).trim(),
       "3fb57963e586fb005a7fcbc7cf7ca4831bdff876",
     );
-    const removed = run(["exp", "remove", "-g", remote, "exp-a"]);
+    const removed = await run(["exp", "remove", "-g", remote, "exp-a"]);
     assert.equal(removed.stdout, "Removed experiments: 'exp-a'\n");
     return fx;
   } catch (error) {

@@ -2,7 +2,7 @@ import process from "node:process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 
 /** Makes a scratch folder and returns it with a cleanup function. */
 export async function scratch(
@@ -80,4 +80,24 @@ export function git(args: string[], cwd: string, env?: Record<string, string>): 
     throw new Error(`git ${args.join(" ")} failed (${result.code}): ${result.stderr}`);
   }
   return result.stdout;
+}
+
+/**
+ * Runs a program without blocking the event loop — needed when the server
+ * it talks to (an in-process HTTP server) lives in the test process.
+ */
+export function runAsync(
+  cmd: string,
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string | undefined> } = {},
+): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv | undefined });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d);
+    child.stderr.setEncoding("utf8").on("data", (d: string) => stderr += d);
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 128, stdout, stderr }));
+  });
 }
