@@ -17,7 +17,10 @@ async function roundTrip(url: (originPath: string) => string, env: Record<string
     Object.assign(fx.env, env);
     const pushed = await run(["exp", "push", remote, "exp-a"]);
     assert.equal(pushed.code, 0, pushed.stderr);
-    assert.equal(pushed.stdout, `Pushed experiment exp-a to Git remote '${remote}'.\n12 files uploaded\n`);
+    assert.equal(
+      pushed.stdout,
+      `Pushed experiment exp-a to Git remote '${remote}'.\n12 files uploaded\n`,
+    );
     fx.git(["fsck", "--full"], origin);
     const listed = await run(["exp", "list", "-A", remote]);
     assert.equal(listed.code, 0, listed.stderr);
@@ -31,7 +34,8 @@ async function roundTrip(url: (originPath: string) => string, env: Record<string
     assert.equal(pulled.stdout, `Pulled experiment exp-a from Git remote '${remote}'.\n`);
     fx.git(["fsck", "--full"], clone);
     assert.equal(
-      fx.git(["rev-parse", "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/exp-a"], clone).trim(),
+      fx.git(["rev-parse", "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/exp-a"], clone)
+        .trim(),
       "3fb57963e586fb005a7fcbc7cf7ca4831bdff876",
     );
     const removed = await run(["exp", "remove", "-g", remote, "exp-a"]);
@@ -53,7 +57,11 @@ for (const acceptEnv of [true, false]) {
       const wrapper = join(dir, "ssh-counting");
       writeFileSync(wrapper, `#!/bin/sh\necho "$*" >> '${log}'\nexec ${sshd.sshCommand} "$@"\n`);
       chmodSync(wrapper, 0o755);
-      const fx = await roundTrip((path) => sshd.url(path), { ...sshd.env, DXP_SSH_COMMAND: wrapper, GIT_SSH_VARIANT: "ssh" });
+      const fx = await roundTrip((path) => sshd.url(path), {
+        ...sshd.env,
+        DXP_SSH_COMMAND: wrapper,
+        GIT_SSH_VARIANT: "ssh",
+      });
       await fx.cleanup();
       const connections = readFileSync(log, "utf8").split("\n").filter(Boolean);
       // push, list, pull, remove: one connection each (data goes to the local DVC remote).
@@ -68,7 +76,9 @@ for (const acceptEnv of [true, false]) {
 Deno.test("dxp exp push/list/pull/remove over https with a private CA", async () => {
   const server = await startGitHttpServer({ tls: true, projectRoot: "/" });
   try {
-    const fx = await roundTrip((path) => `${server.baseUrl}${path}`, { SSL_CERT_FILE: server.caFile! });
+    const fx = await roundTrip((path) => `${server.baseUrl}${path}`, {
+      SSL_CERT_FILE: server.caFile!,
+    });
     await fx.cleanup();
   } finally {
     await server.stop();

@@ -74,7 +74,7 @@ if (!rgwInstalled()) {
       teardown: () => proxy.stop(),
       rawEntries: () => rawEntries(store),
     };
-  });
+  }, { memoryCheckedIn: "tests/e2e_s3_remote_test.ts (peak RSS of dist/dxp)" });
 
   /** One fresh bucket, a proxy in front of RGW and a scratch folder per test. */
   const s3Test = (

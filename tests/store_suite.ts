@@ -48,6 +48,12 @@ export interface StoreUnderTest {
 export interface StoreSuiteOptions {
   /** Deno's op/resource sanitizers (turn off for backends with pooled connections). */
   sanitize?: boolean;
+  /**
+   * Where this backend's memory bound is checked instead, when the Deno
+   * runtime itself distorts it (Deno's fetch copies request bodies); the
+   * 40 MiB test then checks the transfer but not the RSS growth.
+   */
+  memoryCheckedIn?: string;
 }
 
 /** Registers the conformance tests for one backend. */
@@ -288,6 +294,7 @@ export function storeSuite(
     await store.get(key, target, { expect: { hash, scheme: "md5" }, size });
     const growth = peak.stop();
     assert.equal((await stat(target)).size, size);
+    if (options.memoryCheckedIn !== undefined) return;
     assert.ok(
       growth < size * 1.5,
       `peak RSS grew by ${Math.round(growth / 2 ** 20)} MiB for a 40 MiB object`,

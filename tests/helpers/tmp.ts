@@ -92,7 +92,10 @@ export function runAsync(
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: options.cwd, env: options.env as NodeJS.ProcessEnv | undefined });
+    const child = spawn(cmd, args, {
+      cwd: options.cwd,
+      env: options.env as NodeJS.ProcessEnv | undefined,
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d);
