@@ -20,7 +20,10 @@ Deno.test("dxp exp push/pull --run-cache move every run-cache entry, counted in 
     assert.equal(localRuns.length, 6);
     const pushed = fx.dxp(["exp", "push", "--run-cache", "origin", "exp-a"]);
     assert.equal(pushed.code, 0, pushed.stderr);
-    assert.equal(pushed.stdout, "Pushed experiment exp-a to Git remote 'origin'.\n18 files uploaded\n");
+    assert.equal(
+      pushed.stdout,
+      "Pushed experiment exp-a to Git remote 'origin'.\n18 files uploaded\n",
+    );
     assert.deepEqual(listFiles(join(fx.root, "dvcstore", "runs")), localRuns);
     const clone = fx.freshClone();
     const pulled = fx.dxp(["exp", "pull", "--run-cache", "origin", "exp-a"], clone);

@@ -9,7 +9,6 @@ import { join } from "node:path";
 import { openS3Store } from "../lib/store/s3/mod.ts";
 import { generateSample } from "../scripts/sample/generate.ts";
 import { fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
-import { readGolden } from "./helpers/golden.ts";
 import { type Rgw, RGW_SKIP_MESSAGE, rgwInstalled, startRgw } from "./helpers/rgw.ts";
 import { DXP_BIN, goldenEnv, run, runAsync, scratch } from "./helpers/tmp.ts";
 

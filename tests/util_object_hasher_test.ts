@@ -6,9 +6,15 @@ import { createObjectHasher, hashBytes, isTextBlock } from "../lib/util/object_h
 const enc = new TextEncoder();
 
 Deno.test("hashBytes() gives DVC's legacy and 3.x hashes of a CRLF file", () => {
-  assert.equal(hashBytes(enc.encode("foo\r\n"), "md5-dos2unix"), "d3b07384d113edec49eaa6238ad5ff00");
+  assert.equal(
+    hashBytes(enc.encode("foo\r\n"), "md5-dos2unix"),
+    "d3b07384d113edec49eaa6238ad5ff00",
+  );
   assert.equal(hashBytes(enc.encode("foo\r\n"), "md5"), "2145971cf82058b108229a3a2e3bff35");
-  assert.equal(hashBytes(enc.encode("a\nb\nc"), "md5-dos2unix"), hashBytes(enc.encode("a\r\nb\r\nc"), "md5-dos2unix"));
+  assert.equal(
+    hashBytes(enc.encode("a\nb\nc"), "md5-dos2unix"),
+    hashBytes(enc.encode("a\r\nb\r\nc"), "md5-dos2unix"),
+  );
 });
 
 Deno.test("createObjectHasher() legacy result does not depend on how the input is split", () => {
@@ -25,7 +31,10 @@ Deno.test("createObjectHasher() legacy result does not depend on how the input i
   // Each 1 MiB chunk normalised on its own: a CRLF cut by a boundary stays.
   const expected = createHash("md5");
   for (let i = 0; i < big.length; i += 1024 * 1024) {
-    const chunk = Buffer.from(big.subarray(i, i + 1024 * 1024)).toString("latin1").replaceAll("\r\n", "\n");
+    const chunk = Buffer.from(big.subarray(i, i + 1024 * 1024)).toString("latin1").replaceAll(
+      "\r\n",
+      "\n",
+    );
     expected.update(Buffer.from(chunk, "latin1"));
   }
   assert.equal(whole, expected.digest("hex"));
@@ -35,6 +44,12 @@ Deno.test("isTextBlock() follows DVC's 30 % rule and NUL check", () => {
   assert.equal(isTextBlock(new Uint8Array()), true);
   assert.equal(isTextBlock(enc.encode("text")), true);
   assert.equal(isTextBlock(new Uint8Array([0x61, 0x00, 0x62])), false);
-  assert.equal(isTextBlock(new Uint8Array([0x80, 0x80, 0x80, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61])), true);
-  assert.equal(isTextBlock(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61])), false);
+  assert.equal(
+    isTextBlock(new Uint8Array([0x80, 0x80, 0x80, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61])),
+    true,
+  );
+  assert.equal(
+    isTextBlock(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x61, 0x61, 0x61, 0x61, 0x61, 0x61])),
+    false,
+  );
 });

@@ -5,7 +5,12 @@ export const EXPS_NAMESPACE = "refs/exps";
 
 /** Internal refs under `refs/exps` that are never listed or transferred (spec §1.2). */
 const INTERNAL_EXACT = new Set(["refs/exps/stash", "refs/exps/celery/stash"]);
-const INTERNAL_PREFIXES = ["refs/exps/apply", "refs/exps/celery", "refs/exps/exec", "refs/exps/temp"];
+const INTERNAL_PREFIXES = [
+  "refs/exps/apply",
+  "refs/exps/celery",
+  "refs/exps/exec",
+  "refs/exps/temp",
+];
 
 /** A completed experiment: `refs/exps/<B[0:2]>/<B[2:]>/<name>`. */
 export interface ExpRef {

@@ -27,7 +27,9 @@ export function isValidOid(oid: string): boolean {
  */
 export function objectKey(oid: string, scheme: HashScheme): string {
   if (!OID_PATTERN.test(oid)) {
-    throw new CorruptError(`Invalid DVC object id '${oid}': expected 32 lower-case hex digits.`, { data: { oid } });
+    throw new CorruptError(`Invalid DVC object id '${oid}': expected 32 lower-case hex digits.`, {
+      data: { oid },
+    });
   }
   const tail = `${oid.slice(0, 2)}/${oid.slice(2)}`;
   return scheme === "md5" ? `files/md5/${tail}` : tail;

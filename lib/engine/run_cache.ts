@@ -12,7 +12,10 @@ import type { DataRuntime } from "./data_runtime.ts";
  * the workspace's `core.remote`; none configured → nothing, like DVC.
  * Returns the number of files moved.
  */
-export async function transferRunCache(rt: DataRuntime, direction: "upload" | "download"): Promise<number> {
+export async function transferRunCache(
+  rt: DataRuntime,
+  direction: "upload" | "download",
+): Promise<number> {
   const config = await loadDvcConfig({ dvcDir: rt.project.dvcDir, env: rt.project.env });
   const name = rt.remoteName ?? config.coreRemote;
   if (name === undefined) return 0;
@@ -29,7 +32,12 @@ export async function transferRunCache(rt: DataRuntime, direction: "upload" | "d
       const rel = key.slice(RUN_CACHE_DIR.length + 1);
       // Remote keys name local paths: only DVC's exact shape is accepted.
       if (!RUN_ENTRY.test(rel)) continue;
-      items.push({ key, localPath: join(rt.cache.paths.runs, ...rel.split("/")), size: 0, direction });
+      items.push({
+        key,
+        localPath: join(rt.cache.paths.runs, ...rel.split("/")),
+        size: 0,
+        direction,
+      });
     }
   }
   const report = await transfer(items, {

@@ -3,10 +3,11 @@
  * O_EXCL, compare-and-swap against the current value (loose or packed),
  * rename into place; deletes also rewrite `packed-refs` under its own lock.
  */
-import { open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
+import { open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DxpError, ExitCode, InvalidArgumentError, LockError } from "../errors/mod.ts";
+import { readLooseRef, readPackedRefs } from "./refs_read.ts";
 import { ZERO_OID } from "./transport/types.ts";
 
 const OID_RE = /^[0-9a-f]{40}$/;
@@ -34,74 +35,6 @@ export function checkRefName(ref: string): void {
     // deno-lint-ignore no-control-regex
     /[\x00-\x20\x7f~^:?*[\\]/.test(ref);
   if (bad) throw new InvalidArgumentError(`'${ref}' is not a valid Git ref name.`);
-}
-
-/** Parses `packed-refs` into ref → oid (peeled `^` lines skipped). */
-export async function readPackedRefs(gitdir: string): Promise<Map<string, string>> {
-  const refs = new Map<string, string>();
-  let text: string;
-  try {
-    text = await readFile(join(gitdir, "packed-refs"), "utf8");
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === "ENOENT") return refs;
-    throw e;
-  }
-  for (const line of text.split("\n")) {
-    if (line === "" || line.startsWith("#") || line.startsWith("^")) continue;
-    const oid = line.slice(0, 40);
-    if (OID_RE.test(oid) && line[40] === " ") refs.set(line.slice(41), oid);
-  }
-  return refs;
-}
-
-async function readLoose(gitdir: string, ref: string): Promise<string | undefined> {
-  try {
-    const text = (await readFile(join(gitdir, ref), "utf8")).trim();
-    return OID_RE.test(text) ? text : undefined;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
-    throw e;
-  }
-}
-
-async function walkLoose(gitdir: string, dir: string, out: Map<string, string>): Promise<void> {
-  let entries;
-  try {
-    entries = await readdir(join(gitdir, dir), { withFileTypes: true });
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === "ENOENT" || code === "ENOTDIR") return;
-    throw e;
-  }
-  for (const entry of entries) {
-    const name = `${dir}/${entry.name}`;
-    if (entry.isDirectory()) await walkLoose(gitdir, name, out);
-    else if (!entry.name.endsWith(".lock")) {
-      const oid = await readLoose(gitdir, name);
-      if (oid !== undefined) out.set(name, oid);
-    }
-  }
-}
-
-/** All refs (loose over packed) whose names start with `prefix` (e.g. `refs/exps/`), sorted. */
-export async function readRefs(gitdir: string, prefix = "refs/"): Promise<Map<string, string>> {
-  const all = new Map<string, string>();
-  for (const [ref, oid] of await readPackedRefs(gitdir)) {
-    if (ref.startsWith(prefix)) all.set(ref, oid);
-  }
-  // Walk only the folder the prefix names, not the whole refs tree.
-  const slash = prefix.lastIndexOf("/");
-  const top = slash > 0 ? prefix.slice(0, slash) : "refs";
-  const loose = new Map<string, string>();
-  await walkLoose(gitdir, top, loose);
-  for (const [ref, oid] of loose) if (ref.startsWith(prefix)) all.set(ref, oid);
-  return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-}
-
-/** The current value of one ref, or undefined when it does not exist. */
-export async function readRef(gitdir: string, ref: string): Promise<string | undefined> {
-  return (await readLoose(gitdir, ref)) ?? (await readPackedRefs(gitdir)).get(ref);
 }
 
 function conflictError(what: string, cause?: unknown): DxpError {
@@ -315,7 +248,7 @@ async function applyRefWrites(
         failures.set(w.ref, { reason: error.message, error });
         return;
       }
-      const reason = staleReason(w, (await readLoose(gitdir, w.ref)) ?? packed.get(w.ref));
+      const reason = staleReason(w, (await readLooseRef(gitdir, w.ref)) ?? packed.get(w.ref));
       if (reason !== undefined) failures.set(w.ref, { reason });
     });
     const applying = options.atomic && failures.size > 0

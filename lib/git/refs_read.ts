@@ -1,88 +1,103 @@
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 
-const SHA_RE = /^[0-9a-f]{40}$/;
+const OID_RE = /^[0-9a-f]{40}$/;
 
-/**
- * Reads every ref under `prefix` (e.g. `refs/exps/`, or `refs/` for all)
- * straight from the Git directory: `packed-refs` first, loose files override,
- * as git resolves them. Symbolic refs (other than HEAD) are skipped. Much
- * faster than one resolve per ref when there are hundreds of experiments.
- */
-export async function readRefs(gitdir: string, prefix = "refs/"): Promise<Map<string, string>> {
-  const refs = new Map<string, string>();
-  for (const [name, oid] of await readPackedRefs(gitdir)) {
-    if (name.startsWith(prefix)) refs.set(name, oid);
-  }
-  const top = prefix.endsWith("/") ? prefix.slice(0, -1) : prefix.slice(0, prefix.lastIndexOf("/"));
-  await walkLoose(gitdir, top, async (name, text) => {
-    if (!name.startsWith(prefix)) return;
-    const value = text.trim();
-    if (SHA_RE.test(value)) refs.set(name, value);
-  });
-  return refs;
-}
-
-/** `packed-refs` as ref → SHA (peeled `^` lines are ignored). */
+/** `packed-refs` as ref → SHA (peeled `^` lines skipped). */
 export async function readPackedRefs(gitdir: string): Promise<Map<string, string>> {
   const refs = new Map<string, string>();
   let text: string;
   try {
     text = await readFile(join(gitdir, "packed-refs"), "utf8");
-  } catch {
-    return refs;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return refs;
+    throw e;
   }
   for (const line of text.split("\n")) {
     if (line === "" || line.startsWith("#") || line.startsWith("^")) continue;
-    const space = line.indexOf(" ");
-    const oid = line.slice(0, space);
-    if (SHA_RE.test(oid)) refs.set(line.slice(space + 1).trim(), oid);
+    const oid = line.slice(0, 40);
+    if (OID_RE.test(oid) && line[40] === " ") refs.set(line.slice(41), oid);
   }
   return refs;
+}
+
+/** The SHA in a loose ref file, or undefined (absent, symbolic, or not a SHA). */
+export async function readLooseRef(gitdir: string, ref: string): Promise<string | undefined> {
+  try {
+    const text = (await readFile(join(gitdir, ref), "utf8")).trim();
+    return OID_RE.test(text) ? text : undefined;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EISDIR") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Every ref under `prefix` (e.g. `refs/exps/`, or `refs/` for all) straight
+ * from the Git directory, loose over packed as git resolves them, sorted by
+ * name. Symbolic refs are skipped. Much faster than one resolve per ref when
+ * there are hundreds of experiments.
+ */
+export async function readRefs(gitdir: string, prefix = "refs/"): Promise<Map<string, string>> {
+  const all = new Map<string, string>();
+  for (const [ref, oid] of await readPackedRefs(gitdir)) {
+    if (ref.startsWith(prefix)) all.set(ref, oid);
+  }
+  // Walk only the folder the prefix names, not the whole refs tree.
+  const slash = prefix.lastIndexOf("/");
+  const top = slash > 0 ? prefix.slice(0, slash) : "refs";
+  await walkLoose(gitdir, top, (ref, oid) => {
+    if (ref.startsWith(prefix)) all.set(ref, oid);
+  });
+  return new Map([...all].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** One ref's SHA, following symbolic refs (`HEAD` → branch), or undefined. */
+export async function readRef(gitdir: string, ref: string, depth = 0): Promise<string | undefined> {
+  if (depth > 5) return undefined;
+  const target = await symbolicTarget(gitdir, ref);
+  if (target !== undefined) return readRef(gitdir, target, depth + 1);
+  return (await readLooseRef(gitdir, ref)) ?? (await readPackedRefs(gitdir)).get(ref);
 }
 
 /** HEAD: the branch it points at (if symbolic) and the commit SHA (if any). */
 export async function readHead(
   gitdir: string,
 ): Promise<{ branchRef: string | undefined; oid: string | undefined }> {
-  const text = (await readFile(join(gitdir, "HEAD"), "utf8")).trim();
-  if (text.startsWith("ref: ")) {
-    const branchRef = text.slice(5).trim();
-    return { branchRef, oid: await readRef(gitdir, branchRef) };
-  }
-  return { branchRef: undefined, oid: SHA_RE.test(text) ? text : undefined };
+  const branchRef = await symbolicTarget(gitdir, "HEAD");
+  if (branchRef !== undefined) return { branchRef, oid: await readRef(gitdir, branchRef) };
+  return { branchRef: undefined, oid: await readLooseRef(gitdir, "HEAD") };
 }
 
-/** Resolves one ref name (following symbolic refs) to a SHA, or undefined. */
-export async function readRef(gitdir: string, ref: string, depth = 0): Promise<string | undefined> {
-  if (depth > 5) return undefined;
+async function symbolicTarget(gitdir: string, ref: string): Promise<string | undefined> {
   try {
     const text = (await readFile(join(gitdir, ref), "utf8")).trim();
-    if (text.startsWith("ref: ")) return readRef(gitdir, text.slice(5).trim(), depth + 1);
-    if (SHA_RE.test(text)) return text;
+    return text.startsWith("ref: ") ? text.slice(5).trim() : undefined;
   } catch {
-    // not a loose ref: look in packed-refs
+    return undefined;
   }
-  return (await readPackedRefs(gitdir)).get(ref);
 }
 
 async function walkLoose(
   gitdir: string,
-  relDir: string,
-  visit: (name: string, text: string) => Promise<void>,
+  dir: string,
+  visit: (ref: string, oid: string) => void,
 ): Promise<void> {
   let entries;
   try {
-    entries = await readdir(join(gitdir, relDir), { withFileTypes: true });
-  } catch {
-    return;
+    entries = await readdir(join(gitdir, dir), { withFileTypes: true });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return;
+    throw e;
   }
   for (const entry of entries) {
-    const rel = `${relDir}/${entry.name}`;
-    if (entry.isDirectory()) {
-      await walkLoose(gitdir, rel, visit);
-    } else if (entry.isFile() && !entry.name.endsWith(".lock")) {
-      await visit(rel, await readFile(join(gitdir, rel), "utf8"));
+    const name = `${dir}/${entry.name}`;
+    if (entry.isDirectory()) await walkLoose(gitdir, name, visit);
+    else if (!entry.name.endsWith(".lock")) {
+      const oid = await readLooseRef(gitdir, name);
+      if (oid !== undefined) visit(name, oid);
     }
   }
 }

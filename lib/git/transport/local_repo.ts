@@ -6,7 +6,7 @@ import { readFile, stat } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { GitRemoteError } from "../../errors/mod.ts";
 import { AGENT } from "../protocol/agent.ts";
-import { readRefs } from "../ref_write.ts";
+import { readRefs } from "../refs_read.ts";
 import type { Advertisement } from "./types.ts";
 
 export interface LocalRepo {
