@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
@@ -74,6 +74,29 @@ Deno.test("dxp status -c says in sync, then lists what an empty remote lacks", a
       "raw.txt": "new",
       "result.txt": "new",
     });
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp pull in a fresh clone fetches and checks out what DVC did, skipping the push:false output", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    const golden = readGolden("basic", "dvc-pull_targets_fresh-clone");
+    const result = fx.dxp(["pull"], clone);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(sortedLines(result.stdout), sortedLines(golden.stdout));
+    assert.match(result.stderr, /^WARNING: 'local_only.txt' is not in the local cache/);
+    assert.equal(
+      fx.git(["status", "--short"], clone),
+      golden.sections.get("after: git status --short"),
+    );
+    for (const file of ["model.bin", "data/raw.csv", "data_out/binary.dat"]) {
+      assert.deepEqual(readFileSync(join(clone, file)), readFileSync(join(fx.repo, file)), file);
+    }
+    const again = fx.dxp(["pull"], clone);
+    assert.equal(again.stdout, "Everything is up to date.\n");
   } finally {
     await fx.cleanup();
   }

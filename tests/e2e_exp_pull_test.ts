@@ -133,3 +133,27 @@ Deno.test("dxp exp pull of the legacy fixture fills the legacy cache layout", as
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp pull --apply in a fresh clone leaves the work tree as DVC's exp apply does", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    const golden = readGolden("basic", "exp-apply_exp-b_fresh-clone");
+    const result = fx.dxp(["exp", "pull", "origin", "exp-b", "--apply"], clone);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      "Pulled experiment exp-b from Git remote 'origin'.\n" +
+        "Changes for experiment 'exp-b' have been applied to your current workspace.\n",
+    );
+    assert.equal(
+      fx.git(["status", "--short"], clone),
+      golden.sections.get("after: git status --short"),
+    );
+    const many = fx.dxp(["exp", "pull", "origin", "--apply"], clone);
+    assert.equal(many.code, 255);
+    assert.equal(many.stderr, "ERROR: --apply needs exactly one experiment name or ref.\n");
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -6,6 +6,7 @@ import { expCommand } from "./commands/exp/mod.ts";
 import { remoteCommand } from "./commands/remote/mod.ts";
 import { fetchCommand } from "./commands/fetch.ts";
 import { checkoutCommand } from "./commands/checkout.ts";
+import { pullCommand } from "./commands/pull.ts";
 import { pushCommand } from "./commands/push.ts";
 import { statusCommand } from "./commands/status.ts";
 
@@ -21,6 +22,7 @@ export function createProgram(state: RunState): Command {
   program.addCommand(expCommand(state));
   program.addCommand(pushCommand(state));
   program.addCommand(fetchCommand(state));
+  program.addCommand(pullCommand(state));
   program.addCommand(checkoutCommand(state));
   program.addCommand(statusCommand(state));
   program.addCommand(remoteCommand(state));
