@@ -54,10 +54,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${error.stack}\n`);
     }
     return exitCode;
-  } finally {
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
   }
+  // The signal handlers stay installed: removing them lets a late second
+  // Ctrl-C (or the runtime re-raising the first) kill the process with the
+  // signal instead of exiting with DVC's code 252.
 }
 
 interface CommandNode {
