@@ -1,6 +1,8 @@
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { CliContext, GlobalFlags } from "./context.ts";
 import { makeContext } from "./context.ts";
+import { openProject, type Project } from "../project/project.ts";
+import { acquireRepoLock } from "../project/repo_lock.ts";
 
 /** Shared mutable state of one CLI run: the exit code and the abort signal. */
 export interface RunState {
@@ -65,4 +67,27 @@ export function parseIntOption(value: string): number {
 /** Collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
+}
+
+/**
+ * Like `runWith`, for commands that change the repository: opens the project
+ * and holds DVC's repository lock (`--wait-for-lock` waits) for the body.
+ */
+export function runLocked(
+  state: RunState,
+  cmd: { optsWithGlobals(): Record<string, unknown> },
+  body: (ctx: CliContext, project: Project) => Promise<number | void>,
+): Promise<void> {
+  return runWith(state, cmd, async (ctx, flags) => {
+    const project = openProject(ctx.cwd, ctx.env);
+    const lock = await acquireRepoLock(project.dvcDir, {
+      wait: flags.waitForLock ?? false,
+      signal: ctx.signal,
+    });
+    try {
+      return await body(ctx, project);
+    } finally {
+      lock.release();
+    }
+  });
 }

@@ -1,30 +1,80 @@
 import { createExpDataSync } from "../engine/exp_data.ts";
-import type { ExpDataSync } from "../engine/exp_sync_types.ts";
+import type { ExpDataSync, ExpSyncResult } from "../engine/exp_sync_types.ts";
+import type { Transport } from "../git/transport/types.ts";
 import type { Project } from "../project/project.ts";
 import type { CliContext } from "./context.ts";
-import { type ProgressDisplay, progressDisplay } from "./render/progress.ts";
+import { progressDisplay } from "./render/progress.ts";
+import { transportOpener } from "./transport_opener.ts";
 
-/** Flags that shape the data half of `exp push`/`exp pull`. */
-export interface DataFlags {
+/** The parsed flags `exp push` and `exp pull` share. */
+export interface ExpSyncFlags {
+  allCommits?: true;
+  rev?: string[];
+  num: number;
+  force?: true;
+  cache: boolean;
   remote?: string;
   jobs?: number;
   runCache?: boolean;
-  progress?: boolean;
+  json?: true;
+  dryRun?: true;
+  progress: boolean;
 }
 
-/** Builds the data half for a command, with its progress display. */
-export async function dataSyncFor(
+/** The engine options both verbs take, built from the flags. */
+export interface ExpSyncCommon {
+  gitRemote: string;
+  names: string[];
+  allCommits: boolean;
+  revs: string[];
+  num: number;
+  force: boolean;
+  dryRun: boolean;
+  data?: ExpDataSync;
+  openTransport: (url: string) => Transport;
+  signal: AbortSignal;
+  onDebug: (line: string) => void;
+}
+
+/**
+ * Runs `exp push`/`exp pull` with the data half wired in (unless
+ * `--no-cache` or `--dry-run`), its progress display, and its stores closed
+ * afterwards whatever happens.
+ */
+export async function runExpSync(
   project: Project,
   ctx: CliContext,
-  flags: DataFlags,
-): Promise<{ data: ExpDataSync; progress: ProgressDisplay }> {
-  const progress = progressDisplay(ctx, flags.progress !== false);
-  const data = await createExpDataSync(project, {
-    ...(flags.remote !== undefined ? { remoteName: flags.remote.toLowerCase() } : {}),
-    ...(flags.jobs !== undefined ? { jobs: flags.jobs } : {}),
-    runCache: flags.runCache ?? false,
-    onProgress: (p) => progress.update(p),
-    onDebug: (line) => ctx.debug(line),
-  });
-  return { data, progress };
+  gitRemote: string,
+  names: string[],
+  opts: ExpSyncFlags,
+  verb: (common: ExpSyncCommon) => Promise<ExpSyncResult>,
+): Promise<ExpSyncResult> {
+  const progress = progressDisplay(ctx, opts.progress && !opts.json);
+  const data = opts.cache && !opts.dryRun
+    ? await createExpDataSync(project, {
+      ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
+      ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+      runCache: opts.runCache ?? false,
+      onProgress: (p) => progress.update(p),
+      onDebug: (line) => ctx.debug(line),
+    })
+    : undefined;
+  try {
+    return await verb({
+      gitRemote,
+      names,
+      allCommits: opts.allCommits ?? false,
+      revs: opts.rev ?? [],
+      num: opts.num,
+      force: opts.force ?? false,
+      dryRun: opts.dryRun ?? false,
+      ...(data ? { data } : {}),
+      openTransport: transportOpener(project, ctx),
+      signal: ctx.signal,
+      onDebug: (line) => ctx.debug(line),
+    });
+  } finally {
+    progress.stop();
+    await data?.close();
+  }
 }

@@ -2,9 +2,7 @@ import { Command } from "@commander-js/extra-typings";
 import { checkout, checkoutFailedMessage } from "../../engine/checkout.ts";
 import type { CheckoutResult } from "../../engine/checkout_types.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
-import { acquireRepoLock } from "../../project/repo_lock.ts";
-import { openProject } from "../../project/project.ts";
-import { type RunState, runWith, withCommonOptions } from "../command_kit.ts";
+import { runLocked, type RunState, withCommonOptions } from "../command_kit.ts";
 import type { CliContext } from "../context.ts";
 
 /** `dxp checkout [TARGETS…]`: DVC's checkout of tracked outputs from the local cache. */
@@ -21,36 +19,27 @@ export function checkoutCommand(state: RunState) {
     .option("--relink", "recreate links or copies from the cache to the workspace")
     .option("--allow-missing", "ignore outputs whose objects are missing from the cache")
     .action((targets, opts, command) =>
-      runWith(state, command, async (ctx, flags) => {
-        const project = openProject(ctx.cwd, ctx.env);
-        const lock = await acquireRepoLock(project.dvcDir, {
-          wait: flags.waitForLock ?? false,
+      runLocked(state, command, async (ctx, project) => {
+        const result = await checkout(project, {
+          targets,
+          cwd: ctx.cwd,
+          force: opts.force ?? false,
+          relink: opts.relink ?? false,
           signal: ctx.signal,
         });
-        try {
-          const result = await checkout(project, {
-            targets,
-            cwd: ctx.cwd,
-            force: opts.force ?? false,
-            relink: opts.relink ?? false,
-            signal: ctx.signal,
-          });
-          renderCheckout(ctx, result);
-          if (result.failed.length > 0 && !opts.allowMissing) {
-            throw new DxpError(
-              "CheckoutFailed",
-              checkoutFailedMessage(result.failed),
-              ExitCode.failure,
-              {
-                data: { failed: result.failed },
-              },
-            );
-          }
-          if (opts.relink) ctx.out("Relinked successfully\n");
-          return 0;
-        } finally {
-          lock.release();
+        renderCheckout(ctx, result);
+        if (result.failed.length > 0 && !opts.allowMissing) {
+          throw new DxpError(
+            "CheckoutFailed",
+            checkoutFailedMessage(result.failed),
+            ExitCode.failure,
+            {
+              data: { failed: result.failed },
+            },
+          );
         }
+        if (opts.relink) ctx.out("Relinked successfully\n");
+        return 0;
       })
     );
 }

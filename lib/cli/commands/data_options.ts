@@ -1,4 +1,9 @@
 import { Command } from "@commander-js/extra-typings";
+import type { DataOptions } from "../../engine/data_runtime.ts";
+import type { PlanTransferReport } from "../../engine/data_transfer.ts";
+import type { Project } from "../../project/project.ts";
+import type { CliContext } from "../context.ts";
+import { progressDisplay } from "../render/progress.ts";
 import { collect, parseIntOption, withCommonOptions } from "../command_kit.ts";
 
 /** Flags shared by `dxp push`, `dxp fetch` and `dxp pull` (DVC's). */
@@ -33,4 +38,41 @@ export function dataFlags(
     ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
   };
+}
+
+/** Runs one data verb with its progress display and prints its warnings. */
+export async function runDataVerb(
+  ctx: CliContext,
+  project: Project,
+  targets: string[],
+  opts: Parameters<typeof dataFlags>[1] & { progress: boolean },
+  verb: (
+    project: Project,
+    flags: ReturnType<typeof dataFlags> & DataOptions,
+  ) => Promise<PlanTransferReport>,
+): Promise<PlanTransferReport> {
+  const progress = progressDisplay(ctx, opts.progress);
+  try {
+    const report = await verb(project, {
+      ...dataFlags(targets, opts),
+      signal: ctx.signal,
+      onProgress: (p) => progress.update(p),
+      onDebug: (line) => ctx.debug(line),
+    });
+    progress.stop();
+    for (const warning of report.warnings) ctx.err(`${warning}\n`);
+    return report;
+  } finally {
+    progress.stop();
+  }
+}
+
+/** `N files <done>`, or DVC's "Everything is up to date." */
+export function countLine(n: number, done: string): string {
+  return n > 0 ? `${n} ${n === 1 ? "file" : "files"} ${done}\n` : "Everything is up to date.\n";
+}
+
+/** Exit code of a data verb: 1 when anything failed or was missing. */
+export function dataExitCode(report: PlanTransferReport): number {
+  return report.failed > 0 || report.missing.length > 0 ? 1 : 0;
 }

@@ -1,42 +1,18 @@
 import { dataFetch } from "../../engine/data_sync.ts";
-import { acquireRepoLock } from "../../project/repo_lock.ts";
-import { openProject } from "../../project/project.ts";
-import { type RunState, runWith } from "../command_kit.ts";
-import { progressDisplay } from "../render/progress.ts";
-import { dataCommand, dataFlags } from "./data_options.ts";
+import { runLocked, type RunState } from "../command_kit.ts";
+import { countLine, dataCommand, dataExitCode, runDataVerb } from "./data_options.ts";
 
 /** `dxp fetch [TARGETS…]`: DVC's `fetch` into the local cache (no checkout). */
 export function fetchCommand(state: RunState) {
   return dataCommand(
     "fetch",
     "Download tracked outputs from DVC remote storage into the local cache.",
-  ).action(
-    (targets, opts, command) =>
-      runWith(state, command, async (ctx, flags) => {
-        const project = openProject(ctx.cwd, ctx.env);
-        const lock = await acquireRepoLock(project.dvcDir, {
-          wait: flags.waitForLock ?? false,
-          signal: ctx.signal,
-        });
-        const progress = progressDisplay(ctx, opts.progress);
-        try {
-          const report = await dataFetch(project, {
-            ...dataFlags(targets, opts),
-            signal: ctx.signal,
-            onProgress: (p) => progress.update(p),
-            onDebug: (line) => ctx.debug(line),
-          });
-          progress.stop();
-          for (const warning of report.warnings) ctx.err(`${warning}\n`);
-          const n = report.transferred;
-          ctx.out(
-            n > 0 ? `${n} ${n === 1 ? "file" : "files"} fetched\n` : "Everything is up to date.\n",
-          );
-          return report.failed > 0 || report.missing.length > 0 ? 1 : 0;
-        } finally {
-          progress.stop();
-          lock.release();
-        }
-      }),
-  );
+  )
+    .action((targets, opts, command) =>
+      runLocked(state, command, async (ctx, project) => {
+        const report = await runDataVerb(ctx, project, targets, opts, dataFetch);
+        ctx.out(countLine(report.transferred, "fetched"));
+        return dataExitCode(report);
+      })
+    );
 }

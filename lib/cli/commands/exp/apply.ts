@@ -1,8 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import { expApply } from "../../../engine/exp_apply.ts";
-import { acquireRepoLock } from "../../../project/repo_lock.ts";
-import { openProject } from "../../../project/project.ts";
-import { type RunState, runWith, withCommonOptions } from "../../command_kit.ts";
+import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 import { skippedWarning } from "../checkout.ts";
 
 /** `dxp exp apply EXP`: bring an experiment's files and data into the workspace. */
@@ -16,28 +14,19 @@ export function expApplyCommand(state: RunState) {
       .argument("<experiment>", "experiment name, full refs/exps/… ref or commit"),
   )
     .action((experiment, _opts, command) =>
-      runWith(state, command, async (ctx, flags) => {
-        const project = openProject(ctx.cwd, ctx.env);
-        const lock = await acquireRepoLock(project.dvcDir, {
-          wait: flags.waitForLock ?? false,
-          signal: ctx.signal,
+      runLocked(state, command, async (ctx, project) => {
+        const result = await expApply(project, {
+          rev: experiment,
+          checkout: { cwd: ctx.cwd, signal: ctx.signal },
         });
-        try {
-          const result = await expApply(project, {
-            rev: experiment,
-            checkout: { cwd: ctx.cwd, signal: ctx.signal },
-          });
-          for (const warning of result.checkout.warnings) ctx.err(`WARNING: ${warning}\n`);
-          if (result.checkout.skipped.length > 0) {
-            ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
-          }
-          ctx.out(
-            `Changes for experiment '${experiment}' have been applied to your current workspace.\n`,
-          );
-          return 0;
-        } finally {
-          lock.release();
+        for (const warning of result.checkout.warnings) ctx.err(`WARNING: ${warning}\n`);
+        if (result.checkout.skipped.length > 0) {
+          ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
         }
+        ctx.out(
+          `Changes for experiment '${experiment}' have been applied to your current workspace.\n`,
+        );
+        return 0;
       })
     );
 }

@@ -1,13 +1,11 @@
 import { Command } from "@commander-js/extra-typings";
 import { expRemove } from "../../../engine/exp_remove.ts";
-import { acquireRepoLock } from "../../../project/repo_lock.ts";
-import { openProject } from "../../../project/project.ts";
 import { humanJoin, pyRepr } from "../../../util/mod.ts";
 import {
   collect,
   parseIntOption,
+  runLocked,
   type RunState,
-  runWith,
   withCommonOptions,
 } from "../../command_kit.ts";
 import { transportOpener } from "../../transport_opener.ts";
@@ -33,39 +31,30 @@ export function expRemoveCommand(state: RunState) {
     .option("-g, --git-remote <git_remote>", "remove on this Git remote instead of locally")
     .option("--keep", "remove every experiment except the selected ones")
     .action((names, opts, command) =>
-      runWith(state, command, async (ctx, flags) => {
-        const project = openProject(ctx.cwd, ctx.env);
-        const lock = await acquireRepoLock(project.dvcDir, {
-          wait: flags.waitForLock ?? false,
+      runLocked(state, command, async (ctx, project) => {
+        const result = await expRemove(project, {
+          names,
+          allCommits: opts.allCommits ?? false,
+          revs: opts.rev ?? [],
+          num: opts.num,
+          keep: opts.keep ?? false,
+          ...(opts.gitRemote !== undefined ? { gitRemote: opts.gitRemote } : {}),
+          openTransport: transportOpener(project, ctx),
           signal: ctx.signal,
         });
-        try {
-          const result = await expRemove(project, {
-            names,
-            allCommits: opts.allCommits ?? false,
-            revs: opts.rev ?? [],
-            num: opts.num,
-            keep: opts.keep ?? false,
-            ...(opts.gitRemote !== undefined ? { gitRemote: opts.gitRemote } : {}),
-            openTransport: transportOpener(project, ctx),
-            signal: ctx.signal,
-          });
-          for (const r of result.rejected) {
-            ctx.err(
-              `Git remote ${pyRepr(opts.gitRemote ?? "")} refused to remove ${
-                pyRepr(r.label)
-              }: ${r.reason}\n`,
-            );
-          }
-          ctx.out(
-            result.removed.length > 0
-              ? `Removed experiments: ${humanJoin(result.removed.map(pyRepr))}\n`
-              : "No experiments to remove.\n",
+        for (const r of result.rejected) {
+          ctx.err(
+            `Git remote ${pyRepr(opts.gitRemote ?? "")} refused to remove ${
+              pyRepr(r.label)
+            }: ${r.reason}\n`,
           );
-          return result.rejected.length > 0 ? 1 : 0;
-        } finally {
-          lock.release();
         }
+        ctx.out(
+          result.removed.length > 0
+            ? `Removed experiments: ${humanJoin(result.removed.map(pyRepr))}\n`
+            : "No experiments to remove.\n",
+        );
+        return result.rejected.length > 0 ? 1 : 0;
       })
     );
 }
