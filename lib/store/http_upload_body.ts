@@ -1,7 +1,6 @@
 import type { FileHandle } from "node:fs/promises";
-import { StoreError } from "../errors/mod.ts";
+import { readFully } from "./read_fully.ts";
 import type { ObjectHasher } from "../util/object_hasher.ts";
-import { storeErrorFromErrno } from "./errors.ts";
 
 /** Files up to this size are sent as one buffer (with a Content-Length). */
 export const BUFFERED_UPLOAD_LIMIT = 16 * 1024 * 1024;
@@ -30,7 +29,7 @@ export async function fileBody(
   const size = (await handle.stat()).size;
   if (size <= BUFFERED_UPLOAD_LIMIT) {
     const buffer = new Uint8Array(size);
-    await readAt(handle, buffer, 0, path);
+    await readFully(handle, buffer, 0, path);
     return {
       size,
       body: {
@@ -48,7 +47,7 @@ export async function fileBody(
         const chunk = new Uint8Array(CHUNK);
         for (let offset = 0; offset < size; offset += CHUNK) {
           const piece = chunk.subarray(0, Math.min(CHUNK, size - offset));
-          await readAt(handle, piece, offset, path);
+          await readFully(handle, piece, offset, path);
           hasher.update(piece);
         }
       },
@@ -61,7 +60,7 @@ export async function fileBody(
               return;
             }
             const piece = new Uint8Array(Math.min(CHUNK, size - offset));
-            await readAt(handle, piece, offset, path);
+            await readFully(handle, piece, offset, path);
             offset += piece.length;
             controller.enqueue(piece);
             onBytes?.(piece.length);
@@ -70,32 +69,4 @@ export async function fileBody(
       },
     },
   };
-}
-
-async function readAt(
-  handle: FileHandle,
-  buffer: Uint8Array,
-  position: number,
-  path: string,
-): Promise<void> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(
-        buffer,
-        filled,
-        buffer.length - filled,
-        position + filled,
-      ));
-    } catch (error) {
-      throw storeErrorFromErrno(error, { action: "read the file to upload", where: path });
-    }
-    if (bytesRead === 0) {
-      throw new StoreError(`File '${path}' changed while it was being uploaded; retry.`, {
-        transient: true,
-      });
-    }
-    filled += bytesRead;
-  }
 }

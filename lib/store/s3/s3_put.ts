@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { readFully } from "../read_fully.ts";
 import { createHash } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { CorruptError, StoreError } from "../../errors/mod.ts";
@@ -236,29 +237,5 @@ function checkExpect(
         `'${options.expect.hash}'; the local cache file is corrupt.`,
       { data: { expected: options.expect.hash, actual } },
     );
-  }
-}
-
-/** Fills `buffer` from `position`; a file that shrank meanwhile is an error. */
-async function readFully(handle: FileHandle, buffer: Uint8Array, position: number, path: string) {
-  let filled = 0;
-  while (filled < buffer.length) {
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(
-        buffer,
-        filled,
-        buffer.length - filled,
-        position + filled,
-      ));
-    } catch (error) {
-      throw storeErrorFromErrno(error, { action: "read the file to upload", where: path });
-    }
-    if (bytesRead === 0) {
-      throw new StoreError(`File '${path}' changed while it was being uploaded; retry.`, {
-        transient: true,
-      });
-    }
-    filled += bytesRead;
   }
 }
