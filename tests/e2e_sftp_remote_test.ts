@@ -1,25 +1,9 @@
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
-import { type Sshd, startSshd } from "./helpers/sshd.ts";
+import { startSshd } from "./helpers/sshd.ts";
 import { dxp as runDxp } from "./helpers/tmp.ts";
-
-/**
- * The private sshd with the `sftp` subsystem: added to its config and
- * reloaded (SIGHUP) when the helper does not configure one itself.
- */
-async function startSftpSshd(): Promise<Sshd> {
-  const sshd = await startSshd();
-  const dir = dirname(sshd.clientKey);
-  const config = join(dir, "sshd_config");
-  if (!/^Subsystem\s+sftp/m.test(readFileSync(config, "utf8"))) {
-    appendFileSync(config, "Subsystem sftp /usr/lib/openssh/sftp-server\n");
-    Deno.kill(Number(readFileSync(join(dir, "sshd.pid"), "utf8")), "SIGHUP");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return sshd;
-}
 
 /** The object list real DVC uploads for exp-a (baseline 2) into an empty remote. */
 function goldenObjects(): string[] {
@@ -30,7 +14,7 @@ function goldenObjects(): string[] {
 }
 
 Deno.test("dxp exp push/pull over an ssh:// DVC remote move exactly DVC's objects, 0444, byte-identical", async () => {
-  const sshd = await startSftpSshd();
+  const sshd = await startSshd();
   const fx = await fixtureCopy("basic");
   try {
     const store = join(fx.root, "sshstore");
@@ -82,7 +66,7 @@ Deno.test("dxp exp push/pull over an ssh:// DVC remote move exactly DVC's object
 });
 
 Deno.test("dxp exp push to an ssh:// remote whose host refuses us fails with ssh's words and pushes no ref", async () => {
-  const sshd = await startSftpSshd();
+  const sshd = await startSshd();
   const fx = await fixtureCopy("basic");
   try {
     const store = join(fx.root, "sshstore");

@@ -18,27 +18,11 @@ import { sshLaunch } from "../lib/store/sftp/ssh_launch.ts";
 import { parseSshRemote } from "../lib/store/sftp/ssh_remote.ts";
 import { SftpSession } from "../lib/store/sftp/ssh_session.ts";
 import type { Store } from "../lib/store/types.ts";
-import { type Sshd, startSshd } from "./helpers/sshd.ts";
+import { startSshd } from "./helpers/sshd.ts";
 import { run, scratch } from "./helpers/tmp.ts";
 import { storeSuite } from "./store_suite.ts";
 
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
-
-/**
- * The private sshd with the `sftp` subsystem: added to its config and
- * reloaded (SIGHUP) when the helper does not configure one itself.
- */
-async function startSftpSshd(): Promise<Sshd> {
-  const sshd = await startSshd();
-  const dir = dirname(sshd.clientKey);
-  const config = join(dir, "sshd_config");
-  if (!/^Subsystem\s+sftp/m.test(readFileSync(config, "utf8"))) {
-    appendFileSync(config, `Subsystem sftp ${SFTP_SERVER}\n`);
-    Deno.kill(Number(readFileSync(join(dir, "sshd.pid"), "utf8")), "SIGHUP");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  return sshd;
-}
 
 /** Every file below `dir` (temp files included), relative. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -68,7 +52,7 @@ function keyOf(hash: string): string {
 }
 
 storeSuite("sftp (loopback sshd)", async () => {
-  const sshd = await startSftpSshd();
+  const sshd = await startSshd();
   const { dir, cleanup } = await scratch("dxp-sftp-store-");
   const store = createSftpStore(sshd.url(join(dir, "store")), {}, { env: sshd.env });
   return {
@@ -349,7 +333,7 @@ Deno.test({
 });
 
 Deno.test("sftp store fails permanently with ssh's own words on refused authentication, and starts ssh once", async () => {
-  const sshd = await startSftpSshd();
+  const sshd = await startSshd();
   const { dir, cleanup } = await scratch("dxp-sftp-auth-");
   let store: Store | undefined;
   try {
@@ -393,7 +377,7 @@ Deno.test("sftp store fails permanently with ssh's own words on refused authenti
 });
 
 Deno.test("sftp store answers a key passphrase through SSH_ASKPASS and removes its helper", async () => {
-  const sshd = await startSftpSshd();
+  const sshd = await startSshd();
   const { dir, cleanup } = await scratch("dxp-sftp-askpass-");
   try {
     const key = join(dir, "locked");

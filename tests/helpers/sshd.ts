@@ -97,6 +97,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       "UsePAM no",
       "PermitRootLogin yes",
       ...(options.acceptEnv === false ? [] : ["AcceptEnv GIT_PROTOCOL"]),
+      "Subsystem sftp /usr/lib/openssh/sftp-server",
       "LogLevel ERROR",
       "",
     ].join("\n");

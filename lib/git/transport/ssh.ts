@@ -3,6 +3,7 @@
  * '<path>'` as the remote command, one ssh process per session.
  */
 import type { GitUrl } from "./url.ts";
+import { shellCommand } from "../../util/shell.ts";
 import { resolveSshCommand, shellQuote, sshArguments, type SshCommand } from "./ssh_command.ts";
 import { spawnSshConnection } from "./ssh_process.ts";
 import {
@@ -21,15 +22,6 @@ import type {
 } from "./types.ts";
 
 type SshUrl = Extract<GitUrl, { kind: "ssh" }>;
-
-/**
- * `exec` makes the shell become ssh, so stopping the process we started
- * stops ssh too (dash does not exec the last command by itself). Not for
- * command lines starting with a variable assignment or holding shell syntax.
- */
-function execPrefix(command: string): string {
-  return /^\s*[A-Za-z_][A-Za-z0-9_]*=/.test(command) || /[;&|()`\n]/.test(command) ? "" : "exec ";
-}
 
 /** The URL for display: a password in `ssh://user:pass@host` is hidden. */
 function displayOf(url: string): string {
@@ -65,7 +57,7 @@ export function createSshTransport(
     // GIT_PROTOCOL reaches the server only through SendEnv + AcceptEnv; without it the server speaks v0.
     const env = { ...options.env, GIT_PROTOCOL: v2 ? "version=2" : undefined };
     const [program, programArgs] = cmd.shell
-      ? ["sh", ["-c", `${execPrefix(cmd.command)}${cmd.command} "$@"`, cmd.command, ...args]]
+      ? shellCommand(cmd.command, args)
       : [cmd.command, args];
     return spawnSshConnection({
       program,

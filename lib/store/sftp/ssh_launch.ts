@@ -5,6 +5,7 @@
  * the host and the `sftp` subsystem name.
  */
 import type { SshRemote } from "./ssh_remote.ts";
+import { shellCommand } from "../../util/shell.ts";
 
 /** A process to start. */
 export interface SshLaunch {
@@ -46,15 +47,6 @@ export function sshOptions(remote: SshRemote): string[] {
 }
 
 /**
- * `exec` makes the shell become ssh, so stopping the process we started
- * stops ssh too (dash does not exec the last command by itself). Not for
- * command lines starting with a variable assignment or holding shell syntax.
- */
-function execPrefix(command: string): string {
-  return /^\s*[A-Za-z_][A-Za-z0-9_]*=/.test(command) || /[;&|()`\n]/.test(command) ? "" : "exec ";
-}
-
-/**
  * How to start the session. `askpass` is the path of the helper script when
  * the remote has a password or passphrase: ssh then asks it instead of the
  * terminal (`SSH_ASKPASS_REQUIRE=force`), and the secret travels only in the
@@ -81,9 +73,10 @@ export function sshLaunch(
     const shown = ["ssh", ...args].join(" ");
     return { program: "ssh", args, env: extra, command: "ssh", source: "default", shown };
   }
+  const [program, shellArgs] = shellCommand(configured, args);
   return {
-    program: "sh",
-    args: ["-c", `${execPrefix(configured)}${configured} "$@"`, configured, ...args],
+    program,
+    args: shellArgs,
     env: extra,
     command: configured,
     source: "DXP_SSH_COMMAND",
