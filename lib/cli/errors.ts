@@ -17,17 +17,17 @@ export function describeError(error: unknown): { line: string; exitCode: number 
   };
 }
 
+/**
+ * Our deliberate chains (a DxpError raised from another DxpError) are shown
+ * as DVC shows them; a runtime error underneath (ECONNREFUSED, ENOENT…) is
+ * already summarised in our message and stays out of the line.
+ */
 function chain(error: Error): string {
   const parts = [error.message];
   let cause: unknown = error.cause;
-  for (let depth = 0; cause !== undefined && depth < 5; depth++) {
-    if (cause instanceof Error) {
-      if (cause.message && !parts.includes(cause.message)) parts.push(cause.message);
-      cause = cause.cause;
-    } else {
-      parts.push(String(cause));
-      break;
-    }
+  for (let depth = 0; cause instanceof DxpError && depth < 5; depth++) {
+    if (cause.message && !parts.includes(cause.message)) parts.push(cause.message);
+    cause = cause.cause;
   }
   return parts.join(": ");
 }

@@ -47,22 +47,21 @@ export function explainSshFailure(context: SshFailureContext, failure: SshFailur
     );
   }
   const last = lastStderrLine(failure.stderr);
+  // ssh's own last words are the reason; the protocol symptom that surfaced
+  // it ("closed the connection…") would only repeat it.
   if (last !== undefined) {
     if (AUTH.test(last)) {
       return new AuthError(`Authentication failed for: '${context.authTarget}' (${last}).`, {
-        cause: failure.cause,
         data: { url },
       });
     }
     if (NOT_A_REPO.test(last)) {
       return new GitRemoteError(`'${url}' is not a valid Git remote or URL (${last}).`, {
-        cause: failure.cause,
         data: { url },
       });
     }
     if (failure.code === 255) {
       return new GitRemoteError(`Could not connect to the Git remote '${url}': ${last}.`, {
-        cause: failure.cause,
         data: { url },
       });
     }
