@@ -191,3 +191,76 @@ Deno.test("dxp exp push of the legacy fixture writes legacy-layout objects as DV
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp push --dry-run says what would move and moves nothing", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const store = join(fx.root, "dvcstore");
+    const storeBefore = listFiles(store);
+    const refsBefore = fx.git(["ls-remote", "../origin.git"]);
+    const result = fx.dxp(["exp", "push", "--dry-run", "origin", "-A"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(
+      result.stdout,
+      "Experiment exp-b and typed-gulf are up to date on Git remote 'origin'.\n" +
+        "Would push experiment exp-a (21f7f42) and exp-a (c8eada1) to Git remote 'origin'.\n",
+    );
+    assert.deepEqual(listFiles(store), storeBefore);
+    assert.equal(fx.git(["ls-remote", "../origin.git"]), refsBefore);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp remove deletes local experiment refs only", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const remoteBefore = fx.git(["ls-remote", "../origin.git"]);
+    const result = fx.dxp(["exp", "remove", "typed-gulf", EXP_A_B1]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `Removed experiments: 'typed-gulf' and '${EXP_A_B1}'\n`);
+    const left = fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"]).split("\n").filter(
+      Boolean,
+    );
+    assert.deepEqual(left.sort(), [
+      "refs/exps/21/f7f42d14aa43c823f2eb809f36b2453ef5d73b/exp-b",
+      "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/exp-a",
+      "refs/exps/exec/EXEC_HEAD",
+    ]);
+    assert.equal(fx.git(["ls-remote", "../origin.git"]), remoteBefore);
+    const missing = fx.dxp(["exp", "remove", "typed-gulf"]);
+    assert.equal(missing.code, 255);
+    assert.equal(missing.stderr, "ERROR: 'typed-gulf' is not a valid experiment name\n");
+    const none = fx.dxp(["exp", "remove"]);
+    assert.equal(
+      none.stderr,
+      "ERROR: Either provide an `experiment` argument, or use the `--rev` or `--all-commits` or `--queue` flag.\n",
+    );
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp remove -g matches DVC's goldens", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    for (
+      const golden of [
+        "exp-remove_g_exp-b",
+        "exp-remove_g_exp-b_again",
+        "exp-remove_g_does-not-exist",
+      ]
+    ) {
+      const expected = readGolden("basic", golden);
+      const result = fx.dxp(expected.command.split(" ").slice(1));
+      assert.equal(result.code, expected.exitCode, golden);
+      assert.equal(result.stdout, expected.stdout, golden);
+      assert.equal(result.stderr, expected.stderr, golden);
+    }
+    const full = readGolden("basic", "exp-remove_g_full-ref_auto");
+    const result = fx.dxp(full.command.split(" ").slice(1));
+    assert.equal(result.stdout, full.stdout);
+  } finally {
+    await fx.cleanup();
+  }
+});
