@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureCopy, listFiles, sectionLines } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
@@ -153,6 +153,24 @@ Deno.test("dxp exp pull --apply in a fresh clone leaves the work tree as DVC's e
     const many = fx.dxp(["exp", "pull", "origin", "--apply"], clone);
     assert.equal(many.code, 255);
     assert.equal(many.stderr, "ERROR: --apply needs exactly one experiment name or ref.\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp pull resolves the committed relative DVC-remote URL against .dvc/ (no config.local needed)", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    rmSync(join(clone, ".dvc", "config.local"));
+    const result = fx.dxp(["exp", "pull", "origin", "exp-b"], clone);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, "Pulled experiment exp-b from Git remote 'origin'.\n");
+    const golden = readGolden("basic", "exp-pull_exp-b_fresh-clone");
+    assert.deepEqual(
+      cacheWithModes(clone),
+      sectionLines(golden.sections.get("after: files in .dvc/cache (mode path)")),
+    );
   } finally {
     await fx.cleanup();
   }
