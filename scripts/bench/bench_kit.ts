@@ -25,12 +25,28 @@ export interface Ran {
   stderr: string;
 }
 
+/**
+ * The command line that runs `cmd` with exactly `env`: Deno's node:child_process
+ * adds the parent's environment to the one given, so variables the caller left
+ * out on purpose (AWS_CA_BUNDLE for rclone, …) would come back. `env -i` costs
+ * one exec, the same for every tool measured.
+ */
+export function withExactEnv(
+  cmd: string,
+  args: string[],
+  env: Record<string, string | undefined> | undefined,
+): [string, string[]] {
+  if (env === undefined) return [cmd, args];
+  const pairs = Object.entries(env).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${v}`);
+  return ["/usr/bin/env", ["-i", ...pairs, cmd, ...args]];
+}
+
 /** Runs a command, throwing (with its stderr) when it fails; returns its wall time. */
 export function sh(cmd: string, args: string[], options: RunOptions = {}): Ran {
+  const [program, argv] = withExactEnv(cmd, args, options.env);
   const start = performance.now();
-  const r = spawnSync(cmd, args, {
+  const r = spawnSync(program, argv, {
     cwd: options.cwd,
-    env: (options.env ?? process.env) as NodeJS.ProcessEnv,
     input: options.input,
     encoding: "utf8",
     maxBuffer: 256 * 1024 * 1024,
