@@ -4,7 +4,7 @@
  * line timeline of a command's stderr.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { DENO, ROOT, sh, withExactEnv } from "./bench_kit.ts";
@@ -67,6 +67,8 @@ export interface Timed {
   rssMb: number;
 }
 
+let rssCleanup = false;
+
 /** Wall time and peak RSS (GNU time's %M) of one successful run. */
 export function timed(
   cmd: string,
@@ -74,6 +76,10 @@ export function timed(
   options: { cwd?: string; env?: Record<string, string | undefined> } = {},
 ): Timed {
   const file = join(process.env["TMPDIR"] ?? "/tmp", `dxp-bench-rss-${process.pid}`);
+  if (!rssCleanup) {
+    rssCleanup = true;
+    process.on("exit", () => rmSync(file, { force: true }));
+  }
   const r = sh("/usr/bin/time", ["-f", "%M", "-o", file, cmd, ...args], options);
   const kb = Number(readFileSync(file, "utf8").trim().split("\n").pop());
   return { ms: r.ms, rssMb: kb / 1024 };
