@@ -73,8 +73,13 @@ const row = (label: string, samples: Timed[], note = ""): Row => [
 const dxpRun = (args: string[], cwd: string) => timed(DXP, args, { cwd, env: dxpEnv });
 const dropRef = (s: Sample) =>
   spawnSync("git", [`--git-dir=${s.originGit}`, "update-ref", "-d", s.ref]);
+/**
+ * Every run writes into new folders; deleting happens only between parts. On
+ * ext4 (this machine's /tmp), creating files soon after thousands were deleted
+ * costs up to ~10x more kernel time (ext4's `recently_deleted` inode check),
+ * which would charge one tool for another's clean-up.
+ */
 const freshClone = (s: Sample, clone: string, url: string, s3?: S3Target) => {
-  rmRf(clone);
   sh("git", ["clone", "-q", s.originGit, clone]);
   setRemote(clone, url, s3);
 };
@@ -121,30 +126,28 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
   const dir = join(scratch.dir, name);
   mkdirSync(dir, { recursive: true });
   const s = generateSample(join(dir, "sample"), args);
-  const clone = join(dir, "clone");
   const push = ["exp", "push", "-j", String(JOBS), "origin", s.exp];
   const pull = ["exp", "pull", "-j", String(JOBS), "origin", s.exp];
   const rows: Row[] = [];
 
-  // Local-directory remote. The last push's remote stays as the staged copy of exactly
+  // Local-directory remote. The first push's remote is the staged copy of exactly
   // the objects dxp uploads: the other tools copy it.
-  const stage = join(dir, "stage");
+  const stage = join(dir, "local-0");
   const localPush: Timed[] = [];
   for (let i = 0; i < runs; i++) {
-    rmRf(stage);
     dropRef(s);
-    setRemote(s.repo, stage);
+    setRemote(s.repo, join(dir, `local-${i}`));
     localPush.push(dxpRun(push, s.repo));
   }
   check(countFiles(stage) === s.objects, `local remote holds ${s.objects} objects`);
   const localPull: Timed[] = [];
   const cpCopy: Timed[] = [];
   for (let i = 0; i < runs; i++) {
+    const clone = join(dir, `clone-local-${i}`);
     freshClone(s, clone, stage);
     localPull.push(dxpRun(pull, clone));
     if (i === 0) check(countFiles(join(clone, ".dvc", "cache")) === s.objects, "pulled cache");
-    rmRf(join(dir, "cp"));
-    cpCopy.push(timed("cp", ["-r", stage, join(dir, "cp")]));
+    cpCopy.push(timed("cp", ["-r", stage, join(dir, `cp-${i}`)]));
   }
   rows.push(row(`dxp exp push -j ${JOBS} (local remote)`, localPush, `${s.objects} objects`));
   rows.push(row(`dxp exp pull -j ${JOBS} (local remote, fresh clone)`, localPull));
@@ -201,21 +204,24 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
     const dxpUrl = `s3://${BUCKET}/${prefix("dxp", 0)}`;
     const down = { dxp: [] as Timed[], rclone: [] as Timed[], aws: [] as Timed[] };
     for (let i = 0; i < runs; i++) {
+      const clone = join(dir, `clone-s3-${i}`);
       freshClone(s, clone, dxpUrl, s3);
       down.dxp.push(dxpRun(pull, clone));
       if (i === 0) check(countFiles(join(clone, ".dvc", "cache")) === s.objects, "S3 pull");
-      const target = join(dir, "down");
-      rmRf(target);
       down.rclone.push(
         timed(
           "rclone",
-          ["copy", ...rcloneFlags, `rgw:${BUCKET}/${prefix("dxp", 0)}/files`, target],
+          [
+            "copy",
+            ...rcloneFlags,
+            `rgw:${BUCKET}/${prefix("dxp", 0)}/files`,
+            join(dir, `rclone-${i}`),
+          ],
           {
             env: rcloneE,
           },
         ),
       );
-      rmRf(target);
       down.aws.push(
         timed(aws, [
           "s3",
@@ -224,12 +230,11 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
           "--quiet",
           ...ep,
           `s3://${BUCKET}/${prefix("dxp", 0)}/files`,
-          target,
+          join(dir, `aws-${i}`),
         ], {
           env: awsE,
         }),
       );
-      rmRf(target);
     }
     rows.push(row(`dxp exp push -j ${JOBS} (S3)`, up.dxp, `-j ${JOBS}`));
     rows.push(
@@ -307,6 +312,7 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
     HEADER,
     rows,
   );
+  rmRf(dir);
 }
 
 function benchBig(): void {
@@ -323,20 +329,17 @@ function benchBig(): void {
     "--experiments",
     "1",
   ]);
-  const remote = join(dir, "remote");
   const pushes: Timed[] = [];
   const cps: Timed[] = [];
   const sums: Timed[] = [];
   for (let i = 0; i < runs; i++) {
-    rmRf(remote);
     dropRef(s);
-    setRemote(s.repo, remote);
+    setRemote(s.repo, join(dir, `remote-${i}`));
     pushes.push(dxpRun(["exp", "push", "origin", s.exp], s.repo));
-    rmRf(join(dir, "copy"));
-    cps.push(timed("cp", [join(s.repo, "model.bin"), join(dir, "copy")]));
+    cps.push(timed("cp", [join(s.repo, "model.bin"), join(dir, `copy-${i}`)]));
     sums.push(timed("md5sum", [join(s.repo, "model.bin")]));
   }
-  rmRf(join(dir, "copy"));
+  rmRf(dir);
   const rate = (t: Timed[]) => bytes / (median(t.map((x) => x.ms)) / 1000) / 1e6;
   const pct = (t: Timed[]) => `${fmt(rate(t))} MB/s = ${fmt((100 * rate(t)) / md5)} % of md5`;
   printTable(
@@ -366,9 +369,6 @@ function benchDvcShape(): void {
     "--experiments",
     "1",
   ]);
-  const clone = join(dir, "clone");
-  const remote = join(dir, "remote");
-  const wsRemote = join(dir, "ws-remote");
   const t = {
     expPush: [] as Timed[],
     expPull: [] as Timed[],
@@ -378,20 +378,23 @@ function benchDvcShape(): void {
     noop: [] as Timed[],
   };
   for (let i = 0; i < n; i++) {
-    rmRf(remote);
+    const remote = join(dir, `remote-${i}`);
+    const wsRemote = join(dir, `ws-remote-${i}`);
     dropRef(s);
     setRemote(s.repo, remote);
     t.expPush.push(dxpRun(["exp", "push", "origin", s.exp], s.repo));
     t.expNoop.push(dxpRun(["exp", "push", "origin", s.exp], s.repo));
-    freshClone(s, clone, remote);
-    t.expPull.push(dxpRun(["exp", "pull", "origin", s.exp], clone));
-    rmRf(wsRemote);
+    const expClone = join(dir, `clone-exp-${i}`);
+    freshClone(s, expClone, remote);
+    t.expPull.push(dxpRun(["exp", "pull", "origin", s.exp], expClone));
     setRemote(s.repo, wsRemote);
     t.push.push(dxpRun(["push"], s.repo));
     t.noop.push(dxpRun(["push"], s.repo));
-    freshClone(s, clone, wsRemote);
-    t.pull.push(dxpRun(["pull"], clone));
+    const wsClone = join(dir, `clone-ws-${i}`);
+    freshClone(s, wsClone, wsRemote);
+    t.pull.push(dxpRun(["pull"], wsClone));
   }
+  rmRf(dir);
   printTable(
     `DVC's shape: 1000 x 4 KiB + 100 MiB, local remote, default jobs, median of ${n} runs ` +
       `(DVC 3.64 on such a machine: push ~1500, pull ~1400, no-op push ~900 ms); ${machineNote()}`,
