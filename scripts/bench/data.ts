@@ -70,7 +70,16 @@ const row = (label: string, samples: Timed[], note = ""): Row => [
   fmt(Math.max(...samples.map((s) => s.rssMb))),
   note,
 ];
-const dxpRun = (args: string[], cwd: string) => timed(DXP, args, { cwd, env: dxpEnv });
+/** Writes back what earlier runs left dirty, so no run pays for another's writeback. */
+const settle = () => spawnSync("sync");
+const dxpRun = (args: string[], cwd: string) => {
+  settle();
+  return timed(DXP, args, { cwd, env: dxpEnv });
+};
+const toolRun = (cmd: string, args: string[], env?: Record<string, string>) => {
+  settle();
+  return timed(cmd, args, env === undefined ? {} : { env });
+};
 const dropRef = (s: Sample) =>
   spawnSync("git", [`--git-dir=${s.originGit}`, "update-ref", "-d", s.ref]);
 /**
@@ -147,7 +156,7 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
     freshClone(s, clone, stage);
     localPull.push(dxpRun(pull, clone));
     if (i === 0) check(countFiles(join(clone, ".dvc", "cache")) === s.objects, "pulled cache");
-    cpCopy.push(timed("cp", ["-r", stage, join(dir, `cp-${i}`)]));
+    cpCopy.push(toolRun("cp", ["-r", stage, join(dir, `cp-${i}`)]));
   }
   rows.push(row(`dxp exp push -j ${JOBS} (local remote)`, localPush, `${s.objects} objects`));
   rows.push(row(`dxp exp pull -j ${JOBS} (local remote, fresh clone)`, localPull));
@@ -171,17 +180,15 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
       setRemote(s.repo, `s3://${BUCKET}/${prefix("dxp", i)}`, s3);
       up.dxp.push(dxpRun(push, s.repo));
       up.rclone.push(
-        timed("rclone", [
+        toolRun("rclone", [
           "copy",
           ...rcloneFlags,
           join(stage, "files"),
           `rgw:${BUCKET}/${prefix("rclone", i)}/files`,
-        ], {
-          env: rcloneE,
-        }),
+        ], rcloneE),
       );
       up.aws.push(
-        timed(aws, [
+        toolRun(aws, [
           "s3",
           "cp",
           "--recursive",
@@ -189,16 +196,15 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
           ...ep,
           join(stage, "files"),
           `s3://${BUCKET}/${prefix("aws", i)}/files`,
-        ], {
-          env: awsE,
-        }),
+        ], awsE),
       );
     }
     for (const tool of ["dxp", "rclone", "aws"]) {
       const listed =
         sh(aws, ["s3", "ls", "--recursive", ...ep, `s3://${BUCKET}/${prefix(tool, 0)}/`], {
           env: awsE,
-        }).stdout.split("\n").filter((l) => l.trim() !== "").length;
+        })
+          .stdout.split("\n").filter((l) => l.trim() !== "").length;
       check(listed === s.objects, `${tool} uploaded ${s.objects} objects (saw ${listed})`);
     }
     const dxpUrl = `s3://${BUCKET}/${prefix("dxp", 0)}`;
@@ -209,7 +215,7 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
       down.dxp.push(dxpRun(pull, clone));
       if (i === 0) check(countFiles(join(clone, ".dvc", "cache")) === s.objects, "S3 pull");
       down.rclone.push(
-        timed(
+        toolRun(
           "rclone",
           [
             "copy",
@@ -217,13 +223,11 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
             `rgw:${BUCKET}/${prefix("dxp", 0)}/files`,
             join(dir, `rclone-${i}`),
           ],
-          {
-            env: rcloneE,
-          },
+          rcloneE,
         ),
       );
       down.aws.push(
-        timed(aws, [
+        toolRun(aws, [
           "s3",
           "cp",
           "--recursive",
@@ -231,9 +235,7 @@ async function benchSet(name: string, label: string, args: string[]): Promise<vo
           ...ep,
           `s3://${BUCKET}/${prefix("dxp", 0)}/files`,
           join(dir, `aws-${i}`),
-        ], {
-          env: awsE,
-        }),
+        ], awsE),
       );
     }
     rows.push(row(`dxp exp push -j ${JOBS} (S3)`, up.dxp, `-j ${JOBS}`));
@@ -332,12 +334,19 @@ function benchBig(): void {
   const pushes: Timed[] = [];
   const cps: Timed[] = [];
   const sums: Timed[] = [];
+  // Few inodes here, so deleting between runs is harmless; keeping 2 GiB per run
+  // instead would have the kernel write back earlier runs during later ones.
+  const remote = join(dir, "remote");
+  const copy = join(dir, "copy");
   for (let i = 0; i < runs; i++) {
+    rmRf(remote);
+    rmRf(copy);
     dropRef(s);
-    setRemote(s.repo, join(dir, `remote-${i}`));
+    setRemote(s.repo, remote);
     pushes.push(dxpRun(["exp", "push", "origin", s.exp], s.repo));
-    cps.push(timed("cp", [join(s.repo, "model.bin"), join(dir, `copy-${i}`)]));
-    sums.push(timed("md5sum", [join(s.repo, "model.bin")]));
+    rmRf(remote);
+    cps.push(toolRun("cp", [join(s.repo, "model.bin"), copy]));
+    sums.push(toolRun("md5sum", [join(s.repo, "model.bin")]));
   }
   rmRf(dir);
   const rate = (t: Timed[]) => bytes / (median(t.map((x) => x.ms)) / 1000) / 1e6;
