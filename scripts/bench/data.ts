@@ -13,6 +13,13 @@
  *
  *   ./node_modules/.bin/deno run -A scripts/bench/data.ts
  *   PARTS=big,dvc RUNS=1 JOBS=8 ./node_modules/.bin/deno run -A scripts/bench/data.ts
+ *   TMPDIR=/dev/shm NO_S3=1 ./node_modules/.bin/deno run -A scripts/bench/data.ts
+ *
+ * The last form is the control for the local rows: on this machine's ext4,
+ * creating files costs 10x more kernel time for a while after many were
+ * deleted (ext4's `recently_deleted` scan in inode allocation), and writing
+ * 1 GiB varies by ~1 s of system time from run to run; tmpfs shows what dxp
+ * itself costs. PARTS picks among sets, big, dvc; SMOKE=1 shrinks every sample.
  *
  * NO_S3=1 skips RGW (local rows only). Every transfer tool runs with JOBS (default 8 = dxp's default 4 × CPU on
  * 2 cores) parallel transfers. Rounds are interleaved across tools.
