@@ -4,6 +4,7 @@ import type { LocalCache } from "../cache/mod.ts";
 import { type DvcObject, objectKey } from "../dvc/mod.ts";
 import type { Store } from "../store/types.ts";
 import { missingOn, transfer, type TransferItem, type TransferReport } from "../transfer/mod.ts";
+import { forEachLimit } from "../transfer/parallel.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 import { missingWarning, transferWarnings } from "./data_messages.ts";
 import { type DataPlan, planData, type PlanOptions, type PlanUnit } from "./data_plan.ts";
@@ -23,6 +24,9 @@ export interface PlanTransferReport {
 }
 
 type Plain = Omit<PlanOptions, "readManifest">;
+
+/** Local stat/verify calls in flight at once while preparing uploads. */
+const LOCAL_CHECKS = 32;
 
 /** Plans with manifests from the local cache and uploads what each remote lacks. */
 export async function uploadUnits(
@@ -120,14 +124,16 @@ async function uploadPlan(rt: DataRuntime, plan: DataPlan): Promise<PlanTransfer
     });
     const items: TransferItem[] = [];
     const missingHere = new Set<string>();
-    for (const key of lacking) {
+    // Local checks run in parallel: one at a time they cost more than the
+    // copies themselves for thousands of small files.
+    await forEachLimit([...lacking], LOCAL_CHECKS, rt.signal, async (key) => {
       const object = remotePlan.objects.get(key)!;
       const localPath = rt.cache.objectPath(object.oid, object.scheme);
       const size = await fileSize(localPath);
       if (size === undefined || !(await rt.cache.has(object.oid, object.scheme, rt.signal))) {
         missingHere.add(key);
         missing.push(object);
-        continue;
+        return;
       }
       items.push({
         key,
@@ -137,7 +143,7 @@ async function uploadPlan(rt: DataRuntime, plan: DataPlan): Promise<PlanTransfer
         expect: expectOf(object),
         ...(object.members ? { after: object.members.map((m) => m.key) } : {}),
       });
-    }
+    });
     // A directory with a member missing locally must not get its `.dir` uploaded.
     const uploadable = items.filter((item) => !(item.after ?? []).some((k) => missingHere.has(k)));
     for (const key of missingHere) absent.add(`${remoteId}\0${key}`);
@@ -182,9 +188,14 @@ async function downloadPlan(
   for (const [remoteId, remotePlan] of plan.remotes) {
     const { store, memo } = rt.storeFor(remotePlan.remote);
     const wanted: DvcObject[] = [];
-    for (const object of remotePlan.objects.values()) {
-      if (!(await rt.cache.has(object.oid, object.scheme, rt.signal))) wanted.push(object);
-    }
+    await forEachLimit(
+      [...remotePlan.objects.values()],
+      LOCAL_CHECKS,
+      rt.signal,
+      async (object) => {
+        if (!(await rt.cache.has(object.oid, object.scheme, rt.signal))) wanted.push(object);
+      },
+    );
     const isStaged = (o: DvcObject) => staged.has(`${o.scheme}:${o.oid}`);
     const fileKeys = wanted.filter((o) => !isStaged(o)).map((o) => o.key);
     rt.onProgress?.({
