@@ -48,7 +48,7 @@ export interface ObjectSet {
  *
  * @example
  * const set = await objectsOfOuts(outs, (oid, scheme) => cache.read(oid, scheme), { push: true });
- * for (const o of set.objects) console.log(o.key);
+ * const keys = set.objects.map((o) => o.key);
  */
 export async function objectsOfOuts(
   outs: readonly DvcOut[],

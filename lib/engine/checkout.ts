@@ -33,7 +33,7 @@ export type { CheckoutOptions, CheckoutResult } from "./checkout_types.ts";
  *
  * @example
  * const result = await checkout(openProject(".", process.env), { force: true });
- * for (const path of result.added) console.log(`A       ${path}`);
+ * const lines = result.added.map((path) => `A       ${path}`);
  */
 export async function checkout(
   project: Project,
