@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import {
   appendFileSync,
   existsSync,
@@ -12,33 +11,13 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { join, relative } from "node:path";
+import { join } from "node:path";
 import process from "node:process";
-import { fixtureCopy, sectionLines } from "./helpers/fixture_repo.ts";
+import { fixtureCopy, sectionLines, workspaceFiles } from "./helpers/fixture_repo.ts";
 import { readGolden } from "./helpers/golden.ts";
 import { dxp, DXP_BIN, goldenEnv, run, scratch } from "./helpers/tmp.ts";
 
 const OUTPUTS = ["data_out", "model.bin", "data/raw.csv", "local_only.txt"];
-
-/** `<md5> <mode> <path>` lines of the work tree outside `.git/` and `.dvc/` (the goldens' format). */
-function workspaceFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (current: string) => {
-    for (const name of readdirSync(current)) {
-      const path = join(current, name);
-      const rel = relative(dir, path);
-      if (rel === ".git" || rel === ".dvc") continue;
-      const info = statSync(path);
-      if (info.isDirectory()) walk(path);
-      else {
-        const md5 = createHash("md5").update(readFileSync(path)).digest("hex");
-        out.push(`${md5} ${(info.mode & 0o777).toString(8)} ${rel}`);
-      }
-    }
-  };
-  walk(dir);
-  return out.sort((a, b) => (a.slice(37) < b.slice(37) ? -1 : 1));
-}
 
 /** The cache file of an output recorded in the basic fixture's dvc.lock / .dvc files. */
 function cacheFileOf(repo: string, oid: string): string {

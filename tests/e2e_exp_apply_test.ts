@@ -1,6 +1,4 @@
 import assert from "node:assert/strict";
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import {
   appendFileSync,
   existsSync,
@@ -8,38 +6,17 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
-  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { join, relative } from "node:path";
-import { fixtureCopy, sectionLines } from "./helpers/fixture_repo.ts";
+import { join } from "node:path";
+import { fixtureCopy, sectionLines, workspaceFiles } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
 import { git } from "./helpers/tmp.ts";
 
 const B2 = "c8eada1176f7ecc6d6b39885e2ca39834e41eee8";
 const EXP_B = "1f9cc1479cd534fb1c92727d455a9202197ef021";
 const APPLIED = "Changes for experiment 'exp-b' have been applied to your current workspace.\n";
-
-/** `<md5> <mode> <path>` for every work-tree file outside `.git/` and `.dvc/`, byte-order sorted (the goldens' format). */
-function workspaceFiles(dir: string): string[] {
-  const out: string[] = [];
-  const walk = (current: string) => {
-    for (const name of readdirSync(current)) {
-      const path = join(current, name);
-      const rel = relative(dir, path);
-      if (rel === ".git" || rel === ".dvc") continue;
-      const info = statSync(path);
-      if (info.isDirectory()) walk(path);
-      else {
-        const md5 = createHash("md5").update(readFileSync(path)).digest("hex");
-        out.push(`${md5} ${(info.mode & 0o777).toString(8)} ${rel}`);
-      }
-    }
-  };
-  walk(dir);
-  return out.sort((a, b) => Buffer.compare(Buffer.from(a.slice(37)), Buffer.from(b.slice(37))));
-}
 
 const filesSection = (golden: ReturnType<typeof readGolden>) =>
   sectionLines(golden.sections.get("after: workspace files (md5 mode path)"));

@@ -34,13 +34,7 @@ export async function uploadUnits(
   units: readonly PlanUnit[],
   options: Plain = {},
 ): Promise<PlanTransferReport> {
-  rt.onProgress?.({
-    phase: "collecting",
-    doneObjects: 0,
-    totalObjects: 0,
-    doneBytes: 0,
-    totalBytes: 0,
-  });
+  announceCollecting(rt);
   const plan = await planData(rt.project, units, {
     ...options,
     readManifest: (_remote, oid, scheme) => readCached(rt.cache, oid, scheme),
@@ -58,13 +52,7 @@ export async function downloadUnits(
   units: readonly PlanUnit[],
   options: Plain = {},
 ): Promise<PlanTransferReport> {
-  rt.onProgress?.({
-    phase: "collecting",
-    doneObjects: 0,
-    totalObjects: 0,
-    doneBytes: 0,
-    totalBytes: 0,
-  });
+  announceCollecting(rt);
   await mkdir(join(rt.project.dvcDir, "tmp"), { recursive: true });
   const staging = await mkdtemp(join(rt.project.dvcDir, "tmp", "dxp-manifests-"));
   const staged = new Map<string, string>();
@@ -91,6 +79,17 @@ export async function downloadUnits(
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
+}
+
+/** Tells the progress display that planning started (it can take a while on big trees). */
+function announceCollecting(rt: DataRuntime): void {
+  rt.onProgress?.({
+    phase: "collecting",
+    doneObjects: 0,
+    totalObjects: 0,
+    doneBytes: 0,
+    totalBytes: 0,
+  });
 }
 
 async function uploadPlan(rt: DataRuntime, plan: DataPlan): Promise<PlanTransferReport> {

@@ -1,4 +1,6 @@
-import { readdirSync, statSync, writeFileSync } from "node:fs";
+import { Buffer } from "node:buffer";
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { dxp, extractFixture, git, goldenEnv, type RunResult, scratch } from "./tmp.ts";
 
@@ -67,4 +69,27 @@ export function listFiles(dir: string, withMode = false): string[] {
 /** Lines of a golden "after" section, without blanks. */
 export function sectionLines(text: string | undefined): string[] {
   return (text ?? "").split("\n").filter((line) => line !== "");
+}
+
+/**
+ * `<md5> <mode> <path>` for every work-tree file outside `.git/` and `.dvc/`,
+ * sorted by the bytes of the path (the goldens' "workspace files" format).
+ */
+export function workspaceFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const name of readdirSync(current)) {
+      const path = join(current, name);
+      const rel = relative(dir, path);
+      if (rel === ".git" || rel === ".dvc") continue;
+      const info = statSync(path);
+      if (info.isDirectory()) walk(path);
+      else {
+        const md5 = createHash("md5").update(readFileSync(path)).digest("hex");
+        out.push(`${md5} ${(info.mode & 0o777).toString(8)} ${rel}`);
+      }
+    }
+  };
+  walk(dir);
+  return out.sort((a, b) => Buffer.compare(Buffer.from(a.slice(37)), Buffer.from(b.slice(37))));
 }
