@@ -99,6 +99,24 @@ export function workspaceUnit(project: Project): PlanUnit {
   };
 }
 
+/**
+ * The DVC remote an output's objects travel to or from (spec §3.3), or
+ * undefined when they do not travel: `cache: false` and `push: false`
+ * outputs; outputs with their own `remote:` other than `-r`; no remote
+ * configured anywhere (DVC then silently moves nothing).
+ */
+export function transferRemoteOf(
+  out: DvcOut,
+  remoteName: string | undefined,
+  config: DvcConfig,
+): string | undefined {
+  if (!out.cache || !out.push) return undefined;
+  if (remoteName !== undefined && out.remote !== undefined && out.remote !== remoteName) {
+    return undefined;
+  }
+  return out.remote ?? remoteName ?? config.coreRemote;
+}
+
 function matchesTarget(out: DvcOut, targets: readonly string[] | undefined): boolean {
   if (targets === undefined || targets.length === 0) return true;
   return targets.some((raw) => {
@@ -165,14 +183,8 @@ export async function planData(
     const { outs, config } = await outsOf(unit);
     const groups = new Map<string, DvcOut[]>();
     for (const out of outs) {
-      if (!out.cache || !out.push || !matchesTarget(out, options.targets)) continue;
-      if (
-        options.remoteName !== undefined && out.remote !== undefined &&
-        out.remote !== options.remoteName
-      ) {
-        continue;
-      }
-      const name = out.remote ?? options.remoteName ?? config.coreRemote;
+      if (!matchesTarget(out, options.targets)) continue;
+      const name = transferRemoteOf(out, options.remoteName, config);
       if (name === undefined) continue;
       const list = groups.get(name) ?? [];
       list.push(out);

@@ -3,7 +3,7 @@ import { collectOuts, objectsOfOuts } from "../dvc/mod.ts";
 import { loadDvcConfig } from "../project/dvc_config/mod.ts";
 import type { Project } from "../project/project.ts";
 import { missingOn } from "../transfer/mod.ts";
-import { workspaceUnit } from "./data_plan.ts";
+import { transferRemoteOf, workspaceUnit } from "./data_plan.ts";
 import { type DataOptions, openDataRuntime } from "./data_runtime.ts";
 
 /** How one output compares between the local cache and its remote. */
@@ -35,12 +35,7 @@ export async function cloudStatus(
     const remotes = new Set<string>();
     const changed: CloudStatus["changed"] = [];
     for (const out of outs) {
-      if (!out.cache || !out.push) continue;
-      if (
-        options.remoteName !== undefined && out.remote !== undefined &&
-        out.remote !== options.remoteName
-      ) continue;
-      const name = out.remote ?? options.remoteName ?? config.coreRemote;
+      const name = transferRemoteOf(out, options.remoteName, config);
       if (name === undefined) continue;
       const remote = config.remote(name);
       remotes.add(remote.name);
