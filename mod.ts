@@ -27,7 +27,7 @@ export { cloudStatus } from "./lib/engine/data_status.ts";
 export type * from "./lib/engine/exp_sync_types.ts";
 export { openTransport } from "./lib/git/transport/registry.ts";
 export type * from "./lib/git/transport/types.ts";
-export { openStore, registerStore } from "./lib/store/registry.ts";
+export { openStore } from "./lib/store/registry.ts";
 export type * from "./lib/store/types.ts";
 export * from "./lib/dvc/mod.ts";
 export { gitCommitTree } from "./lib/git/tree_reader.ts";

@@ -16,11 +16,6 @@ const FACTORIES: Record<string, StoreFactory> = {
   https: createHttpStore,
 };
 
-/** Registers a backend (used by optional backends so this file does not import them all). */
-export function registerStore(type: string, factory: StoreFactory): void {
-  FACTORIES[type] = factory;
-}
-
 /** A DVC remote as the config layer resolves it. */
 export interface RemoteSpec {
   readonly name: string;
