@@ -11,8 +11,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { checkout } from "../lib/engine/checkout.ts";
-import type { CheckoutOptions } from "../lib/engine/checkout_types.ts";
+import { checkout } from "../lib/engine/checkout/checkout.ts";
+import type { CheckoutOptions } from "../lib/engine/checkout/types.ts";
 import { serializeDirManifest } from "../lib/dvc/dir_manifest.ts";
 import { DxpError } from "../lib/errors/mod.ts";
 import { openProject } from "../lib/project/project.ts";

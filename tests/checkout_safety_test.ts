@@ -9,8 +9,8 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, join } from "node:path";
-import { checkout } from "../lib/engine/checkout.ts";
-import type { CheckoutOptions } from "../lib/engine/checkout_types.ts";
+import { checkout } from "../lib/engine/checkout/checkout.ts";
+import type { CheckoutOptions } from "../lib/engine/checkout/types.ts";
 import { DxpError, UnsafePathError } from "../lib/errors/mod.ts";
 import { openProject } from "../lib/project/project.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { expList } from "../lib/engine/exp_list.ts";
+import { expList } from "../lib/engine/exp/list.ts";
 import { renderExpList } from "../lib/cli/render/exp_list.ts";
 import { openProject } from "../lib/project/project.ts";
 import { extractFixture, git, goldenEnv, scratch } from "./helpers/tmp.ts";

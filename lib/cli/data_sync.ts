@@ -1,5 +1,5 @@
-import { createExpDataSync } from "../engine/exp_data.ts";
-import type { ExpDataSync, ExpSyncResult } from "../engine/exp_sync_types.ts";
+import { createExpDataSync } from "../engine/exp/data.ts";
+import type { ExpDataSync, ExpSyncResult } from "../engine/exp/sync_types.ts";
 import type { Transport } from "../git/transport/types.ts";
 import type { Project } from "../project/project.ts";
 import type { CliContext } from "./context.ts";

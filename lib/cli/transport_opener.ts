@@ -1,4 +1,4 @@
-import { transportFor } from "../engine/transport_for.ts";
+import { transportFor } from "../engine/exp/transport_for.ts";
 import type { Transport } from "../git/transport/types.ts";
 import type { Project } from "../project/project.ts";
 import type { CliContext } from "./context.ts";

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
-import { checkout, checkoutFailedMessage } from "../../engine/checkout.ts";
-import type { CheckoutResult } from "../../engine/checkout_types.ts";
+import { checkout, checkoutFailedMessage } from "../../engine/checkout/checkout.ts";
+import type { CheckoutResult } from "../../engine/checkout/types.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { runLocked, type RunState, withCommonOptions } from "../command_kit.ts";
 import type { CliContext } from "../context.ts";

@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
-import type { DataOptions } from "../../engine/data_runtime.ts";
-import type { PlanTransferReport } from "../../engine/data_transfer.ts";
+import type { DataOptions } from "../../engine/data/runtime.ts";
+import type { PlanTransferReport } from "../../engine/data/transfer.ts";
 import type { Project } from "../../project/project.ts";
 import type { CliContext } from "../context.ts";
 import { progressDisplay } from "../render/progress.ts";

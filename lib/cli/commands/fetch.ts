@@ -1,4 +1,4 @@
-import { dataFetch } from "../../engine/data_sync.ts";
+import { dataFetch } from "../../engine/data/sync.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { countLine, dataCommand, dataExitCode, runDataVerb } from "./data_options.ts";
 

@@ -1,5 +1,5 @@
-import { checkout, checkoutFailedMessage } from "../../engine/checkout.ts";
-import { dataFetch } from "../../engine/data_sync.ts";
+import { checkout, checkoutFailedMessage } from "../../engine/checkout/checkout.ts";
+import { dataFetch } from "../../engine/data/sync.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { renderCheckout } from "./checkout.ts";

@@ -1,4 +1,4 @@
-import { dataPush } from "../../engine/data_sync.ts";
+import { dataPush } from "../../engine/data/sync.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { countLine, dataCommand, dataExitCode, runDataVerb } from "./data_options.ts";
 

@@ -1,4 +1,4 @@
-import { cloudStatus } from "../../engine/data_status.ts";
+import { cloudStatus } from "../../engine/data/status.ts";
 import { InvalidArgumentError } from "../../errors/mod.ts";
 import { openProject } from "../../project/project.ts";
 import { Command } from "@commander-js/extra-typings";

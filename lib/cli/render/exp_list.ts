@@ -1,4 +1,4 @@
-import type { ExpListEntry } from "../../engine/exp_list.ts";
+import type { ExpListEntry } from "../../engine/exp/list.ts";
 
 export type ExpListFormat = "default" | "name-only" | "sha-only" | "json";
 

@@ -1,4 +1,4 @@
-import type { ExpShowCell, ExpShowRow, ExpShowTable } from "../../engine/exp_show_table.ts";
+import type { ExpShowCell, ExpShowRow, ExpShowTable } from "../../engine/exp/show_table.ts";
 import { displayWidth, formatCreated, isoLocal, pad, truncate } from "./exp_show_text.ts";
 
 export type ExpShowFormat = "table" | "md" | "csv";

@@ -1,5 +1,5 @@
 import type { ValuesFile } from "../../dvc/metrics_params.ts";
-import type { ExpShowResult, ExpShowRev } from "../../engine/exp_show.ts";
+import type { ExpShowResult, ExpShowRev } from "../../engine/exp/show.ts";
 import { isoWithOffset } from "./exp_show_text.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { ExpSyncEntry, ExpSyncResult, ExpSyncStatus } from "../../engine/exp_sync_types.ts";
+import type { ExpSyncEntry, ExpSyncResult, ExpSyncStatus } from "../../engine/exp/sync_types.ts";
 import { humanJoin, pyRepr } from "../../util/mod.ts";
 
 /** Lines for stdout and stderr, and the exit code the result deserves. */

@@ -1,6 +1,6 @@
 import process from "node:process";
 import cliProgress from "cli-progress";
-import type { DataProgress } from "../../engine/data_progress.ts";
+import type { DataProgress } from "../../engine/data/progress.ts";
 import type { CliContext } from "../context.ts";
 
 const LABELS: Record<DataProgress["phase"], string> = {

@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import { expApply } from "../../../engine/exp_apply.ts";
+import { expApply } from "../../../engine/exp/apply.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 import { skippedWarning } from "../checkout.ts";
 

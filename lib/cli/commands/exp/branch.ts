@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import { expBranch, expBranchMessage } from "../../../engine/exp_branch.ts";
+import { expBranch, expBranchMessage } from "../../../engine/exp/branch.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 
 /** `dxp exp branch EXP [BRANCH]`: make a Git branch from an experiment. */

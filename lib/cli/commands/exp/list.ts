@@ -1,5 +1,5 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { expList } from "../../../engine/exp_list.ts";
+import { expList } from "../../../engine/exp/list.ts";
 import { InvalidArgumentError } from "../../../errors/mod.ts";
 import { openProject } from "../../../project/project.ts";
 import {

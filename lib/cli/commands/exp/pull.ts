@@ -1,5 +1,5 @@
-import { expApply } from "../../../engine/exp_apply.ts";
-import { expPull } from "../../../engine/exp_pull.ts";
+import { expApply } from "../../../engine/exp/apply.ts";
+import { expPull } from "../../../engine/exp/pull.ts";
 import { InvalidArgumentError } from "../../../errors/mod.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";

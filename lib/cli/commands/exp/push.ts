@@ -1,4 +1,4 @@
-import { expPush } from "../../../engine/exp_push.ts";
+import { expPush } from "../../../engine/exp/push.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";
 import { expSyncJson, renderExpPush } from "../../render/exp_sync.ts";

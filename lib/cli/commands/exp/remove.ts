@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import { expRemove } from "../../../engine/exp_remove.ts";
+import { expRemove } from "../../../engine/exp/remove.ts";
 import { humanJoin, pyRepr } from "../../../util/mod.ts";
 import {
   collect,

@@ -1,8 +1,8 @@
 import process from "node:process";
 import { Command, Option } from "@commander-js/extra-typings";
-import { expShow } from "../../../engine/exp_show.ts";
-import { DEFAULT_PRECISION } from "../../../engine/exp_show_format.ts";
-import { expShowTable } from "../../../engine/exp_show_table.ts";
+import { expShow } from "../../../engine/exp/show.ts";
+import { DEFAULT_PRECISION } from "../../../engine/exp/show_format.ts";
+import { expShowTable } from "../../../engine/exp/show_table.ts";
 import { openProject } from "../../../project/project.ts";
 import {
   collect,

@@ -1,0 +1,147 @@
+import { lstat } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
+import { openCache } from "../../cache/cache.ts";
+import { createLinker } from "../../cache/link.ts";
+import { parseLinkTypes } from "../../cache/link_types.ts";
+import { collectOuts } from "../../dvc/collect_outs.ts";
+import { workspaceTree } from "../../dvc/workspace_tree.ts";
+import { DxpError, ExitCode } from "../../errors/mod.ts";
+import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
+import type { Project } from "../../project/project.ts";
+import { compareCodePoints } from "../../dvc/dir_manifest.ts";
+import { applyPlans } from "./apply.ts";
+import { type OutPlan, planOut } from "./plan.ts";
+import { selectOuts } from "./targets.ts";
+import type { CheckoutOptions, CheckoutResult } from "./types.ts";
+import { removeUnusedOuts } from "./unused.ts";
+import { assertWorkspacePath, WorkspaceGuard } from "../workspace/guard.ts";
+import { WorkspaceState } from "../workspace/state.ts";
+
+export type { CheckoutOptions, CheckoutResult } from "./types.ts";
+
+/**
+ * `dvc checkout`: materialises the outputs declared by the workspace's
+ * stage files (`dvc.lock`, `*.dvc`; `cache: false` outputs are Git's) from
+ * the local cache with the `cache.type` link types. Nothing is written
+ * before the whole plan is known: a workspace file that would be removed or
+ * overwritten while its content is not in the cache stops the checkout with
+ * DVC's "unsaved files" error unless `force`. Outputs whose objects are
+ * missing are reported in `failed` (the others are still checked out);
+ * without targets, outputs a previous checkout wrote that no stage declares
+ * any more are removed. Restartable: files are written to temporary names
+ * and renamed; a rerun after an interruption finishes the job.
+ *
+ * @example
+ * const result = await checkout(openProject(".", process.env), { force: true });
+ * const lines = result.added.map((path) => `A       ${path}`);
+ */
+export async function checkout(
+  project: Project,
+  options: CheckoutOptions = {},
+): Promise<CheckoutResult> {
+  const config = await loadDvcConfig({ dvcDir: project.dvcDir, env: project.env });
+  const cache = openCache({
+    dir: config.cacheDir ?? join(project.dvcDir, "cache"),
+    shared: config.cacheShared,
+  });
+  const linker = createLinker(
+    parseLinkTypes(config.cacheType),
+    options.linkFs ? { fs: options.linkFs } : {},
+  );
+  const cwd = options.cwd ?? project.root;
+  const { outs, warnings } = await collectOuts(options.revTree ?? workspaceTree(project.root));
+  const cached = outs.filter((out) => out.cache);
+  for (const out of cached) assertWorkspacePath(out.path, `output of '${out.stageFile}'`);
+  const selected = selectOuts(cached, options.targets, project.root, cwd);
+
+  const guard = new WorkspaceGuard(project.root);
+  const state = await WorkspaceState.load(project.dvcDir);
+  const context = {
+    cache,
+    guard,
+    state,
+    cacheRoot: cache.paths.root,
+    force: options.force ?? false,
+    relink: options.relink ?? false,
+    skipUnpushable: options.skipUnpushable ?? false,
+    signal: options.signal,
+  };
+  const plans: OutPlan[] = [];
+  for (const sel of selected) plans.push(await planOut(sel, context));
+
+  const blocked = plans.flatMap((p) => p.blocked);
+  if (blocked.length > 0) {
+    // Hashes learnt while planning are worth keeping even though nothing is written.
+    await state.save().catch(() => undefined);
+    throw new DxpError(
+      "UnsavedFiles",
+      "Can't remove the following unsaved files without confirmation. Use `--force` to force.\n" +
+        blocked.map((p) => display(project.root, cwd, p)).join("\n"),
+      ExitCode.failure,
+      { data: { paths: blocked } },
+    );
+  }
+
+  let linked: CheckoutResult["linked"];
+  let deleted: string[] = [];
+  try {
+    linked = await applyPlans(plans, {
+      ...context,
+      linker,
+      jobs: options.jobs ?? 16,
+      onProgress: options.onProgress,
+    });
+    for (const plan of plans) {
+      if (plan.status === "failed") state.outs.delete(plan.out.path);
+      else if (plan.status !== "skipped") {
+        state.outs.set(plan.out.path, { oid: plan.out.hash, isDir: plan.out.isDir });
+      }
+    }
+    if (options.targets === undefined || options.targets.length === 0) {
+      deleted = await removeUnusedOuts(new Set(cached.map((o) => o.path)), guard, state);
+    }
+  } finally {
+    await state.save();
+  }
+
+  const show = async (paths: string[]) => {
+    const out: string[] = [];
+    for (const path of paths) out.push(await displayWithKind(project.root, cwd, path));
+    return out.sort(compareCodePoints);
+  };
+  const pathsWith = (status: OutPlan["status"]) =>
+    plans.filter((p) => p.status === status).map((p) => p.out.path);
+  return {
+    added: await show(pathsWith("added")),
+    modified: await show(pathsWith("modified")),
+    deleted: deleted.map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
+    failed: pathsWith("failed").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
+    skipped: pathsWith("skipped").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
+    warnings,
+    linked,
+  };
+}
+
+/**
+ * DVC's message for outputs whose objects are missing from the cache
+ * (`dvc checkout` exits 255 with it; `dvc pull` prefixes it with
+ * "failed to pull data from the cloud - ").
+ */
+export function checkoutFailedMessage(paths: readonly string[]): string {
+  return `Checkout failed for following targets:\n${
+    paths.join("\n")
+  }\nIs your cache up to date?\n<https://error.dvc.org/missing-files>`;
+}
+
+/** A project path as the user sees it: relative to `cwd`, `/`-separated. */
+function display(root: string, cwd: string, path: string): string {
+  const rel = relative(cwd, join(root, ...path.split("/")));
+  return rel.split(sep).join("/");
+}
+
+/** Like {@link display}, with a trailing `/` for a folder (DVC's `_fspath_dir`). */
+async function displayWithKind(root: string, cwd: string, path: string): Promise<string> {
+  const shown = display(root, cwd, path);
+  const info = await lstat(join(root, ...path.split("/"))).catch(() => undefined);
+  return info?.isDirectory() ? `${shown}/` : shown;
+}

@@ -1,0 +1,215 @@
+import { readFile } from "node:fs/promises";
+import type { LocalCache } from "../../cache/cache.ts";
+import { CorruptError } from "../../errors/mod.ts";
+import { parseDirManifest } from "../../dvc/dir_manifest.ts";
+import type { DvcOut } from "../../dvc/out.ts";
+import { forEachLimit } from "../../transfer/parallel.ts";
+import type { SelectedOut } from "./targets.ts";
+import { assertWorkspacePath, type WorkspaceGuard } from "../workspace/guard.ts";
+import {
+  identify,
+  type IdentifyContext,
+  lstatOrUndefined,
+  type OutScan,
+  scanOut,
+  type WsEntry,
+} from "../workspace/scan.ts";
+
+/** One file an output should have. */
+export interface NewFile {
+  /** Project-relative path. */
+  readonly path: string;
+  readonly oid: string;
+  readonly isexec: boolean;
+  readonly size?: number | undefined;
+}
+
+/** What checking out one output takes. */
+export interface OutPlan {
+  readonly out: DvcOut;
+  /** The part of the workspace this plan covers: the output's path or a path inside it. */
+  readonly base: string;
+  readonly scan: OutScan;
+  /** Files to write from the cache (new, changed or relinked). */
+  readonly creates: NewFile[];
+  /** Workspace entries to remove: not part of the output (any more). */
+  readonly deletes: WsEntry[];
+  /** Folders to remove once emptied, deepest first. */
+  readonly pruneDirs: string[];
+  /** Files that would be removed or overwritten although their content is not in the cache. */
+  readonly blocked: string[];
+  /** Objects the cache lacks. */
+  readonly missing: string[];
+  /** For a failed output: its workspace files may go (all are in the cache, or forced). */
+  readonly removable: boolean;
+  readonly status: "added" | "modified" | "unchanged" | "failed" | "skipped";
+}
+
+/** What {@link planOut} needs. */
+export interface PlanContext extends IdentifyContext {
+  readonly cache: LocalCache;
+  readonly guard: WorkspaceGuard;
+  readonly force: boolean;
+  readonly relink: boolean;
+  readonly skipUnpushable: boolean;
+}
+
+const PARALLEL = 16;
+
+/**
+ * Compares an output's recorded content (its file, or its `.dir` manifest
+ * read from the cache) with the workspace, the way DVC's checkout builds
+ * its diff: unchanged files stay, changed ones are rewritten, files the
+ * output does not have are removed, and anything removed or overwritten
+ * whose content is not in the cache is reported as blocked.
+ */
+export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<OutPlan> {
+  const { out } = selected;
+  const base = selected.within ?? out.path;
+  const scheme = out.scheme;
+  const missing: string[] = [];
+  const wanted = new Map<string, NewFile>();
+  if (!out.isDir) {
+    if (base === out.path) {
+      wanted.set(out.path, {
+        path: out.path,
+        oid: out.hash,
+        isexec: out.isexec ?? false,
+        size: out.size,
+      });
+    }
+  } else if (!(await ctx.cache.has(out.hash, scheme, ctx.signal))) {
+    missing.push(out.hash);
+  } else {
+    for (const file of await manifestFiles(out, ctx.cache)) {
+      if (base === out.path || file.path === base || file.path.startsWith(`${base}/`)) {
+        wanted.set(file.path, file);
+      }
+    }
+  }
+  const scan = await scanOut(ctx.guard, base);
+  const existed = base === out.path
+    ? scan.root !== "none"
+    : (await lstatOrUndefined(ctx.guard.abs(out.path))) !== undefined;
+  const needed = neededDirs(out, base, wanted);
+
+  const unchanged = new Set<string>();
+  const deletes: WsEntry[] = [];
+  const blocked: string[] = [];
+  const inCache = async (entry: WsEntry, known?: string) => {
+    const oid = known ?? (await identify(entry, scheme, ctx));
+    return oid !== undefined && (await ctx.cache.has(oid, scheme, ctx.signal));
+  };
+  await forEachLimit(scan.entries, PARALLEL, ctx.signal, async (entry) => {
+    const want = wanted.get(entry.path);
+    let oid: string | undefined;
+    if (want !== undefined && !ctx.relink && entry.kind !== "other") {
+      oid = await identify(entry, scheme, ctx);
+      if (oid === want.oid) {
+        unchanged.add(entry.path);
+        return;
+      }
+    }
+    if (want === undefined) deletes.push(entry);
+    if (!ctx.force && missing.length === 0 && !(await inCache(entry, oid))) {
+      blocked.push(entry.path);
+    }
+  });
+
+  const creates = [...wanted.values()].filter((f) => !unchanged.has(f.path));
+  const absent = new Set<string>();
+  await forEachLimit(creates, PARALLEL * 2, ctx.signal, async (file) => {
+    if (!absent.has(file.oid) && !(await ctx.cache.has(file.oid, scheme, ctx.signal))) {
+      absent.add(file.oid);
+    }
+  });
+  missing.push(...absent);
+
+  const pruneDirs = scan.dirs.filter((d) => !needed.has(d));
+  if (scan.root === "dir" && !needed.has(base)) pruneDirs.push(base);
+  pruneDirs.sort((a, b) => depth(b) - depth(a));
+
+  let status: OutPlan["status"];
+  let removable = false;
+  if (missing.length > 0) {
+    status = ctx.skipUnpushable && !out.push ? "skipped" : "failed";
+    if (status === "failed") {
+      removable = ctx.force;
+      if (!removable) {
+        removable = true;
+        for (const entry of scan.entries) {
+          if (!(await inCache(entry))) {
+            removable = false;
+            break;
+          }
+        }
+      }
+    }
+  } else if (creates.length > 0 || deletes.length > 0 || pruneDirs.length > 0) {
+    status = existed ? "modified" : "added";
+  } else if (!existed && out.isDir && base === out.path) {
+    status = "added"; // an empty directory output
+  } else {
+    status = "unchanged";
+  }
+  const failedOrSkipped = status === "failed" || status === "skipped";
+  return {
+    out,
+    base,
+    scan,
+    creates: failedOrSkipped ? [] : creates,
+    deletes: failedOrSkipped ? [] : deletes,
+    pruneDirs: failedOrSkipped ? [] : pruneDirs,
+    blocked: failedOrSkipped ? [] : blocked.sort(),
+    missing,
+    removable,
+    status,
+  };
+}
+
+/** The files of a directory output from its `.dir` manifest in the cache, checked for safety. */
+async function manifestFiles(out: DvcOut, cache: LocalCache): Promise<NewFile[]> {
+  const bytes = await readFile(cache.objectPath(out.hash, out.scheme));
+  const files: NewFile[] = [];
+  const dirs = new Set<string>();
+  for (const entry of parseDirManifest(bytes)) {
+    const path = `${out.path}/${entry.relpath}`;
+    assertWorkspacePath(path, `a file of output '${out.path}'`);
+    files.push({ path, oid: entry.md5, isexec: false });
+    for (let i = entry.relpath.indexOf("/"); i >= 0; i = entry.relpath.indexOf("/", i + 1)) {
+      dirs.add(`${out.path}/${entry.relpath.slice(0, i)}`);
+    }
+  }
+  if (files.some((f) => dirs.has(f.path))) {
+    throw new CorruptError(
+      `The manifest of '${out.path}' (${out.hash}) lists a path both as a file and as a folder; delete the object and fetch it again.`,
+    );
+  }
+  return files;
+}
+
+/** Folders that must exist below (and including) a directory output for its files. */
+function neededDirs(out: DvcOut, base: string, wanted: ReadonlyMap<string, NewFile>): Set<string> {
+  const dirs = new Set<string>();
+  if (out.isDir) {
+    dirs.add(out.path);
+    // Folders above a partial target inside the output stay too.
+    for (let i = base.indexOf("/", out.path.length + 1); i >= 0; i = base.indexOf("/", i + 1)) {
+      dirs.add(base.slice(0, i));
+    }
+  }
+  for (const path of wanted.keys()) {
+    for (let i = path.lastIndexOf("/"); i > out.path.length; i = path.lastIndexOf("/", i - 1)) {
+      const dir = path.slice(0, i);
+      if (dirs.has(dir)) break;
+      dirs.add(dir);
+    }
+  }
+  return dirs;
+}
+
+function depth(path: string): number {
+  let n = 0;
+  for (let i = path.indexOf("/"); i >= 0; i = path.indexOf("/", i + 1)) n++;
+  return n;
+}

@@ -1,0 +1,101 @@
+import { storePack } from "../../git/pack/store_pack.ts";
+import { updateRef } from "../../git/ref_write.ts";
+import { expRefsIn } from "../../git/exp_refs.ts";
+import { readRefs } from "../../git/refs_read.ts";
+import type { GitCache } from "../../git/revision.ts";
+import type { Transport } from "../../git/transport/types.ts";
+import { resolveGitRemote } from "../../project/git_remote.ts";
+import type { Project } from "../../project/project.ts";
+import { isAncestor } from "./ancestry.ts";
+import { haveObject } from "../../git/have_object.ts";
+import { type ExpSelection, selectExperiments } from "./select.ts";
+import type { ExpDataReport, ExpDataSync, ExpSyncEntry, ExpSyncResult } from "./sync_types.ts";
+
+export interface ExpPullOptions extends ExpSelection {
+  readonly gitRemote: string;
+  readonly force?: boolean;
+  /** The data half; absent with --no-cache. */
+  readonly data?: ExpDataSync;
+  readonly dryRun?: boolean;
+  readonly openTransport: (url: string) => Transport;
+  readonly signal?: AbortSignal;
+  readonly onDebug?: (line: string) => void;
+}
+
+/**
+ * `exp pull`: list the remote's experiments and fetch the selected ones in
+ * ONE upload-pack session (telling the server every local tip and the
+ * experiments' baselines we have, so only new objects come), store the pack,
+ * then move each local ref — only after its objects are stored, with a
+ * compare-and-swap against the value read at the start. Then the data half
+ * downloads their DVC objects into the local cache.
+ */
+export async function expPull(project: Project, options: ExpPullOptions): Promise<ExpSyncResult> {
+  // Reset after a pack is stored: isomorphic-git caches the list of packs.
+  let cache: GitCache = {};
+  const gitdir = project.gitDir;
+  const target = resolveGitRemote(options.gitRemote, project.gitConfig, project.gitWorkTree);
+  const transport = options.openTransport(target.fetchUrl);
+  const listOptions = options.signal
+    ? { prefixes: ["refs/exps/"], signal: options.signal }
+    : { prefixes: ["refs/exps/"] };
+  const session = await transport.openFetch(listOptions);
+  let entries: ExpSyncEntry[];
+  try {
+    const remote = expRefsIn(session.advertisement.refs);
+    const selected = await selectExperiments(gitdir, remote, options, "exclusive", cache);
+    const localRefs = await readRefs(gitdir, "refs/");
+    entries = selected
+      .filter((exp) => exp.sha !== undefined)
+      .map((exp) => ({
+        ref: exp.ref,
+        name: exp.name,
+        baseline: exp.baseline,
+        sha: exp.sha!,
+        previousSha: localRefs.get(exp.ref),
+        status: "success" as const,
+        forced: false,
+      }));
+    const wants: string[] = [];
+    for (const entry of entries) {
+      if (entry.previousSha === entry.sha) entry.status = "up_to_date";
+      else if (!(await haveObject(gitdir, entry.sha, cache))) wants.push(entry.sha);
+    }
+    if (wants.length > 0 && !options.dryRun) {
+      const haves = new Set(localRefs.values());
+      for (const entry of entries) {
+        if (await haveObject(gitdir, entry.baseline, cache)) haves.add(entry.baseline);
+      }
+      const pack = await session.fetchPack([...new Set(wants)], [...haves]);
+      if (pack.length > 0) {
+        const stored = await storePack(gitdir, pack);
+        options.onDebug?.(`stored a pack of ${stored.objects} Git objects`);
+        cache = {};
+      }
+    }
+  } finally {
+    await session.close();
+  }
+
+  for (const entry of entries) {
+    if (entry.status !== "success" || entry.previousSha === undefined) continue;
+    if (options.dryRun && !(await haveObject(gitdir, entry.sha, cache))) continue;
+    if (!(await isAncestor(gitdir, entry.previousSha, entry.sha, cache))) {
+      if (options.force) entry.forced = true;
+      else entry.status = "diverged";
+    }
+  }
+  if (options.dryRun) return { entries, remote: options.gitRemote, data: null, dryRun: true };
+
+  for (const entry of entries) {
+    if (entry.status !== "success") continue;
+    await updateRef(gitdir, entry.ref, entry.sha, entry.previousSha);
+  }
+
+  let data: ExpDataReport | null = null;
+  if (options.data) {
+    const eligible = entries.filter((e) => e.status === "success" || e.status === "up_to_date");
+    data = await options.data.pull(eligible, options.signal);
+  }
+  return { entries, remote: options.gitRemote, data, dryRun: false };
+}
