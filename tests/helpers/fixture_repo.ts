@@ -2,7 +2,15 @@ import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { dxp, extractFixture, git, goldenEnv, type RunResult, scratch } from "./tmp.ts";
+import {
+  dxp,
+  extractFixture,
+  type FixtureName,
+  git,
+  goldenEnv,
+  type RunResult,
+  scratch,
+} from "./tmp.ts";
 
 /** An extracted fixture with helpers to run dxp and git in it. */
 export interface FixtureCopy {
@@ -12,13 +20,17 @@ export interface FixtureCopy {
   /** Runs dist/dxp with the golden environment, cwd = `cwd` (default: repo). */
   dxp(args: string[], cwd?: string): RunResult;
   git(args: string[], cwd?: string): string;
-  /** `git clone` of origin.git into `<root>/clone` with config.local pointing at the store. */
+  /**
+   * `git clone` of origin.git into `<root>/clone` with config.local pointing at
+   * the fixture's DVC remotes (`store` for basic/legacy/save; `store`, `other`
+   * and `third` for remotes), as the fixtures README's fresh-clone recipe.
+   */
   freshClone(): string;
   cleanup(): Promise<void>;
 }
 
-/** Extracts `basic` or `legacy` into a scratch folder. */
-export async function fixtureCopy(name: "basic" | "legacy"): Promise<FixtureCopy> {
+/** Extracts a fixture into a scratch folder. */
+export async function fixtureCopy(name: FixtureName): Promise<FixtureCopy> {
   const { dir, cleanup } = await scratch(`dxp-${name}-`);
   const root = extractFixture(name, dir);
   const repo = join(root, "repo");
@@ -32,14 +44,19 @@ export async function fixtureCopy(name: "basic" | "legacy"): Promise<FixtureCopy
     freshClone() {
       const clone = join(root, "clone");
       git(["clone", "-q", join(root, "origin.git"), clone], root, env);
-      writeFileSync(
-        join(clone, ".dvc", "config.local"),
-        "['remote \"store\"']\n    url = ../../dvcstore\n",
-      );
+      writeFileSync(join(clone, ".dvc", "config.local"), freshCloneConfigLocal(name));
       return clone;
     },
     cleanup,
   };
+}
+
+/** The `.dvc/config.local` the fixtures README writes into a fresh clone. */
+export function freshCloneConfigLocal(name: FixtureName): string {
+  if (name !== "remotes") return "['remote \"store\"']\n    url = ../../dvcstore\n";
+  return ["store", "other", "third"]
+    .map((remote) => `['remote "${remote}"']\n    url = ../../${remote}\n`)
+    .join("");
 }
 
 /** Every file under `dir` as `<relative path>` (sorted), optionally with its octal mode. */

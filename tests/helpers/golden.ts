@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Buffer } from "node:buffer";
+import type { FixtureName } from "./tmp.ts";
 
 /** One golden file of ../fixtures/golden: exit code, stdout, stderr and the "after" sections. */
 export interface Golden {
@@ -11,7 +12,7 @@ export interface Golden {
 }
 
 /** Reads `tests/fixtures/golden/<fixture>/<name>.txt`. */
-export function readGolden(fixture: "basic" | "legacy", name: string): Golden {
+export function readGolden(fixture: FixtureName, name: string): Golden {
   const path = new URL(`../fixtures/golden/${fixture}/${name}.txt`, import.meta.url).pathname;
   const text = readFileSync(path, "utf8");
   const command = /^# command: (.*)$/m.exec(text)?.[1] ?? "";

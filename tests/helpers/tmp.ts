@@ -12,8 +12,11 @@ export async function scratch(
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
-/** Extracts a fixture tarball (`basic` or `legacy`) into `dir`; returns `<dir>/<name>`. */
-export function extractFixture(name: "basic" | "legacy", dir: string): string {
+/** The fixtures made by real DVC (tests/fixtures/README.md). */
+export type FixtureName = "basic" | "legacy" | "remotes" | "save";
+
+/** Extracts a fixture tarball into `dir`; returns `<dir>/<name>`. */
+export function extractFixture(name: FixtureName, dir: string): string {
   const tarball = new URL(`../fixtures/${name}.tar.gz`, import.meta.url).pathname;
   execFileSync("tar", ["-xzf", tarball, "-C", dir]);
   return join(dir, name);
