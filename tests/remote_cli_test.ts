@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { dxp, extractFixture, goldenEnv, type RunResult, scratch } from "./helpers/tmp.ts";
+import { dxp, extractFixture, git, goldenEnv, type RunResult, scratch } from "./helpers/tmp.ts";
 
 /** The basic fixture, extracted, with its own HOME and DVC config dirs. */
 async function basic() {
@@ -37,13 +37,13 @@ function listLine(name: string, url: string, isDefault: boolean): string {
   return isDefault ? `${pad(pad(name) + url)}(default)\n` : `${pad(name)}${url}\n`;
 }
 
-Deno.test("dxp remote list prints the fixture's remote as DVC does", async () => {
+Deno.test("dxp remote list prints the fixture's remote with its normalised absolute path, as DVC 3.64", async () => {
   const t = await basic();
   try {
     const result = t.run(["remote", "list"]);
     assert.equal(result.stderr, "");
     assert.equal(result.code, 0);
-    assert.equal(result.stdout, listLine("store", `${t.repo}/.dvc/../../dvcstore`, true));
+    assert.equal(result.stdout, listLine("store", join(t.root, "dvcstore"), true));
     assert.equal(t.run(["remote", "list", "--project"]).stdout, result.stdout);
     assert.equal(t.run(["remote", "list", "--global"]).stdout, "");
   } finally {
@@ -65,7 +65,7 @@ Deno.test("dxp remote add -d writes DVC's bytes and announces the default", asyn
     );
     assert.equal(
       t.run(["remote", "list"]).stdout,
-      listLine("store", `${t.repo}/.dvc/../../dvcstore`, false) +
+      listLine("store", join(t.root, "dvcstore"), false) +
         listLine("s3remote", "s3://bucket/path", true),
     );
   } finally {
@@ -166,7 +166,7 @@ Deno.test("dxp remote remove drops the remote and the default that pointed at it
     assert.equal(t.local(), "['remote \"store\"']\n    url = ../../dvcstore\n");
     assert.equal(
       t.run(["remote", "list"]).stdout,
-      listLine("store", `${t.repo}/.dvc/../../dvcstore`, false),
+      listLine("store", join(t.root, "dvcstore"), false),
     );
     assertError(
       t.run(["remote", "remove", "store"]),
@@ -216,14 +216,14 @@ Deno.test("dxp remote --global works outside a project; repo levels need one", a
     assert.equal(
       t.run(["remote", "list"]).stdout,
       listLine("g", "s3://bucket", false) +
-        listLine("store", `${t.repo}/.dvc/../../dvcstore`, true),
+        listLine("store", join(t.root, "dvcstore"), true),
     );
   } finally {
     await t.cleanup();
   }
 });
 
-Deno.test("dxp remote reports a broken config file in one line with its place (251)", async () => {
+Deno.test("dxp remote reports a broken config file in one line with configobj's `at line N.` (251)", async () => {
   const t = await basic();
   try {
     writeFileSync(join(t.repo, ".dvc", "config"), "[core]\n    remote = store\n    oops\n");
@@ -231,7 +231,7 @@ Deno.test("dxp remote reports a broken config file in one line with its place (2
       t.run(["remote", "list"]),
       251,
       "ERROR: configuration error - config file error: Invalid line ('    oops') (matched as " +
-        `neither section nor keyword) (${t.repo}/.dvc/config, line 3)`,
+        "neither section nor keyword) at line 3.",
     );
     assertError(
       t.run(["remote", "add", "x", "s3://b"]),
@@ -268,6 +268,36 @@ Deno.test("dxp remote rejects bad command lines with exit 254 and -q hides error
       stderr: "",
     });
     assert.equal(t.config(), FIXTURE_CONFIG);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("a remote URL without bucket or host is one clear config error (251), nothing moved", async () => {
+  const t = await basic();
+  try {
+    const origin = join(t.root, "origin.git");
+    const refsBefore = git(["ls-remote", origin], t.repo);
+    for (
+      const [url, what] of [
+        ["s3://", "bucket"],
+        ["ssh://", "host"],
+        ["ssh:///srv/store", "host"],
+        ["https://", "host"],
+      ] as const
+    ) {
+      assert.equal(t.run(["remote", "modify", "--local", "store", "url", url]).code, 0);
+      assert.equal(t.local(), `['remote "store"']\n    url = ${url}\n`);
+      const scheme = url.slice(0, url.indexOf(":"));
+      const line = "ERROR: configuration error - config file error: the URL " +
+        `'${url}' of remote 'store' has no ${what}: write it as ${scheme}://<${what}>/<path>`;
+      assertError(t.run(["push"]), 251, line);
+      assertError(t.run(["status", "-c"]), 251, line);
+      assertError(t.run(["exp", "push", "origin", "exp-a"]), 251, line);
+    }
+    // The experiment's ref never reached the Git remote.
+    assert.equal(git(["ls-remote", origin], t.repo), refsBefore);
+    assert.doesNotMatch(refsBefore, /c8eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
   } finally {
     await t.cleanup();
   }
