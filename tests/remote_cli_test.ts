@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { dxp, extractFixture, git, goldenEnv, type RunResult, scratch } from "./helpers/tmp.ts";
 
@@ -298,6 +298,81 @@ Deno.test("a remote URL without bucket or host is one clear config error (251), 
     // The experiment's ref never reached the Git remote.
     assert.equal(git(["ls-remote", origin], t.repo), refsBefore);
     assert.doesNotMatch(refsBefore, /c8eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+  } finally {
+    await t.cleanup();
+  }
+});
+
+Deno.test("dxp remote add/modify/default/rename/list/remove write exactly the file of --system/--global/--project/--local", async () => {
+  const t = await basic();
+  try {
+    const files = {
+      system: join(t.env["DVC_SYSTEM_CONFIG_DIR"]!, "config"),
+      global: join(t.env["DVC_GLOBAL_CONFIG_DIR"]!, "config"),
+      project: join(t.repo, ".dvc", "config"),
+      local: join(t.repo, ".dvc", "config.local"),
+    };
+    const read = (path: string) => existsSync(path) ? readFileSync(path, "utf8") : undefined;
+    const snapshot = () =>
+      Object.fromEntries(Object.entries(files).map(([level, path]) => [level, read(path)]));
+    const others = (level: string, before: Record<string, string | undefined>) =>
+      assert.deepEqual(
+        Object.fromEntries(Object.entries(snapshot()).filter(([l]) => l !== level)),
+        Object.fromEntries(Object.entries(before).filter(([l]) => l !== level)),
+        `only the ${level} file changes`,
+      );
+    for (const level of ["system", "global", "project", "local"] as const) {
+      const flag = `--${level}`;
+      const file = files[level];
+      const start = read(file) ?? "";
+      const before = snapshot();
+      const name = `r-${level}`;
+
+      assert.equal(t.run(["remote", "add", flag, "-d", name, `s3://bucket/${level}`]).code, 0);
+      const added = `${start}[core]\n    remote = ${name}\n['remote "${name}"']\n` +
+        `    url = s3://bucket/${level}\n`;
+      // The project and local files already hold the fixture's remote: core goes first.
+      const expectedAdd = start === ""
+        ? added
+        : level === "project"
+        ? `[core]\n    remote = ${name}\n['remote "store"']\n    url = ../../dvcstore\n` +
+          `['remote "${name}"']\n    url = s3://bucket/${level}\n`
+        : `[core]\n    remote = ${name}\n${start}['remote "${name}"']\n    url = s3://bucket/${level}\n`;
+      assert.equal(read(file), expectedAdd, `${level}: add`);
+      others(level, before);
+
+      // list of that level shows its own remotes only, with its default.
+      const listed = t.run(["remote", "list", flag]).stdout;
+      assert.ok(listed.includes(listLine(name, `s3://bucket/${level}`, true)), listed);
+      for (const other of ["system", "global", "project", "local"].filter((l) => l !== level)) {
+        assert.ok(!listed.includes(`r-${other} `), `${level} list shows r-${other}`);
+      }
+      assert.deepEqual(t.run(["remote", "default", flag]), {
+        code: 0,
+        stdout: `${name}\n`,
+        stderr: "",
+      });
+
+      assert.equal(t.run(["remote", "modify", flag, name, "region", "eu-west-1"]).code, 0);
+      assert.equal(read(file), `${expectedAdd}    region = eu-west-1\n`, `${level}: modify`);
+      assert.equal(t.run(["remote", "rename", flag, name, `${name}-2`]).code, 0);
+      assert.equal(
+        read(file),
+        `${expectedAdd}    region = eu-west-1\n`.replaceAll(name, `${name}-2`),
+        `${level}: rename`,
+      );
+      assert.equal(t.run(["remote", "remove", flag, `${name}-2`]).code, 0);
+      // The remote goes, and so does the core.remote that named it (an empty file is "\n").
+      const expectedRemove = start === ""
+        ? "\n"
+        : level === "project"
+        ? "['remote \"store\"']\n    url = ../../dvcstore\n"
+        : start;
+      assert.equal(read(file), expectedRemove, `${level}: remove`);
+      others(level, before);
+      // Put the level back as it was for the next round.
+      writeFileSync(file, start);
+    }
   } finally {
     await t.cleanup();
   }
