@@ -238,6 +238,22 @@ Deno.test("dxp remote reports a broken config file in one line with configobj's 
       251,
       t.run(["remote", "list"]).stderr.trimEnd(),
     );
+    // -v names the file (DVC's message does not).
+    const verbose = t.run(["remote", "list", "-v"]);
+    assert.equal(verbose.code, 251);
+    assert.ok(
+      verbose.stderr.includes(`DEBUG: in the config file '${join(t.repo, ".dvc", "config")}'\n`),
+      verbose.stderr,
+    );
+    // Several bad lines: configobj's summary, on one line.
+    writeFileSync(join(t.repo, ".dvc", "config"), FIXTURE_CONFIG);
+    writeFileSync(join(t.repo, ".dvc", "config.local"), "oops\n[core\n");
+    assertError(
+      t.run(["exp", "push", "origin", "exp-a"]),
+      251,
+      "ERROR: configuration error - config file error: " +
+        "Parsing failed with several errors. First error at line 1.",
+    );
   } finally {
     await t.cleanup();
   }
