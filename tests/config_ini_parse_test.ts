@@ -73,81 +73,88 @@ for (const [what, line, expected] of VALUES) {
 }
 
 const ERRORS: [string, string, string][] = [
-  ["unbalanced quote", '[core]\nremote = "abc\n', "Parse error in value (/p/.dvc/config, line 2)"],
-  ["empty list item", "[core]\nremote = a,,b\n", "Parse error in value (/p/.dvc/config, line 2)"],
-  ["blank list item", "[core]\nremote = a, , b\n", "Parse error in value (/p/.dvc/config, line 2)"],
+  ["unbalanced quote", '[core]\nremote = "abc\n', "Parse error in value at line 2."],
+  ["empty list item", "[core]\nremote = a,,b\n", "Parse error in value at line 2."],
+  ["blank list item", "[core]\nremote = a, , b\n", "Parse error in value at line 2."],
   [
     "unclosed triple quote",
     "[core]\nremote = '''never closed\nfoo\n",
-    "Parse error in multiline value (/p/.dvc/config, line 2)",
+    // configobj goes on after a bad line: `foo` is a second error.
+    "Parsing failed with several errors. First error at line 2.",
   ],
   [
     "text after triple quote",
     "[core]\nremote = '''x''' y\n",
-    "Parse error in multiline value (/p/.dvc/config, line 2)",
+    "Parse error in multiline value at line 2.",
   ],
   [
     "text after a multi-line value",
     "[core]\nremote = '''a\nb''' trailing\n",
-    "Parse error in multiline value (/p/.dvc/config, line 2)",
+    "Parsing failed with several errors. First error at line 2.",
   ],
   [
     "duplicate key",
     "[core]\nremote = a\nremote = b\n",
-    "Duplicate keyword name (/p/.dvc/config, line 3)",
+    "Duplicate keyword name at line 3.",
+  ],
+  [
+    "two bad lines",
+    "[core]\nremote\n[cache]\ntype\n",
+    "Parsing failed with several errors. First error at line 2.",
   ],
   [
     "duplicate section",
     "[core]\nremote = a\n[core]\n",
-    "Duplicate section name (/p/.dvc/config, line 3)",
+    "Duplicate section name at line 3.",
   ],
   [
     "duplicate remote spelled two ways",
     '[\'remote "x"\']\nurl = /a\n[remote "x"]\nurl = /b\n',
-    "Duplicate section name (/p/.dvc/config, line 3)",
+    // The second `url` lands in the first section: a duplicate key too.
+    "Parsing failed with several errors. First error at line 3.",
   ],
   [
     "line without equals",
     "[core]\nremote a\n",
-    "Invalid line ('remote a') (matched as neither section nor keyword) (/p/.dvc/config, line 2)",
+    "Invalid line ('remote a') (matched as neither section nor keyword) at line 2.",
   ],
   [
     "unclosed section",
     "[core\nremote = a\n",
-    "Invalid line ('[core') (matched as neither section nor keyword) (/p/.dvc/config, line 1)",
+    "Invalid line ('[core') (matched as neither section nor keyword) at line 1.",
   ],
   [
     "missing key",
     "[core]\n= v\n",
-    "Invalid line ('= v') (matched as neither section nor keyword) (/p/.dvc/config, line 2)",
+    "Invalid line ('= v') (matched as neither section nor keyword) at line 2.",
   ],
   [
     "empty section name",
     "[]\n",
-    "Invalid line ('[]') (matched as neither section nor keyword) (/p/.dvc/config, line 1)",
+    "Invalid line ('[]') (matched as neither section nor keyword) at line 1.",
   ],
-  ["subsection first", "[[core]]\nremote = a\n", "Section too nested (/p/.dvc/config, line 1)"],
-  ["skipped depth", "[core]\n[[[sub]]]\nx=1\n", "Section too nested (/p/.dvc/config, line 2)"],
-  ["unbalanced brackets", "[core]]\n", "Cannot compute the section depth (/p/.dvc/config, line 1)"],
+  ["subsection first", "[[core]]\nremote = a\n", "Section too nested at line 1."],
+  ["skipped depth", "[core]\n[[[sub]]]\nx=1\n", "Section too nested at line 2."],
+  ["unbalanced brackets", "[core]]\n", "Cannot compute the section depth at line 1."],
   [
     "unknown interpolation",
     "[core]\nremote = %(nope)s\n",
-    'missing option "nope" in interpolation (/p/.dvc/config, line 2)',
+    'missing option "nope" in interpolation.',
   ],
   [
     "empty interpolation name",
     "[core]\nremote = %()s\n",
-    'missing option "" in interpolation (/p/.dvc/config, line 2)',
+    'missing option "" in interpolation.',
   ],
   [
     "self interpolation",
     "[core]\nremote = %(remote)s\n",
-    'interpolation loop detected in value "remote" (/p/.dvc/config, line 2)',
+    'interpolation loop detected in value "remote".',
   ],
   [
     "interpolation loop",
     "[core]\na = %(b)s\nb = %(a)s\nremote = %(a)s\n",
-    'interpolation loop detected in value "a" (/p/.dvc/config, line 2)',
+    'interpolation loop detected in value "a".',
   ],
 ];
 

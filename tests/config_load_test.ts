@@ -364,16 +364,18 @@ Deno.test("DvcConfig lets DVC_EXP_GIT_REMOTE and DVC_EXP_AUTO_PUSH override the 
   }
 });
 
-Deno.test("loadDvcConfig() names the broken file and line, also for the global level", async () => {
+Deno.test("loadDvcConfig() says the line as configobj does and keeps the file in the error's data", async () => {
   const s = await setup();
   try {
     s.write("global", "[core]\nremote\n");
+    const error = await loadDvcConfig({ dvcDir: s.dvcDir, env: s.env }).catch((e) => e);
+    assert.ok(error instanceof ConfigError);
     assert.equal(
-      await configError(loadDvcConfig({ dvcDir: s.dvcDir, env: s.env })),
-      `Invalid line ('remote') (matched as neither section nor keyword) (${
-        join(s.env.DVC_GLOBAL_CONFIG_DIR, "config")
-      }, line 2)`,
+      error.message,
+      "configuration error - config file error: " +
+        "Invalid line ('remote') (matched as neither section nor keyword) at line 2.",
     );
+    assert.equal(error.data["file"], join(s.env.DVC_GLOBAL_CONFIG_DIR, "config"));
   } finally {
     await s.cleanup();
   }

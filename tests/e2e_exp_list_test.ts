@@ -113,3 +113,55 @@ Deno.test("dxp outside a DVC repository, with bad flags, and its help/version/co
     await cleanup();
   }
 });
+
+Deno.test("dxp exp list --rev and -n select baselines as the remotes fixture's goldens", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    // Baseline 3 is HEAD (main); its first-parent ancestors are baselines 2 and 1.
+    const b3 = "c6d34a0a096dcc0e6afaa76344ef97315066a991";
+    // The goldens' setup: every experiment pushed.
+    const push = fx.dxp(["exp", "push", "origin", "-A"]);
+    assert.equal(push.code, 0, push.stderr);
+
+    const n2 = readGolden("remotes", "exp-list_origin_rev-B3_n2");
+    const n3 = readGolden("remotes", "exp-list_origin_rev-B3_n3");
+    assert.equal(n2.command, `dvc exp list origin --rev ${b3} -n 2`);
+    assert.equal(n3.command, `dvc exp list origin --rev ${b3} -n 3`);
+    const remoteN2 = fx.dxp(["exp", "list", "origin", "--rev", b3, "-n", "2"]);
+    assert.equal(remoteN2.code, n2.exitCode, remoteN2.stderr);
+    assert.deepEqual(blocks(remoteN2.stdout), blocks(n2.stdout));
+    assert.equal(remoteN2.stderr, n2.stderr);
+    const remoteN3 = fx.dxp(["exp", "list", "origin", "--rev", b3, "-n", "3"]);
+    assert.equal(remoteN3.code, n3.exitCode, remoteN3.stderr);
+    assert.deepEqual(blocks(remoteN3.stdout), blocks(n3.stdout));
+    // -n changes the answer: 2 baselines, then 3; --rev alone is 1 baseline.
+    assert.notDeepEqual(blocks(remoteN2.stdout), blocks(remoteN3.stdout));
+    assert.deepEqual(
+      blocks(fx.dxp(["exp", "list", "origin", "--rev", b3]).stdout),
+      blocks(readGolden("remotes", "exp-list_origin").stdout),
+    );
+    for (const name of ["exp-list_A", "exp-list_origin", "exp-list_origin_A"]) {
+      const golden = readGolden("remotes", name);
+      const result = fx.dxp(golden.command.split(" ").slice(1));
+      assert.equal(result.code, golden.exitCode, name);
+      assert.deepEqual(blocks(result.stdout), blocks(golden.stdout), name);
+    }
+
+    // Locally the same selection, with SHAs: the -A golden's blocks of those baselines.
+    const allLocal = blocks(readGolden("remotes", "exp-list_A").stdout);
+    const localN2 = fx.dxp(["exp", "list", "--rev", b3, "-n", "2"]);
+    assert.equal(localN2.code, 0, localN2.stderr);
+    assert.deepEqual(
+      blocks(localN2.stdout),
+      allLocal.filter((b) => /^(main|989d273):$/m.test(b)),
+    );
+    assert.deepEqual(
+      blocks(fx.dxp(["exp", "list", "--rev", "HEAD", "--num", "3"]).stdout),
+      allLocal,
+    );
+    // A negative -n means every ancestor.
+    assert.deepEqual(blocks(fx.dxp(["exp", "list", "-n", "-1"]).stdout), allLocal);
+  } finally {
+    await fx.cleanup();
+  }
+});

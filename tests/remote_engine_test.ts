@@ -273,19 +273,19 @@ Deno.test("remoteRename() renames the section and the defaults pointing at it", 
   }
 });
 
-Deno.test("remoteList() merges the levels and marks the default; one level when asked", async () => {
+Deno.test("remoteList() merges the levels, marks the default and normalises relative URLs as DVC 3.x", async () => {
   const p = await project();
   try {
     p.write("global", "['remote \"g\"']\n    url = ../gstore\n");
     p.write("repo", "[core]\n    remote = R\n['remote \"r\"']\n    url = ../../store\n");
     p.write("local", "['remote \"r\"']\n    url = /abs\n['remote \"bare\"']\n    jobs = 2\n");
     assert.deepEqual(await remoteList(p.scope()), [
-      { name: "g", url: `${p.env.DVC_GLOBAL_CONFIG_DIR}/../gstore`, isDefault: false },
+      { name: "g", url: join(p.tmp, "gstore"), isDefault: false },
       { name: "r", url: "/abs", isDefault: true },
       { name: "bare", url: "", isDefault: false },
     ]);
     assert.deepEqual(await remoteList(p.scope("repo")), [
-      { name: "r", url: `${p.root}/.dvc/../../store`, isDefault: true },
+      { name: "r", url: join(p.tmp, "store"), isDefault: true },
     ]);
   } finally {
     await p.cleanup();

@@ -1,8 +1,10 @@
+import { join } from "node:path";
 import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { CliContext, GlobalFlags } from "./context.ts";
 import { makeContext } from "./context.ts";
 import { openProject, type Project } from "../project/project.ts";
 import { acquireRepoLock } from "../project/repo_lock.ts";
+import { VERSION } from "./version.ts";
 
 /** Shared mutable state of one CLI run: the exit code and the abort signal. */
 export interface RunState {
@@ -51,9 +53,14 @@ export function runWith(
 ): Promise<void> {
   const flags = globalFlagsOf(cmd);
   const ctx = makeContext(flags, state.signal);
+  ctx.debug(`dxp ${VERSION}, working directory '${ctx.cwd}'`);
   return body(ctx, flags).then((code) => {
     state.exitCode = code ?? 0;
   });
+}
+
+function lockPath(dvcDir: string): string {
+  return join(dvcDir, "tmp", "lock");
 }
 
 /** Parses an integer option value, rejecting garbage with a usage error. */
@@ -83,7 +90,14 @@ export function runLocked(
     const lock = await acquireRepoLock(project.dvcDir, {
       wait: flags.waitForLock ?? false,
       signal: ctx.signal,
+      onWait: (holder) =>
+        ctx.debug(
+          `waiting for the repository lock '${lockPath(project.dvcDir)}'${
+            holder === undefined ? "" : ` held by process ${holder}`
+          }`,
+        ),
     });
+    ctx.debug(`acquired the repository lock '${lockPath(project.dvcDir)}'`);
     try {
       return await body(ctx, project);
     } finally {

@@ -1,9 +1,10 @@
 import process from "node:process";
 import { CommanderError } from "@commander-js/extra-typings";
-import { ExitCode } from "../errors/mod.ts";
+import { DxpError, ExitCode } from "../errors/mod.ts";
 import { createProgram } from "./program.ts";
 import type { RunState } from "./command_kit.ts";
 import { describeError } from "./errors.ts";
+import { normalizeArgv } from "./normalize_argv.ts";
 
 /**
  * Runs dxp with `argv` (without the executable) and returns the exit code.
@@ -19,8 +20,15 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const quiet = argv.includes("-q") || argv.includes("--quiet");
   const program = createProgram(state);
+  // DVC's spellings (abbreviated long options, shared options before the
+  // command words) rewritten into the one form commander parses.
+  const normalized = normalizeArgv(program, argv);
+  const quiet = normalized.quiet;
+  if (normalized.error !== undefined) {
+    if (!quiet) process.stderr.write(`ERROR: ${normalized.error}\n`);
+    return ExitCode.usage;
+  }
   const output = {
     writeErr: (text: string) => {
       if (!quiet) process.stderr.write(text);
@@ -34,12 +42,14 @@ export async function main(argv: string[]): Promise<number> {
     cmd.configureOutput(output);
   });
   try {
-    await program.parseAsync(argv, { from: "user" });
+    await program.parseAsync(normalized.argv, { from: "user" });
     return interrupted ? ExitCode.interrupted : state.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // "commander.help" is a command group run without a subcommand: usage error, as DVC.
-      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") {
+      // "commander.help" with exit code 1 is a command group run without a
+      // subcommand: a usage error, as DVC; `dxp help <command>` asked for it.
+      const asked = error.code === "commander.help" && error.exitCode === 0;
+      if (asked || error.code === "commander.helpDisplayed" || error.code === "commander.version") {
         return ExitCode.ok;
       }
       return ExitCode.usage;
@@ -50,6 +60,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     const { line, exitCode } = describeError(error);
     if (!quiet) process.stderr.write(`${line}\n`);
+    // DVC's config messages name the line, not the file: -v names it.
+    const file = error instanceof DxpError ? error.data["file"] : undefined;
+    if (!quiet && normalized.verbose > 0 && typeof file === "string") {
+      process.stderr.write(`DEBUG: in the config file '${file}'\n`);
+    }
     if (process.env["DXP_SHOW_TRACEBACK"] && error instanceof Error && error.stack) {
       process.stderr.write(`${error.stack}\n`);
     }

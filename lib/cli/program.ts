@@ -1,6 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import tab from "@bomb.sh/tab/commander";
-import type { RunState } from "./command_kit.ts";
+import { type RunState, withCommonOptions } from "./command_kit.ts";
 import { VERSION } from "./version.ts";
 import { expCommand } from "./commands/exp/mod.ts";
 import { remoteCommand } from "./commands/remote/mod.ts";
@@ -18,7 +18,12 @@ export function createProgram(state: RunState): Command {
     )
     .version(VERSION, "-V, --version", "print the version")
     .showSuggestionAfterError(true)
-    .configureHelp({ sortSubcommands: false });
+    .configureHelp({ sortSubcommands: false })
+    // Options before the command words belong to the root only; main.ts moves
+    // the shared ones (-q, -v, --cd, --wait-for-lock) behind the command words.
+    .enablePositionalOptions();
+  // Listed in the root's help and completion, as DVC lists them in `dvc -h`.
+  withCommonOptions(program);
   program.addCommand(expCommand(state));
   program.addCommand(pushCommand(state));
   program.addCommand(fetchCommand(state));

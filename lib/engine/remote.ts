@@ -42,7 +42,7 @@ export interface RemoteScope {
 /** One line of `remote list`. */
 export interface RemoteListEntry {
   name: string;
-  /** The URL as DVC shows it (a relative path joined to its config folder, unnormalised). */
+  /** The URL as DVC shows it (a relative path resolved against its config folder, normalised). */
   url: string;
   isDefault: boolean;
 }

@@ -20,16 +20,27 @@ export interface RepoLock {
  */
 export async function acquireRepoLock(
   dvcDir: string,
-  options: { wait?: boolean; signal?: AbortSignal; pollMs?: number } = {},
+  options: {
+    wait?: boolean;
+    signal?: AbortSignal;
+    pollMs?: number;
+    /** Called once, when the lock is busy and `wait` makes us wait (with the holder's pid). */
+    onWait?: (holderPid: number | undefined) => void;
+  } = {},
 ): Promise<RepoLock> {
   const dir = join(dvcDir, "tmp");
   const path = join(dir, "lock");
   mkdirSync(dir, { recursive: true });
+  let waiting = false;
   for (;;) {
     const lock = tryAcquire(path);
     if (lock) return lock;
     if (!options.wait) throw new LockError(LOCK_MESSAGE);
     if (options.signal?.aborted) throw new LockError(LOCK_MESSAGE);
+    if (!waiting) {
+      waiting = true;
+      options.onWait?.(ownerPid(path));
+    }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 200));
   }
 }

@@ -69,7 +69,7 @@ export function configDataOf(doc: IniDocument, baseDir: string): ConfigData {
     const lower = section.name.toLowerCase();
     const target = new Map<string, Sourced>();
     for (const entry of section.entries) {
-      const value = interpolate(section, entry.key, entry.value, entry.line);
+      const value = interpolate(section, entry.key, entry.value);
       target.set(entry.key.toLowerCase(), {
         value,
         file: doc.file,
@@ -122,13 +122,14 @@ function mergeSection(into: Map<string, SectionData>, name: string, section: Sec
  * and its `DEFAULT` section; recursive, with loop detection.
  */
 function interpolator(doc: IniDocument) {
-  const fail = (what: string, line: number): never => {
-    throw configError(`${what} (${doc.file}, line ${line + 1})`);
+  // configobj's InterpolationError wording (it names no line).
+  const fail = (what: string): never => {
+    throw configError(`${what}.`, { file: doc.file });
   };
   const parentOf = (section: IniSection): IniSection | undefined =>
     section === doc.root ? undefined : doc.root;
 
-  const fetch = (section: IniSection, name: string, line: number) => {
+  const fetch = (section: IniSection, name: string) => {
     for (let at: IniSection | undefined = section; at; at = parentOf(at)) {
       const own = at.entries.find((e) => e.key === name);
       if (own) return { value: own.value, at };
@@ -136,7 +137,7 @@ function interpolator(doc: IniDocument) {
       const fallback = defaults?.entries.find((e) => e.key === name);
       if (fallback) return { value: fallback.value, at };
     }
-    return fail(`missing option "${name}" in interpolation`, line);
+    return fail(`missing option "${name}" in interpolation`);
   };
 
   const expand = (
@@ -144,21 +145,20 @@ function interpolator(doc: IniDocument) {
     value: string,
     section: IniSection,
     trail: Set<string>,
-    line: number,
   ): string => {
     if (!value.includes("%")) return value;
     const mark = `${key}\u0000${section.name}`;
-    if (trail.has(mark)) fail(`interpolation loop detected in value "${key}"`, line);
+    if (trail.has(mark)) fail(`interpolation loop detected in value "${key}"`);
     trail.add(mark);
     const pattern = /%\(([^)]*)\)s/g;
     let result = value;
     for (let match = pattern.exec(result); match; match = pattern.exec(result)) {
       const name = match[1] ?? "";
-      const found = fetch(section, name, line);
+      const found = fetch(section, name);
       if (typeof found.value !== "string") {
-        fail(`cannot interpolate the list value of "${name}"`, line);
+        fail(`cannot interpolate the list value of "${name}"`);
       }
-      const replacement = expand(name, found.value as string, found.at, trail, line);
+      const replacement = expand(name, found.value as string, found.at, trail);
       result = result.slice(0, match.index) + replacement +
         result.slice(match.index + match[0].length);
       pattern.lastIndex = match.index + replacement.length;
@@ -167,8 +167,8 @@ function interpolator(doc: IniDocument) {
     return result;
   };
 
-  return (section: IniSection, key: string, value: IniValue, line: number): IniValue =>
+  return (section: IniSection, key: string, value: IniValue): IniValue =>
     typeof value === "string"
-      ? expand(key, value, section, new Set(), line)
-      : value.map((item) => expand(key, item, section, new Set(), line));
+      ? expand(key, value, section, new Set())
+      : value.map((item) => expand(key, item, section, new Set()));
 }

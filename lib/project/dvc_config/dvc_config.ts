@@ -2,7 +2,7 @@ import type { ConfigData, SectionData, Sourced } from "./config_data.ts";
 import { configError } from "./errors.ts";
 import type { IniValue } from "./ini_types.ts";
 import type { ConfigFiles } from "./levels.ts";
-import { REMOTE_PATH_OPTIONS, resolveConfigPath } from "./paths.ts";
+import { isUrlLike, REMOTE_PATH_OPTIONS, resolveConfigPath } from "./paths.ts";
 import { remoteTypeOf, splitUrl } from "./schema.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -127,6 +127,7 @@ export class DvcConfig {
     const url = own.url ?? "";
     delete own.url;
     const { scheme, netloc, path } = splitUrl(url);
+    if (isUrlLike(url) && !netloc && scheme !== "file") throw missingNetloc(lower, url, scheme);
     if (scheme !== "remote" || !netloc) {
       const type = remoteTypeOf(url);
       // A local remote may be written as a file:// URL; callers get the path.
@@ -155,6 +156,22 @@ export class DvcConfig {
     }
     return options;
   }
+}
+
+// Schemes whose URL names a bucket (or container) first; the others name a host.
+const BUCKET_SCHEMES = new Set(["s3", "gs", "azure", "oss"]);
+
+/**
+ * `s3://` or `ssh:///path`: DVC's schema takes a URL without a host for a
+ * local path and then fails somewhere deep; say what is wrong instead.
+ */
+function missingNetloc(name: string, url: string, scheme: string) {
+  const what = BUCKET_SCHEMES.has(scheme) ? "bucket" : scheme === "remote" ? "remote name" : "host";
+  return configError(
+    `the URL '${url}' of remote '${name}' has no ${what}: write it as ${scheme}://<${
+      what.replace(" ", "-")
+    }>/<path>`,
+  );
 }
 
 function joined(value: IniValue): string {

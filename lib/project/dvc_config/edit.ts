@@ -59,7 +59,7 @@ async function writeAtomically(file: string, text: string): Promise<void> {
     await rm(temp, { force: true });
     throw configError(
       `cannot write '${file}' (${(error as { code?: string }).code ?? error})`,
-      error,
+      { cause: error, file },
     );
   }
 }

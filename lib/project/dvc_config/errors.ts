@@ -8,10 +8,18 @@ import { ConfigError } from "../../errors/mod.ts";
  */
 export const CONFIG_ERROR_PREFIX = "configuration error - config file error: ";
 
-/** Builds the ConfigError for `what` (DVC's wording, without the prefix). */
-export function configError(what: string, cause?: unknown): ConfigError {
+/**
+ * Builds the ConfigError for `what` (DVC's wording, without the prefix).
+ * `file`, when known, goes into the error's data (DVC's message does not name
+ * it; `dxp -v` shows it).
+ */
+export function configError(
+  what: string,
+  options: { cause?: unknown; file?: string } = {},
+): ConfigError {
+  const data = options.file === undefined ? { what } : { what, file: options.file };
   return new ConfigError(
     `${CONFIG_ERROR_PREFIX}${what}`,
-    cause === undefined ? { data: { what } } : { cause, data: { what } },
+    options.cause === undefined ? { data } : { cause: options.cause, data },
   );
 }

@@ -40,8 +40,11 @@ export function splitLines(text: string): { lines: string[]; terminators: string
 /**
  * Parses a DVC config file the way configobj does (no interpolation yet, no
  * lower-casing): sections, keys, quoted/unquoted/list/multi-line values,
- * comments. Throws DVC's `config file error` (a ConfigError) at the first bad
- * line, naming the file and the 1-based line.
+ * comments. Like configobj, a bad line is skipped and parsing goes on; at the
+ * end DVC's `config file error` (a ConfigError) is thrown with configobj's
+ * wording: `<problem> at line <n>.` for one bad line, `Parsing failed with
+ * several errors. First error at line <n>.` for more (configobj puts a line
+ * break before "First"; one line here, as every dxp error).
  */
 export function parseIni(text: string, file: string): IniDocument {
   const bom = text.startsWith("\ufeff");
@@ -58,8 +61,9 @@ export function parseIni(text: string, file: string): IniDocument {
     lastLine: -1,
   };
   const parents = new Map<IniSection, IniSection>([[root, root]]);
-  const fail = (what: string, index: number): never => {
-    throw configError(`${what} (${file}, line ${index + 1})`);
+  const errors: { what: string; line: number }[] = [];
+  const fail = (what: string, index: number) => {
+    errors.push({ what, line: index + 1 });
   };
 
   let current = root;
@@ -72,22 +76,32 @@ export function parseIni(text: string, file: string): IniDocument {
     if (marker) {
       const [, indent = "", open = "", rawName = "", close = "", comment = ""] = marker;
       const depth = count(open, "[");
-      if (depth !== count(close, "]")) fail("Cannot compute the section depth", index);
+      if (depth !== count(close, "]")) {
+        fail("Cannot compute the section depth", index);
+        continue;
+      }
       let parent: IniSection;
       if (depth < current.depth) {
         let walk = current;
         while (walk.depth > depth && walk !== root) walk = parents.get(walk)!;
-        if (walk.depth !== depth) fail("Cannot compute nesting level", index);
+        if (walk.depth !== depth) {
+          fail("Cannot compute nesting level", index);
+          continue;
+        }
         parent = parents.get(walk)!;
       } else if (depth === current.depth) {
         parent = parents.get(current)!;
       } else if (depth === current.depth + 1) {
         parent = current;
       } else {
-        return fail("Section too nested", index);
+        fail("Section too nested", index);
+        continue;
       }
       const name = unquote(rawName);
-      if (has(parent, name)) fail("Duplicate section name", index);
+      if (has(parent, name)) {
+        fail("Duplicate section name", index);
+        continue;
+      }
       const section: IniSection = {
         name,
         depth,
@@ -106,10 +120,8 @@ export function parseIni(text: string, file: string): IniDocument {
 
     const keyword = KEYWORD.exec(line);
     if (!keyword) {
-      return fail(
-        `Invalid line (${pyRepr(line)}) (matched as neither section nor keyword)`,
-        index,
-      );
+      fail(`Invalid line (${pyRepr(line)}) (matched as neither section nor keyword)`, index);
+      continue;
     }
     const [, indent = "", rawKey = "", rawValue = ""] = keyword;
     let value: IniValue;
@@ -118,19 +130,37 @@ export function parseIni(text: string, file: string): IniDocument {
     const quote = rawValue.slice(0, 3);
     if (quote === "'''" || quote === '"""') {
       const multi = multiline(rawValue, quote, lines, index);
-      if (!multi) return fail("Parse error in multiline value", index);
+      if (!multi) {
+        fail("Parse error in multiline value", index);
+        continue;
+      }
       ({ value, comment, endLine } = multi);
     } else {
       const handled = handleValue(rawValue);
-      if (!handled) return fail("Parse error in value", index);
+      if (!handled) {
+        fail("Parse error in value", index);
+        continue;
+      }
       ({ value, comment } = handled);
     }
     const key = unquote(rawKey);
-    if (has(current, key)) fail("Duplicate keyword name", index);
+    if (has(current, key)) {
+      fail("Duplicate keyword name", index);
+      continue;
+    }
     const entry: IniEntry = { key, value, line: index, endLine, indent, comment };
     current.entries.push(entry);
     current.lastLine = endLine;
     index = endLine;
+  }
+  const first = errors[0];
+  if (first) {
+    throw configError(
+      errors.length === 1
+        ? `${first.what} at line ${first.line}.`
+        : `Parsing failed with several errors. First error at line ${first.line}.`,
+      { file },
+    );
   }
   return { file, lines, terminators, newline, bom, root };
 }

@@ -64,13 +64,13 @@ export async function readConfigText(file: string): Promise<string | undefined> 
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "ENOENT" || code === "ENOTDIR") return undefined;
-    throw configError(`cannot read '${file}' (${code ?? String(error)})`, error);
+    throw configError(`cannot read '${file}' (${code ?? String(error)})`, { cause: error, file });
   }
   try {
     // ignoreBOM keeps a byte order mark in the text so the writer can keep it.
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch (error) {
-    throw configError(`'${file}' is not valid UTF-8 text`, error);
+    throw configError(`'${file}' is not valid UTF-8 text`, { cause: error, file });
   }
 }
 

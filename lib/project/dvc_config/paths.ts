@@ -29,14 +29,13 @@ export function resolveConfigPath(value: string, baseDir: string, env: Env): str
 }
 
 /**
- * The same path as `dvc remote list` shows it: DVC joins the config folder
- * and the relative value without normalising (`/p/.dvc/../../store`).
+ * The same path as `dvc remote list` shows it. DVC 3.x resolves a relative
+ * value with `os.path.abspath(join(config_dir, value))`, so the folder is
+ * normalised (`/p/store`, not `/p/.dvc/../../store`): exactly
+ * {@link resolveConfigPath}.
  */
 export function displayConfigPath(value: string, baseDir: string, env: Env): string {
-  if (isUrlLike(value)) return value;
-  const expanded = expandHome(value, env);
-  if (isAbsolute(expanded)) return expanded;
-  return baseDir.endsWith("/") ? `${baseDir}${expanded}` : `${baseDir}/${expanded}`;
+  return resolveConfigPath(value, baseDir, env);
 }
 
 /**
@@ -58,6 +57,7 @@ export const REMOTE_PATH_OPTIONS: ReadonlySet<string> = new Set([
   "gdrive_user_credentials_file",
   "gdrive_service_account_json_file_path",
   "credentialpath",
+  "configpath",
   "keyfile",
   "cert_path",
   "key_path",
