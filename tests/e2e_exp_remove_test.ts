@@ -1,0 +1,216 @@
+/**
+ * `exp remove` on the binary against real DVC's goldens: local removal by
+ * name, `-A`, `--rev`/`-n` and `--keep` (DVC's `--keep` removes the
+ * experiments of every other baseline too, fixtures README §9.4 item 4), and
+ * `-g` on the Git remote, always checked on the refs themselves: local refs
+ * with `git for-each-ref`, the remote's with `git ls-remote`, and the DVC
+ * remotes left as they were.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type FixtureCopy, fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
+import { type Golden, readGolden } from "./helpers/golden.ts";
+import { normalizeExpText } from "./helpers/exp_messages.ts";
+import type { RunResult } from "./helpers/tmp.ts";
+
+const B1 = "59cd22220db6b081790dd907a87d270cc16022c1";
+const B3 = "c6d34a0a096dcc0e6afaa76344ef97315066a991";
+
+function localExps(fx: FixtureCopy): string {
+  return fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"]);
+}
+
+/** `<remote> <count>` lines, as the goldens' "file counts" section. */
+function dvcCounts(fx: FixtureCopy, remotes: readonly string[]): string {
+  return remotes.map((r) => `${r} ${listFiles(join(fx.root, r)).length}\n`).join("");
+}
+
+function assertMessages(result: RunResult, golden: Golden, name: string) {
+  assert.equal(result.code, golden.exitCode, `${name}: ${result.stderr}`);
+  assert.deepEqual(normalizeExpText(result.stdout), normalizeExpText(golden.stdout), name);
+  assert.equal(result.stderr, golden.stderr, name);
+}
+
+const localCases: { golden: string; argv: string[] }[] = [
+  { golden: "exp-remove_A", argv: ["exp", "remove", "-A"] },
+  { golden: "exp-remove_exp-1_exp-2", argv: ["exp", "remove", "exp-1", "exp-2"] },
+  { golden: "exp-remove_keep_exp-3", argv: ["exp", "remove", "--keep", "exp-3"] },
+  { golden: "exp-remove_rev-B3", argv: ["exp", "remove", "--rev", B3] },
+  { golden: "exp-remove_rev-B3_n2", argv: ["exp", "remove", "--rev", B3, "-n", "2"] },
+];
+
+for (const { golden: name, argv } of localCases) {
+  Deno.test(`dxp ${argv.join(" ")} removes the local refs DVC removed (remotes/${name})`, async () => {
+    const fx = await fixtureCopy("remotes");
+    try {
+      const golden = readGolden("remotes", name);
+      assert.equal(argv.join(" "), golden.command.replace(/^dvc /, ""));
+      const remoteBefore = fx.git(["ls-remote", "origin"]);
+      const countsBefore = dvcCounts(fx, ["store", "other", "third"]);
+      const result = fx.dxp(argv);
+      assertMessages(result, golden, name);
+      assert.equal(localExps(fx), golden.sections.get("after: git for-each-ref refs/exps"));
+      assert.equal(fx.git(["ls-remote", "origin"]), remoteBefore);
+      assert.equal(dvcCounts(fx, ["store", "other", "third"]), countsBefore);
+      fx.git(["fsck", "--full"]);
+    } finally {
+      await fx.cleanup();
+    }
+  });
+}
+
+Deno.test("dxp exp remove --keep with --rev or -A keeps that selection; -n alone is a usage error", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    const names = () =>
+      fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"]).split("\n").filter(Boolean);
+    // Keep -A: nothing is removed.
+    const all = fx.dxp(["exp", "remove", "--keep", "-A"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.stdout, "No experiments to remove.\n");
+    assert.equal(names().length, 5);
+    // Keep B3 and B2 (-n 2): only exp-1 (B1) goes.
+    const kept = fx.dxp(["exp", "remove", "--keep", "--rev", B3, "-n", "2"]);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal(kept.stdout, "Removed experiments: 'exp-1'\n");
+    assert.deepEqual(names().map((ref) => ref.split("/").pop()), [
+      "exp-2",
+      "exp-3",
+      "exp-4",
+      "EXEC_HEAD",
+    ]);
+    const usage = fx.dxp(["exp", "remove", "-n", "2"]);
+    assert.equal(usage.code, 255);
+    assert.equal(
+      usage.stderr,
+      "ERROR: Either provide an `experiment` argument, or use the `--rev` or `--all-commits` or `--queue` flag.\n",
+    );
+    assert.equal(names().length, 4);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+const remoteCases: { golden: string; argv: string[] }[] = [
+  { golden: "exp-remove_g_A", argv: ["exp", "remove", "-g", "origin", "-A"] },
+  { golden: "exp-remove_g_exp-3_exp-4", argv: ["exp", "remove", "-g", "origin", "exp-3", "exp-4"] },
+  { golden: "exp-remove_g_rev-B1", argv: ["exp", "remove", "-g", "origin", "--rev", B1] },
+];
+
+for (const { golden: name, argv } of remoteCases) {
+  Deno.test(`dxp ${argv.join(" ")} removes the remote refs DVC removed (remotes/${name})`, async () => {
+    const fx = await fixtureCopy("remotes");
+    try {
+      const pushed = fx.dxp(["exp", "push", "origin", "-A"]);
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const golden = readGolden("remotes", name);
+      assert.equal(argv.join(" "), golden.command.replace(/^dvc /, ""));
+      const result = fx.dxp(argv);
+      assertMessages(result, golden, name);
+      assert.equal(
+        fx.git(["ls-remote", "origin", "refs/exps/*"]),
+        golden.sections.get("after: git ls-remote origin 'refs/exps/*'"),
+      );
+      assert.equal(
+        localExps(fx),
+        golden.sections.get("after: git for-each-ref refs/exps (local refs)"),
+      );
+      assert.equal(
+        dvcCounts(fx, ["store", "other", "third"]),
+        golden.sections.get(
+          "after: file counts in ../store ../other ../third (nothing deleted)",
+        ),
+      );
+      fx.git(["fsck", "--full"], join(fx.root, "origin.git"));
+    } finally {
+      await fx.cleanup();
+    }
+  });
+}
+
+Deno.test("dxp exp remove -g origin --keep removes every other experiment on the remote, in one request", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    const pushed = fx.dxp(["exp", "push", "origin", "-A"]);
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const localBefore = localExps(fx);
+    const result = fx.dxp(["exp", "remove", "-g", "origin", "--keep", "exp-3"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(normalizeExpText(result.stdout), [
+      "Removed experiments: [exp-1 exp-2 exp-4]",
+    ]);
+    assert.equal(
+      fx.git(["ls-remote", "origin", "refs/exps/*"]),
+      `d05afa88a4ab918def2d0c7578e784a9416bd109\trefs/exps/c6/${B3.slice(2)}/exp-3\n`,
+    );
+    assert.equal(localExps(fx), localBefore);
+    // -n 2 from HEAD on the remote: exp-3 (B3); B2's exp-2 is gone already.
+    const rest = fx.dxp(["exp", "remove", "-g", "origin", "--rev", B3, "-n", "2"]);
+    assert.equal(rest.stdout, "Removed experiments: 'exp-3'\n");
+    assert.equal(fx.git(["ls-remote", "origin", "refs/exps/*"]), "");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp remove -g matches the basic goldens, checked with git ls-remote", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const lsRemote = () => fx.git(["ls-remote", "../origin.git"]);
+    const untouched = localExps(fx);
+    const removeB = readGolden("basic", "exp-remove_g_exp-b");
+    const r1 = fx.dxp(["exp", "remove", "-g", "origin", "exp-b"]);
+    assertMessages(r1, removeB, "exp-remove_g_exp-b");
+    assert.equal(lsRemote(), removeB.sections.get("after: git ls-remote ../origin.git"));
+    assert.equal(
+      localExps(fx),
+      removeB.sections.get("after: git for-each-ref refs/exps (local refs untouched)"),
+    );
+    assert.equal(
+      `${listFiles(join(fx.root, "dvcstore")).length}\n`,
+      removeB.sections.get("after: files in ../dvcstore: count (nothing deleted)"),
+    );
+    const again = readGolden("basic", "exp-remove_g_exp-b_again");
+    const r2 = fx.dxp(["exp", "remove", "-g", "origin", "exp-b"]);
+    assertMessages(r2, again, "exp-remove_g_exp-b_again");
+    assert.equal(lsRemote(), removeB.sections.get("after: git ls-remote ../origin.git"));
+    const unknown = readGolden("basic", "exp-remove_g_does-not-exist");
+    assertMessages(
+      fx.dxp(["exp", "remove", "-g", "origin", "does-not-exist"]),
+      unknown,
+      "exp-remove_g_does-not-exist",
+    );
+    const full = readGolden("basic", "exp-remove_g_full-ref_auto");
+    const r3 = fx.dxp([
+      "exp",
+      "remove",
+      "-g",
+      "origin",
+      "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/typed-gulf",
+    ]);
+    assertMessages(r3, full, "exp-remove_g_full-ref_auto");
+    assert.equal(lsRemote(), full.sections.get("after: git ls-remote ../origin.git"));
+    assert.equal(localExps(fx), untouched);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp remove -g origin exp-x matches the legacy golden (remote ref gone, local refs kept)", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    const golden = readGolden("legacy", "exp-remove_g_exp-x");
+    const result = fx.dxp(["exp", "remove", "-g", "origin", "exp-x"]);
+    assertMessages(result, golden, "exp-remove_g_exp-x");
+    assert.equal(
+      fx.git(["ls-remote", "../origin.git"]),
+      golden.sections.get("after: git ls-remote ../origin.git"),
+    );
+    assert.equal(
+      localExps(fx),
+      golden.sections.get("after: git for-each-ref refs/exps (local refs untouched)"),
+    );
+  } finally {
+    await fx.cleanup();
+  }
+});
