@@ -214,3 +214,24 @@ Deno.test("dxp exp remove -g origin exp-x matches the legacy golden (remote ref 
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp remove of a full ref that does not exist fails and removes nothing, locally and with -g", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    const nope = `refs/exps/c6/${B3.slice(2)}/nope`;
+    const before = localExps(fx);
+    const local = fx.dxp(["exp", "remove", "exp-3", nope]);
+    assert.equal(local.code, 255);
+    assert.equal(local.stdout, "");
+    assert.equal(local.stderr, `ERROR: '${nope}' is not a valid experiment name\n`);
+    assert.equal(localExps(fx), before);
+
+    assert.equal(fx.dxp(["exp", "push", "origin", "exp-3"]).code, 0);
+    const remote = fx.dxp(["exp", "remove", "-g", "origin", "exp-3", nope]);
+    assert.equal(remote.code, 255);
+    assert.equal(remote.stderr, `ERROR: Experiment '${nope}' does not exist in 'origin'\n`);
+    assert.match(fx.git(["ls-remote", "origin", "refs/exps/*"]), /\/exp-3\n$/);
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -255,3 +255,22 @@ Deno.test("dxp exp show -n 2 shows B3 and B2 with their experiments; -A adds B1 
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp pull of a full ref the remote does not have fails before fetching anything", async () => {
+  const fx = await pushedCopy();
+  try {
+    const clone = fx.freshClone();
+    const nope = `refs/exps/c6/${B3.slice(2)}/nope`;
+    const result = fx.dxp(
+      ["exp", "pull", "origin", `refs/exps/c6/${B3.slice(2)}/exp-3`, nope],
+      clone,
+    );
+    assert.equal(result.code, 255);
+    assert.equal(result.stdout, "");
+    assert.equal(result.stderr, `ERROR: '${nope}' is not a valid experiment name\n`);
+    assert.equal(localExps(fx, clone), "");
+    assert.equal(listFiles(join(clone, ".dvc", "cache")).length, 0);
+  } finally {
+    await fx.cleanup();
+  }
+});
