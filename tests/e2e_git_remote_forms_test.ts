@@ -168,7 +168,7 @@ Deno.test("dxp over ssh: host:path through GIT_SSH_COMMAND, ssh://alias/path thr
       assert.equal(calls.length, 4, calls.join("\n"));
       for (const call of calls) assert.match(call, /^core-sshcommand dxp-test-sshd git-/);
 
-      // DXP_SSH_COMMAND wins over GIT_SSH_COMMAND, which wins over core.sshCommand.
+      // DXP_SSH_COMMAND wins over GIT_SSH_COMMAND, which wins over GIT_SSH and core.sshCommand.
       const remote = `dxp-test-sshd:${join(fx.root, "origin.git")}`;
       fx.env["GIT_SSH_COMMAND"] = ssh.wrapper("git-ssh-command");
       fx.env["DXP_SSH_COMMAND"] = ssh.wrapper("dxp-ssh-command");
@@ -179,6 +179,12 @@ Deno.test("dxp over ssh: host:path through GIT_SSH_COMMAND, ssh://alias/path thr
       const second = await dxpAsync(fx, ["exp", "list", "-A", remote]);
       assert.equal(second.code, 0, second.stderr);
       assert.deepEqual(ssh.calls().slice(5).map((c) => c.split(" ")[0]), ["git-ssh-command"]);
+      // GIT_SSH (a program, not a command line) comes after GIT_SSH_COMMAND, before core.sshCommand.
+      delete fx.env["GIT_SSH_COMMAND"];
+      fx.env["GIT_SSH"] = ssh.wrapper("git-ssh");
+      const third = await dxpAsync(fx, ["exp", "list", "-A", remote]);
+      assert.equal(third.code, 0, third.stderr);
+      assert.deepEqual(ssh.calls().slice(6).map((c) => c.split(" ")[0]), ["git-ssh"]);
     });
 
     // ssh://user@127.0.0.1:port/path with a plain OpenSSH command line: the port goes with -p.
