@@ -235,3 +235,22 @@ Deno.test("dxp exp remove of a full ref that does not exist fails and removes no
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp remove --rev -n removes same-named experiments of every selected baseline", async () => {
+  // basic: exp-a exists on B1 and on B2 (= main). DVC keys this selection by name and
+  // silently keeps one of the two; dxp removes what was selected.
+  const fx = await fixtureCopy("basic");
+  try {
+    const result = fx.dxp(["exp", "remove", "--rev", "main", "-n", "2"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(normalizeExpText(result.stdout), [
+      "Removed experiments: [exp-a exp-a exp-b typed-gulf]",
+    ]);
+    assert.equal(
+      fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"]),
+      "refs/exps/exec/EXEC_HEAD\n",
+    );
+  } finally {
+    await fx.cleanup();
+  }
+});
