@@ -9,26 +9,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type FixtureCopy, fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
-import { type Golden, readGolden } from "./helpers/golden.ts";
-import { normalizeExpText } from "./helpers/exp_messages.ts";
-import type { RunResult } from "./helpers/tmp.ts";
+import { readGolden } from "./helpers/golden.ts";
+import { assertExpMessages, expRefLines, normalizeExpText } from "./helpers/exp_goldens.ts";
 
 const B1 = "59cd22220db6b081790dd907a87d270cc16022c1";
 const B3 = "c6d34a0a096dcc0e6afaa76344ef97315066a991";
 
-function localExps(fx: FixtureCopy): string {
-  return fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"]);
-}
-
 /** `<remote> <count>` lines, as the goldens' "file counts" section. */
 function dvcCounts(fx: FixtureCopy, remotes: readonly string[]): string {
   return remotes.map((r) => `${r} ${listFiles(join(fx.root, r)).length}\n`).join("");
-}
-
-function assertMessages(result: RunResult, golden: Golden, name: string) {
-  assert.equal(result.code, golden.exitCode, `${name}: ${result.stderr}`);
-  assert.deepEqual(normalizeExpText(result.stdout), normalizeExpText(golden.stdout), name);
-  assert.equal(result.stderr, golden.stderr, name);
 }
 
 const localCases: { golden: string; argv: string[] }[] = [
@@ -48,8 +37,8 @@ for (const { golden: name, argv } of localCases) {
       const remoteBefore = fx.git(["ls-remote", "origin"]);
       const countsBefore = dvcCounts(fx, ["store", "other", "third"]);
       const result = fx.dxp(argv);
-      assertMessages(result, golden, name);
-      assert.equal(localExps(fx), golden.sections.get("after: git for-each-ref refs/exps"));
+      assertExpMessages(result, golden, name);
+      assert.equal(expRefLines(fx), golden.sections.get("after: git for-each-ref refs/exps"));
       assert.equal(fx.git(["ls-remote", "origin"]), remoteBefore);
       assert.equal(dvcCounts(fx, ["store", "other", "third"]), countsBefore);
       fx.git(["fsck", "--full"]);
@@ -106,13 +95,13 @@ for (const { golden: name, argv } of remoteCases) {
       const golden = readGolden("remotes", name);
       assert.equal(argv.join(" "), golden.command.replace(/^dvc /, ""));
       const result = fx.dxp(argv);
-      assertMessages(result, golden, name);
+      assertExpMessages(result, golden, name);
       assert.equal(
         fx.git(["ls-remote", "origin", "refs/exps/*"]),
         golden.sections.get("after: git ls-remote origin 'refs/exps/*'"),
       );
       assert.equal(
-        localExps(fx),
+        expRefLines(fx),
         golden.sections.get("after: git for-each-ref refs/exps (local refs)"),
       );
       assert.equal(
@@ -133,7 +122,7 @@ Deno.test("dxp exp remove -g origin --keep removes every other experiment on the
   try {
     const pushed = fx.dxp(["exp", "push", "origin", "-A"]);
     assert.equal(pushed.code, 0, pushed.stderr);
-    const localBefore = localExps(fx);
+    const localBefore = expRefLines(fx);
     const result = fx.dxp(["exp", "remove", "-g", "origin", "--keep", "exp-3"]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(normalizeExpText(result.stdout), [
@@ -143,7 +132,7 @@ Deno.test("dxp exp remove -g origin --keep removes every other experiment on the
       fx.git(["ls-remote", "origin", "refs/exps/*"]),
       `d05afa88a4ab918def2d0c7578e784a9416bd109\trefs/exps/c6/${B3.slice(2)}/exp-3\n`,
     );
-    assert.equal(localExps(fx), localBefore);
+    assert.equal(expRefLines(fx), localBefore);
     // -n 2 from HEAD on the remote: exp-3 (B3); B2's exp-2 is gone already.
     const rest = fx.dxp(["exp", "remove", "-g", "origin", "--rev", B3, "-n", "2"]);
     assert.equal(rest.stdout, "Removed experiments: 'exp-3'\n");
@@ -157,13 +146,13 @@ Deno.test("dxp exp remove -g matches the basic goldens, checked with git ls-remo
   const fx = await fixtureCopy("basic");
   try {
     const lsRemote = () => fx.git(["ls-remote", "../origin.git"]);
-    const untouched = localExps(fx);
+    const untouched = expRefLines(fx);
     const removeB = readGolden("basic", "exp-remove_g_exp-b");
     const r1 = fx.dxp(["exp", "remove", "-g", "origin", "exp-b"]);
-    assertMessages(r1, removeB, "exp-remove_g_exp-b");
+    assertExpMessages(r1, removeB, "exp-remove_g_exp-b");
     assert.equal(lsRemote(), removeB.sections.get("after: git ls-remote ../origin.git"));
     assert.equal(
-      localExps(fx),
+      expRefLines(fx),
       removeB.sections.get("after: git for-each-ref refs/exps (local refs untouched)"),
     );
     assert.equal(
@@ -172,10 +161,10 @@ Deno.test("dxp exp remove -g matches the basic goldens, checked with git ls-remo
     );
     const again = readGolden("basic", "exp-remove_g_exp-b_again");
     const r2 = fx.dxp(["exp", "remove", "-g", "origin", "exp-b"]);
-    assertMessages(r2, again, "exp-remove_g_exp-b_again");
+    assertExpMessages(r2, again, "exp-remove_g_exp-b_again");
     assert.equal(lsRemote(), removeB.sections.get("after: git ls-remote ../origin.git"));
     const unknown = readGolden("basic", "exp-remove_g_does-not-exist");
-    assertMessages(
+    assertExpMessages(
       fx.dxp(["exp", "remove", "-g", "origin", "does-not-exist"]),
       unknown,
       "exp-remove_g_does-not-exist",
@@ -188,9 +177,9 @@ Deno.test("dxp exp remove -g matches the basic goldens, checked with git ls-remo
       "origin",
       "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/typed-gulf",
     ]);
-    assertMessages(r3, full, "exp-remove_g_full-ref_auto");
+    assertExpMessages(r3, full, "exp-remove_g_full-ref_auto");
     assert.equal(lsRemote(), full.sections.get("after: git ls-remote ../origin.git"));
-    assert.equal(localExps(fx), untouched);
+    assert.equal(expRefLines(fx), untouched);
   } finally {
     await fx.cleanup();
   }
@@ -201,13 +190,13 @@ Deno.test("dxp exp remove -g origin exp-x matches the legacy golden (remote ref 
   try {
     const golden = readGolden("legacy", "exp-remove_g_exp-x");
     const result = fx.dxp(["exp", "remove", "-g", "origin", "exp-x"]);
-    assertMessages(result, golden, "exp-remove_g_exp-x");
+    assertExpMessages(result, golden, "exp-remove_g_exp-x");
     assert.equal(
       fx.git(["ls-remote", "../origin.git"]),
       golden.sections.get("after: git ls-remote ../origin.git"),
     );
     assert.equal(
-      localExps(fx),
+      expRefLines(fx),
       golden.sections.get("after: git for-each-ref refs/exps (local refs untouched)"),
     );
   } finally {
@@ -219,12 +208,12 @@ Deno.test("dxp exp remove of a full ref that does not exist fails and removes no
   const fx = await fixtureCopy("remotes");
   try {
     const nope = `refs/exps/c6/${B3.slice(2)}/nope`;
-    const before = localExps(fx);
+    const before = expRefLines(fx);
     const local = fx.dxp(["exp", "remove", "exp-3", nope]);
     assert.equal(local.code, 255);
     assert.equal(local.stdout, "");
     assert.equal(local.stderr, `ERROR: '${nope}' is not a valid experiment name\n`);
-    assert.equal(localExps(fx), before);
+    assert.equal(expRefLines(fx), before);
 
     assert.equal(fx.dxp(["exp", "push", "origin", "exp-3"]).code, 0);
     const remote = fx.dxp(["exp", "remove", "-g", "origin", "exp-3", nope]);

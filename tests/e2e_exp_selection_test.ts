@@ -17,8 +17,13 @@ import {
   sectionLines,
   workspaceFiles,
 } from "./helpers/fixture_repo.ts";
-import { type Golden, readGolden } from "./helpers/golden.ts";
-import { normalizeExpText } from "./helpers/exp_messages.ts";
+import { readGolden } from "./helpers/golden.ts";
+import {
+  assertExpMessages,
+  expListBlocks,
+  expRefLines,
+  normalizeExpText,
+} from "./helpers/exp_goldens.ts";
 import type { RunResult } from "./helpers/tmp.ts";
 
 const B1 = "59cd22220db6b081790dd907a87d270cc16022c1";
@@ -38,18 +43,6 @@ function dvcObjects(fx: FixtureCopy): Set<string> {
 /** `git ls-remote origin 'refs/exps/*'`, as the goldens record it. */
 function remoteExps(fx: FixtureCopy): string {
   return fx.git(["ls-remote", "origin", "refs/exps/*"]);
-}
-
-/** `git for-each-ref refs/exps` in the goldens' `<sha> <ref>` form. */
-function localExps(fx: FixtureCopy, repo = fx.repo): string {
-  return fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], repo);
-}
-
-/** Same exit code, same messages (names compared as sets), same stderr. */
-function assertMessages(result: RunResult, golden: Golden, name: string) {
-  assert.equal(result.code, golden.exitCode, `${name}: ${result.stderr}`);
-  assert.deepEqual(normalizeExpText(result.stdout), normalizeExpText(golden.stdout), name);
-  assert.equal(result.stderr, golden.stderr, name);
 }
 
 /** A copy of the remotes fixture whose four experiments are on origin with their data. */
@@ -75,7 +68,7 @@ for (const { golden: name, argv } of pushCases) {
       assert.equal(argv.join(" "), golden.command.replace(/^dvc /, ""));
       const before = dvcObjects(fx);
       const result = fx.dxp(argv);
-      assertMessages(result, golden, name);
+      assertExpMessages(result, golden, name);
       assert.equal(
         remoteExps(fx),
         golden.sections.get("after: git ls-remote origin 'refs/exps/*'"),
@@ -96,7 +89,7 @@ for (const { golden: name, argv } of pushCases) {
       }
       fx.git(["fsck", "--full"], join(fx.root, "origin.git"));
       // Local experiments are never touched by a push.
-      assert.equal(localExps(fx).split("\n").filter(Boolean).length, 5);
+      assert.equal(expRefLines(fx).split("\n").filter(Boolean).length, 5);
     } finally {
       await fx.cleanup();
     }
@@ -109,7 +102,7 @@ Deno.test("dxp exp push -n without --rev counts from HEAD; --rev twice takes bot
     // -n 2 from HEAD = B3: B3 and B2, as --rev B3 -n 2 (golden exp-push_rev-B3_n2).
     const golden = readGolden("remotes", "exp-push_rev-B3_n2");
     const result = fx.dxp(["exp", "push", "origin", "-n", "2"]);
-    assertMessages(result, golden, "exp-push -n 2");
+    assertExpMessages(result, golden, "exp-push -n 2");
     assert.equal(remoteExps(fx), golden.sections.get("after: git ls-remote origin 'refs/exps/*'"));
     // Then B1 and B2 by two --rev: exp-1 is new, exp-2 is up to date.
     const both = fx.dxp(["exp", "push", "origin", "--rev", B1, "--rev", B2]);
@@ -147,8 +140,11 @@ Deno.test("dxp exp pull -A / --rev / --rev -n in a fresh clone fetch DVC's refs 
       const clone = fx.freshClone();
       const result = fx.dxp(argv, clone);
       // dxp names pulled experiments plainly, DVC prints a list repr: same names.
-      assertMessages(result, golden, name);
-      assert.equal(localExps(fx, clone), golden.sections.get("after: git for-each-ref refs/exps"));
+      assertExpMessages(result, golden, name);
+      assert.equal(
+        expRefLines(fx, clone),
+        golden.sections.get("after: git for-each-ref refs/exps"),
+      );
       assert.deepEqual(
         listFiles(join(clone, ".dvc", "cache"), true),
         sectionLines(golden.sections.get("after: files in .dvc/cache (mode path)")),
@@ -192,11 +188,6 @@ Deno.test("dxp exp pull without names and with -n alone select HEAD's baseline a
   }
 });
 
-/** Same blocks, same lines in each (DVC's order comes from Python sets). */
-function blocks(text: string): string[] {
-  return text.split(/\n(?=\S)/).map((b) => b.split("\n").filter(Boolean).sort().join("\n")).sort();
-}
-
 Deno.test("dxp exp list matches the remotes goldens (-A, origin, origin -A, origin --rev B3 -n 2/3)", async () => {
   const fx = await pushedCopy();
   try {
@@ -218,7 +209,7 @@ Deno.test("dxp exp list matches the remotes goldens (-A, origin, origin -A, orig
       assert.equal(argv.join(" "), golden.command.replace(/^dvc /, ""));
       const result = fx.dxp(argv);
       assert.equal(result.code, golden.exitCode, name);
-      assert.deepEqual(blocks(result.stdout), blocks(golden.stdout), name);
+      assert.deepEqual(expListBlocks(result.stdout), expListBlocks(golden.stdout), name);
       assert.equal(result.stderr, golden.stderr, name);
     }
     // The same selections locally: -n 2 leaves B1 out, -A does not.
@@ -268,7 +259,7 @@ Deno.test("dxp exp pull of a full ref the remote does not have fails before fetc
     assert.equal(result.code, 255);
     assert.equal(result.stdout, "");
     assert.equal(result.stderr, `ERROR: '${nope}' is not a valid experiment name\n`);
-    assert.equal(localExps(fx, clone), "");
+    assert.equal(expRefLines(fx, clone), "");
     assert.equal(listFiles(join(clone, ".dvc", "cache")).length, 0);
   } finally {
     await fx.cleanup();

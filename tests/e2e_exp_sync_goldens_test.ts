@@ -13,7 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { type FixtureCopy, fixtureCopy, listFiles, sectionLines } from "./helpers/fixture_repo.ts";
 import { type Golden, readGolden, sortedLines } from "./helpers/golden.ts";
-import { normalizeExpText } from "./helpers/exp_messages.ts";
+import { expListBlocks, expRefLines, normalizeExpText } from "./helpers/exp_goldens.ts";
 import type { FixtureName, RunResult } from "./helpers/tmp.ts";
 
 const B1 = "21f7f42d14aa43c823f2eb809f36b2453ef5d73b";
@@ -29,20 +29,11 @@ function assertExact(result: RunResult, golden: Golden, name: string) {
   assert.equal(result.stderr, golden.stderr, name);
 }
 
-function localExps(fx: FixtureCopy, repo = fx.repo): string {
-  return fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], repo);
-}
-
 /** Runs `fn` and returns the files it added under `dir`. */
 function added(dir: string, fn: () => void): string[] {
   const before = new Set(listFiles(dir));
   fn();
   return listFiles(dir).filter((f) => !before.has(f));
-}
-
-/** Same blocks, same lines in each (DVC's order comes from Python sets). */
-function blocks(text: string): string[] {
-  return text.split(/\n(?=\S)/).map((b) => b.split("\n").filter(Boolean).sort().join("\n")).sort();
 }
 
 Deno.test("dxp exp push of full refs, again, of an experiment already there, and to a path remote (basic goldens)", async () => {
@@ -84,7 +75,7 @@ Deno.test("dxp exp push of full refs, again, of an experiment already there, and
     const list = readGolden("basic", "exp-list_path-remote");
     const listed = fx.dxp(["exp", "list", "-A", "../origin.git"]);
     assert.equal(listed.code, list.exitCode);
-    assert.deepEqual(blocks(listed.stdout), blocks(list.stdout));
+    assert.deepEqual(expListBlocks(listed.stdout), expListBlocks(list.stdout));
     assert.equal(listed.stderr, list.stderr);
   } finally {
     await fx.cleanup();
@@ -174,7 +165,7 @@ Deno.test("dxp exp pull of a diverged experiment keeps the local one unless -f (
     assert.deepEqual(normalizeExpText(result.stderr), normalizeExpText(golden.stderr));
     // DVC's local exp-b is its own re-run (e4da756…), ours `local`.
     assert.deepEqual(
-      expLines(localExps(fx)),
+      expLines(expRefLines(fx)),
       expLines(golden.sections.get("after: git for-each-ref refs/exps"), [
         "e4da756a5ebade7ea5ee2a8191964afe389eb6c1",
         local,
@@ -191,7 +182,7 @@ Deno.test("dxp exp pull of a diverged experiment keeps the local one unless -f (
     const key = [...forcedGolden.sections.keys()].find((k) =>
       k.startsWith("after: git for-each-ref refs/exps")
     )!;
-    assert.deepEqual(expLines(localExps(fx)), expLines(forcedGolden.sections.get(key)));
+    assert.deepEqual(expLines(expRefLines(fx)), expLines(forcedGolden.sections.get(key)));
     fx.git(["fsck", "--full"]);
   } finally {
     await fx.cleanup();
@@ -241,7 +232,7 @@ Deno.test("dxp exp pull in a fresh clone: full ref of the auto-named experiment,
     // Deliberate difference: DVC warns that local_only.txt (push: false) is missing; dxp does not.
     assert.match(full.stderr, /^WARNING: Some of the cache files do not exist/);
     assert.equal(r1.stderr, "");
-    assert.equal(localExps(fx, clone), full.sections.get("after: git for-each-ref refs/exps"));
+    assert.equal(expRefLines(fx, clone), full.sections.get("after: git for-each-ref refs/exps"));
     assert.deepEqual(
       listFiles(join(clone, ".dvc", "cache"), true),
       sectionLines(full.sections.get("after: files in .dvc/cache (mode path)")),
@@ -263,7 +254,7 @@ Deno.test("dxp exp pull in a fresh clone: full ref of the auto-named experiment,
     assert.equal(result.code, golden.exitCode, result.stderr);
     assert.deepEqual(normalizeExpText(result.stdout), normalizeExpText(golden.stdout));
     assert.equal(result.stderr, "");
-    assert.equal(localExps(fx2, clone), golden.sections.get("after: git for-each-ref refs/exps"));
+    assert.equal(expRefLines(fx2, clone), golden.sections.get("after: git for-each-ref refs/exps"));
     assert.deepEqual(
       objects,
       sectionLines(golden.sections.get("after: files added to .dvc/cache")),
@@ -282,7 +273,7 @@ Deno.test("dxp exp pull in a fresh clone without config.local reads the committe
     const result = fx.dxp(["exp", "pull", "origin", "exp-b"], clone);
     assert.equal(result.code, golden.exitCode, result.stderr);
     assert.deepEqual(normalizeExpText(result.stdout), normalizeExpText(golden.stdout));
-    assert.equal(localExps(fx, clone), golden.sections.get("after: git for-each-ref refs/exps"));
+    assert.equal(expRefLines(fx, clone), golden.sections.get("after: git for-each-ref refs/exps"));
     // Deliberate difference: DVC looked in /dvcstore, found nothing and warned; dxp resolves
     // '../../dvcstore' against .dvc/ and fills the cache exactly as with config.local.
     assert.equal(golden.sections.get("after: files in .dvc/cache"), "(no folder .dvc/cache)\n");
@@ -309,7 +300,7 @@ Deno.test("dxp exp pull and exp remove -g stop on a name that is ambiguous on th
     const pushed = fx.dxp(["exp", "push", "origin", EXP_A_B1, EXP_A_B2]);
     assert.equal(pushed.code, 0, pushed.stderr);
     const remoteBefore = fx.git(["ls-remote", "../origin.git"]);
-    const localBefore = localExps(fx);
+    const localBefore = expRefLines(fx);
     for (
       const [name, argv] of [
         ["exp-pull_exp-a_ambiguous", ["exp", "pull", "origin", "exp-a"]],
@@ -323,7 +314,7 @@ Deno.test("dxp exp pull and exp remove -g stop on a name that is ambiguous on th
       // The candidates come in Python-set order in DVC.
       assert.deepEqual(sortedLines(result.stderr), sortedLines(golden.stderr), name);
       assert.equal(fx.git(["ls-remote", "../origin.git"]), remoteBefore, name);
-      assert.equal(localExps(fx), localBefore, name);
+      assert.equal(expRefLines(fx), localBefore, name);
     }
   } finally {
     await fx.cleanup();

@@ -17,7 +17,7 @@ import { readGolden } from "./helpers/golden.ts";
 import { startGitHttpServer } from "./helpers/http_git_server.ts";
 import { type Sshd, startSshd } from "./helpers/sshd.ts";
 import { DXP_BIN, run, runAsync, type RunResult } from "./helpers/tmp.ts";
-import { normalizeExpText } from "./helpers/exp_messages.ts";
+import { expRefLines, normalizeExpText } from "./helpers/exp_goldens.ts";
 
 const B3 = "c6d34a0a096dcc0e6afaa76344ef97315066a991";
 const EXP_3 = `refs/exps/c6/${B3.slice(2)}/exp-3`;
@@ -343,7 +343,7 @@ Deno.test("dxp exp pull through url.<base>.insteadOf in a fresh clone (remotes/e
       "Pulled experiment [exp-3] from Git remote 'rewritten'.",
     ]);
     assert.equal(
-      fx.git(["for-each-ref", "--format=%(objectname) %(refname)", "refs/exps"], clone),
+      expRefLines(fx, clone),
       `${EXP_3_SHA} ${EXP_3}\n`,
     );
     assert.equal(listFiles(join(clone, ".dvc", "cache")).length, 7);
