@@ -38,8 +38,18 @@ async function roundTrip(url: (originPath: string) => string, env: Record<string
         .trim(),
       "3fb57963e586fb005a7fcbc7cf7ca4831bdff876",
     );
+    const expA = "refs/exps/c8/eada1176f7ecc6d6b39885e2ca39834e41eee8/exp-a";
+    assert.match(fx.git(["ls-remote", origin, expA]), /^3fb5796/);
     const removed = await run(["exp", "remove", "-g", remote, "exp-a"]);
+    assert.equal(removed.code, 0, removed.stderr);
     assert.equal(removed.stdout, "Removed experiments: 'exp-a'\n");
+    // Gone on the remote (the others stay); the local ref is kept.
+    assert.equal(fx.git(["ls-remote", origin, expA]), "");
+    assert.equal(
+      fx.git(["ls-remote", origin, "refs/exps/*"]).split("\n").filter(Boolean).length,
+      2,
+    );
+    assert.equal(fx.git(["rev-parse", expA]).trim(), "3fb57963e586fb005a7fcbc7cf7ca4831bdff876");
     return fx;
   } catch (error) {
     await fx.cleanup();

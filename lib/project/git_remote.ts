@@ -12,25 +12,26 @@ export interface GitRemoteTarget {
 }
 
 /**
- * Resolves a Git remote name from the Git config (`remote.<name>.url`) or
- * takes the argument as a URL, then applies `url.<base>.insteadOf` (and
- * `pushInsteadOf` for pushes) with git's longest-prefix rule. Relative local
- * paths are made absolute against `workTree`, as git (which runs from the
- * top of the work tree) does.
+ * Resolves a Git remote name from the Git config (`remote.<name>.url`, and
+ * `remote.<name>.pushurl` for pushes) or takes the argument as a URL, then
+ * applies `url.<base>.insteadOf` (and `pushInsteadOf` for pushes) with git's
+ * longest-prefix rule. As in git (remote.c), a pushurl is rewritten by
+ * `insteadOf` only; `pushInsteadOf` applies to the url when there is no
+ * pushurl. Relative local paths are made absolute against `workTree`, as git
+ * (which runs from the top of the work tree) does.
  */
 export function resolveGitRemote(
   arg: string,
   config: GitConfig,
   workTree: string,
 ): GitRemoteTarget {
-  const configured = config.get(`remote.${arg}.url`);
-  const raw = configured ?? arg;
+  const raw = config.get(`remote.${arg}.url`) ?? arg;
   const fetchUrl = absolutize(rewrite(raw, config, "insteadof") ?? raw, workTree);
-  const pushUrl = absolutize(
-    rewrite(raw, config, "pushinsteadof") ?? rewrite(raw, config, "insteadof") ?? raw,
-    workTree,
-  );
-  return { arg, fetchUrl, pushUrl };
+  const pushurl = config.get(`remote.${arg}.pushurl`);
+  const push = pushurl !== undefined
+    ? rewrite(pushurl, config, "insteadof") ?? pushurl
+    : rewrite(raw, config, "pushinsteadof") ?? rewrite(raw, config, "insteadof") ?? raw;
+  return { arg, fetchUrl, pushUrl: absolutize(push, workTree) };
 }
 
 function rewrite(

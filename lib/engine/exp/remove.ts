@@ -11,7 +11,7 @@ import { ZERO_OID } from "../../git/transport/types.ts";
 import { InvalidArgumentError } from "../../errors/mod.ts";
 import { resolveGitRemote } from "../../project/git_remote.ts";
 import type { Project } from "../../project/project.ts";
-import { type ExpSelection, selectExperiments } from "./select.ts";
+import { type ExpSelection, hasSha, type SelectedExp, selectExperiments } from "./select.ts";
 
 export interface ExpRemoveOptions extends ExpSelection {
   /** Remove on this Git remote instead of locally. */
@@ -64,8 +64,8 @@ async function choose(
   selection: ExpSelection,
   keep: boolean,
   unresolved: (names: string[]) => Error,
-): Promise<{ exp: ExpRefAt; label: string }[]> {
-  let picked: ExpRefAt[];
+): Promise<{ exp: SelectedExp; label: string }[]> {
+  let picked: SelectedExp[];
   try {
     picked = await selectExperiments(project.gitDir, available, selection, "exclusive");
   } catch (error) {
@@ -75,7 +75,10 @@ async function choose(
   }
   if (keep) {
     const kept = new Set(picked.map((exp) => exp.ref));
-    return available.filter((exp) => !kept.has(exp.ref)).map((exp) => ({ exp, label: exp.name }));
+    return available.filter(hasSha).filter((exp) => !kept.has(exp.ref)).map((exp) => ({
+      exp,
+      label: exp.name,
+    }));
   }
   const byRef = new Map<string, string>();
   for (const name of selection.names ?? []) {
@@ -107,15 +110,8 @@ async function removeOnRemote(
           `Experiment '${missing.join("; ")}' does not exist in '${remoteArg}'`,
         ),
     );
-    // A full ref that the remote does not have cannot be deleted there either.
-    const absent = chosen.filter(({ exp }) => exp.sha === undefined).map(({ label }) => label);
-    if (absent.length > 0) {
-      throw new InvalidArgumentError(
-        `Experiment '${absent.join("; ")}' does not exist in '${remoteArg}'`,
-      );
-    }
     if (chosen.length === 0) return { removed: [], rejected: [] };
-    const updates = chosen.map(({ exp }) => ({ ref: exp.ref, oldOid: exp.sha!, newOid: ZERO_OID }));
+    const updates = chosen.map(({ exp }) => ({ ref: exp.ref, oldOid: exp.sha, newOid: ZERO_OID }));
     const atomic = session.advertisement.capabilities.has("atomic");
     const results = new Map((await session.send(updates, null, { atomic })).map((r) => [r.ref, r]));
     const removed: string[] = [];
@@ -152,7 +148,6 @@ async function removeLocally(
   const removed: string[] = [];
   const removedShas = new Set<string>();
   for (const { exp, label } of chosen) {
-    if (exp.sha === undefined) continue;
     await updateRef(gitdir, exp.ref, ZERO_OID, exp.sha);
     removed.push(label);
     removedShas.add(exp.sha);

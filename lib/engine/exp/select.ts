@@ -4,6 +4,14 @@ import { readHead } from "../../git/refs_read.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { expandBaselines } from "./baselines.ts";
 
+/** A selected experiment: its commit is known. */
+export type SelectedExp = ExpRefAt & { readonly sha: string };
+
+/** True for an experiment whose commit is known (refs listed from a repository always are). */
+export function hasSha(exp: ExpRefAt): exp is SelectedExp {
+  return exp.sha !== undefined;
+}
+
 /** How the user selected experiments (DVC's flags, spec §1.5). */
 export interface ExpSelection {
   readonly names?: readonly string[];
@@ -15,8 +23,10 @@ export interface ExpSelection {
 /**
  * Picks experiments from `available` as `exp push` (mode "union": `-A` plus
  * names-or-revs) or `exp pull` (mode "exclusive": `-A`, else names, else
- * revs) do. Unresolved names throw DVC's error before any transfer.
+ * revs) do. Unresolved names — and full refs that `available` lacks, which
+ * DVC only discovers half-way — throw DVC's error before any transfer.
  * Deduplicated by ref, in a stable order (selection order, then by ref).
+ * Every returned experiment has its `sha`.
  */
 export async function selectExperiments(
   gitdir: string,
@@ -24,10 +34,10 @@ export async function selectExperiments(
   selection: ExpSelection,
   mode: "union" | "exclusive",
   cache: GitCache = {},
-): Promise<ExpRefAt[]> {
-  const picked = new Map<string, ExpRefAt>();
+): Promise<SelectedExp[]> {
+  const picked = new Map<string, SelectedExp>();
   const add = (exp: ExpRefAt) => {
-    if (!picked.has(exp.ref)) picked.set(exp.ref, exp);
+    if (hasSha(exp) && !picked.has(exp.ref)) picked.set(exp.ref, exp);
   };
   const names = selection.names ?? [];
   if (selection.allCommits) {
@@ -36,8 +46,10 @@ export async function selectExperiments(
   }
   if (names.length > 0) {
     const head = (await readHead(gitdir)).oid;
-    const { found, unresolved } = resolveExpNames(names, available, head);
-    if (unresolved.length > 0) throw unresolvedNamesError(unresolved);
+    // Unknown names are not in `found`; full refs always are, without a sha when absent.
+    const { found } = resolveExpNames(names, available, head);
+    const missing = names.filter((name) => found.get(name)?.sha === undefined);
+    if (missing.length > 0) throw unresolvedNamesError([...new Set(missing)]);
     for (const name of names) add(found.get(name)!);
   } else if (!selection.allCommits) {
     const baselines = await expandBaselines(
