@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { openCache } from "../../cache/cache.ts";
 import { collectOuts } from "../../dvc/collect_outs.ts";
+import { compareCodePoints } from "../../dvc/dir_manifest.ts";
 import { type HashUpdate, recordHashes } from "../../dvc/record_hash.ts";
 import { workspaceTree } from "../../dvc/workspace_tree.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
@@ -65,5 +66,5 @@ export async function saveWorkspaceOutputs(
       new TextEncoder().encode(recordHashes(text, file, updates)),
     );
   }
-  return { stageFiles, outputs: saved.map((s) => s.out.path) };
+  return { stageFiles, outputs: saved.map((s) => s.out.path).sort(compareCodePoints) };
 }
