@@ -154,7 +154,8 @@ export function checkoutFailedMessage(paths: readonly string[]): string {
 /** A project path as the user sees it: relative to `cwd`, `/`-separated. */
 function display(root: string, cwd: string, path: string): string {
   const rel = relative(cwd, join(root, ...path.split("/")));
-  return rel.split(sep).join("/");
+  // The current folder itself is `.` (`./` as a folder), as Python's relpath says.
+  return rel === "" ? "." : rel.split(sep).join("/");
 }
 
 /** Like {@link display}, with a trailing `/` for a folder (DVC's `_fspath_dir`). */
