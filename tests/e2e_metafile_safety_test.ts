@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FixtureCopy, fixtureCopy } from "./helpers/fixture_repo.ts";
 import { snapshot } from "./helpers/workspace_snapshot.ts";
@@ -186,6 +186,28 @@ Deno.test("dxp exp apply over a workspace whose dvc.lock has conflict markers ch
         CONFLICT(marker).slice("ERROR: ".length),
     );
     assert.deepEqual(state(fx), before);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout keeps outputs dvc.yaml still declares when dvc.lock is gone; removes those no stage file declares", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    assert.equal(fx.dxp(["checkout"]).code, 0);
+    // DVC's advice for a conflicted dvc.lock: drop it and run `dvc repro`.
+    rmSync(join(fx.repo, "dvc.lock"));
+    const before = state(fx);
+    const result = fx.dxp(["checkout"]);
+    assert.equal(result.code + result.stdout + result.stderr, "0");
+    assert.deepEqual(state(fx), before);
+    // A stage file that was read and no longer declares an output: that one goes (DVC's unused links).
+    rmSync(join(fx.repo, "data", "raw.csv.dvc"));
+    const dropped = fx.dxp(["checkout"]);
+    assert.equal(dropped.code, 0, dropped.stderr);
+    assert.equal(dropped.stdout, "D       data/raw.csv\n");
+    assert.ok(!existsSync(join(fx.repo, "data", "raw.csv")));
+    assert.ok(existsSync(join(fx.repo, "model.bin")));
   } finally {
     await fx.cleanup();
   }

@@ -25,6 +25,11 @@ export interface CollectResult {
   /** Every output with a recorded hash, in walk order (cache:false and push:false included). */
   outs: DvcOut[];
   /**
+   * Every output path a stage file that was read declares, hash or not
+   * (a `dvc.yaml` output without a `dvc.lock` entry is still tracked).
+   */
+  declared: Set<string>;
+  /**
    * One line per stage-file problem (non-strict only): a file that could not
    * be read was skipped, an output with a bad hash was left out.
    */
@@ -52,8 +57,8 @@ export async function collectOuts(
   tree: ProjectTree,
   options: CollectOptions = {},
 ): Promise<CollectResult> {
-  const result: CollectResult = { outs: [], warnings: [] };
   const outPaths = new Set<string>();
+  const result: CollectResult = { outs: [], declared: outPaths, warnings: [] };
   const decoder = new TextDecoder();
   const readText = async (path: string) => {
     const bytes = await tree.readFile(path);

@@ -54,7 +54,7 @@ export async function checkout(
   const tree = options.revTree ?? workspaceTree(project.root);
   // Strict: an output hidden by a stage file that cannot be read is not
   // "no longer tracked" — stop before anything in the workspace changes.
-  const { outs } = await collectOuts(tree, { strict: true });
+  const { outs, declared } = await collectOuts(tree, { strict: true });
   const cached = outs.filter((out) => out.cache);
   for (const out of cached) assertWorkspacePath(out.path, `output of '${out.stageFile}'`);
   const selected = await selectOuts(cached, options.targets, {
@@ -117,7 +117,9 @@ export async function checkout(
       }
     }
     if (options.targets === undefined || options.targets.length === 0) {
-      deleted = await removeUnusedOuts(new Set(cached.map((o) => o.path)), guard, state);
+      // Only what no stage file declares any more: an output whose hash is
+      // unknown (dvc.lock removed to re-run the pipeline) is still tracked.
+      deleted = await removeUnusedOuts(declared, guard, state);
     }
   } finally {
     await state.save();
