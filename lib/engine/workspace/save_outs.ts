@@ -6,8 +6,12 @@ import type { DvcOut } from "../../dvc/out.ts";
 import type { HashUpdate } from "../../dvc/record_hash.ts";
 import { readChunks } from "../../store/local_stream.ts";
 import { createObjectHasher, hashBytes, type HashScheme } from "../../util/object_hasher.ts";
+import { forEachLimit } from "../../transfer/parallel.ts";
 import type { WorkspaceGuard } from "./guard.ts";
 import { identify, type IdentifyContext, scanOut, type WsEntry } from "./scan.ts";
+
+/** Files looked at concurrently (stat + state lookup, or hashing). */
+const PARALLEL = 16;
 
 /** An output whose workspace content differs from its recorded hash, now saved in the cache. */
 export interface SavedOut {
@@ -53,11 +57,17 @@ export async function saveModifiedOuts(
       });
       continue;
     }
-    const members: { entry: WsEntry; oid: string; size: number }[] = [];
-    for (const entry of scan.entries) {
-      const content = await contentOf(entry, scheme, ctx);
-      if (content !== undefined) members.push({ entry, ...content });
-    }
+    const found: ({ entry: WsEntry; oid: string; size: number } | undefined)[] = [];
+    await forEachLimit(
+      scan.entries.map((entry, i) => ({ entry, i })),
+      PARALLEL,
+      ctx.signal,
+      async ({ entry, i }) => {
+        const content = await contentOf(entry, scheme, ctx);
+        found[i] = content === undefined ? undefined : { entry, ...content };
+      },
+    );
+    const members = found.filter((m) => m !== undefined);
     const manifest: DirManifestEntry[] = members.map((m) => ({
       md5: m.oid,
       relpath: m.entry.path.slice(out.path.length + 1),
@@ -97,14 +107,18 @@ async function contentOf(
   const abs = ctx.guard.abs(entry.path);
   if (entry.kind === "other") return undefined;
   const known = await identify(entry, scheme, ctx);
-  const info = await stat(abs).catch(() => undefined);
-  if (info === undefined || !info.isFile()) return undefined;
-  if (known !== undefined) return { oid: known, size: info.size };
+  let size = Number(entry.stats.size);
+  if (entry.kind === "symlink") {
+    const info = await stat(abs).catch(() => undefined);
+    if (info === undefined || !info.isFile()) return undefined;
+    size = info.size;
+  }
+  if (known !== undefined) return { oid: known, size };
   const hasher = createObjectHasher(scheme);
   for await (
     const chunk of readChunks(abs, { action: `read '${entry.path}'`, where: abs }, ctx.signal)
   ) {
     hasher.update(chunk);
   }
-  return { oid: hasher.digest(), size: info.size };
+  return { oid: hasher.digest(), size };
 }
