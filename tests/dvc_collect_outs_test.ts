@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { collectOuts, type DvcOut, type ProjectTree, type TreeEntry } from "../lib/dvc/mod.ts";
+import {
+  type CollectOptions,
+  collectOuts,
+  type DvcOut,
+  type ProjectTree,
+  StageFileError,
+  type TreeEntry,
+} from "../lib/dvc/mod.ts";
 import { UnsafePathError } from "../lib/errors/mod.ts";
 
 const H = (n: number) => `a${n.toString(16).padStart(31, "0")}`;
@@ -234,12 +241,96 @@ Deno.test("collectOuts() turns unparseable stage files and bad md5s into warning
   });
   const { outs, warnings } = await collectOuts(tree);
   assert.deepEqual(summary(outs), [`good.dvc|g|${H(1)}`]);
-  assert.equal(warnings.length, 4, warnings.join("\n"));
-  assert.ok(warnings.some((w) => w.startsWith("'broken/dvc.yaml' is not valid YAML")));
-  assert.ok(warnings.some((w) => w.includes("unsupported schema '2'")));
-  assert.ok(warnings.some((w) => w.includes("could not find 'nope'")));
-  assert.ok(warnings.some((w) => w.includes("invalid md5")));
-  await assert.rejects(collectOuts(tree, { strict: true }));
+  assert.deepEqual(warnings.sort(), [
+    "'badlock/dvc.lock' is invalid: line 1: unsupported schema '2' (DVC 3 writes '2.0'). Correct it and run the command again.",
+    "'broken/dvc.yaml' is invalid: line 2, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]. Correct it and run the command again.",
+    "'md5.dvc' is invalid: line 2: output 'p': invalid md5 '../../../etc/passwd'. Correct it and run the command again.",
+    "'missing/dvc.yaml' is invalid: line 2: could not find 'nope'. Correct it and run the command again.",
+  ]);
+  await assert.rejects(collectOuts(tree, { strict: true }), StageFileError);
+});
+
+Deno.test("collectOuts({ strict }) throws a StageFileError naming the file, the line and the revision", async () => {
+  const conflicted = [
+    "schema: '2.0'",
+    "stages:",
+    "  train:",
+    "    cmd: x",
+    "    outs:",
+    "    - path: model.bin",
+    "<<<<<<< HEAD",
+    `      md5: ${H(1)}`,
+    "=======",
+    `      md5: ${H(2)}`,
+    ">>>>>>> exp",
+    "",
+  ].join("\n");
+  const cases: [Record<string, string>, CollectOptions, RegExp, { file: string; line: number }][] =
+    [
+      [
+        {
+          "dvc.yaml": "stages:\n  train:\n    cmd: x\n    outs: [model.bin]\n",
+          "dvc.lock": conflicted,
+        },
+        { strict: true },
+        /^'dvc\.lock' is invalid \(possible merge conflicts\): line 7, column 1: .+\. Resolve the merge conflict and run the command again\.$/,
+        { file: "dvc.lock", line: 7 },
+      ],
+      [
+        { "data/raw.csv.dvc": `outs:\n- path: raw.csv\n  hash: md5\n  md5: zz\n` },
+        { strict: true, revision: "1f9cc1479cd534fb1c92727d455a9202197ef021" },
+        /^'data\/raw\.csv\.dvc' is invalid in revision '1f9cc14': line 4: output 'raw\.csv': invalid md5 'zz'\.$/,
+        { file: "data/raw.csv.dvc", line: 4 },
+      ],
+      [
+        { "dvc.yaml": "stages:\n  a:\n    cmd: x\n  b:\n    cmd: y\n    outs: {o: 1}\n" },
+        { strict: true },
+        /^'dvc\.yaml' is invalid: line 6: 'outs' of stage 'b' must be a list\. Correct it/,
+        { file: "dvc.yaml", line: 6 },
+      ],
+    ];
+  for (const [files, options, message, where] of cases) {
+    const error = await collectOuts(memoryTree(files), options).then(
+      () => assert.fail(`no error for ${JSON.stringify(files)}`),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof StageFileError, String(error));
+    assert.match(error.message, message);
+    assert.ok(!error.message.includes("\n"), "one line");
+    assert.equal(error.exitCode, 255);
+    assert.equal(error.location.file, where.file);
+    assert.equal(error.location.line, where.line);
+    // Not strict: the same problem is a warning and the walk goes on.
+    const lenient = await collectOuts(memoryTree(files), { ...options, strict: false });
+    assert.equal(lenient.warnings.length, 1);
+  }
+});
+
+Deno.test("collectOuts() names the stage file and line of an unsafe output path", async () => {
+  const files = { "data/raw.csv.dvc": `outs:\n- md5: ${H(1)}\n  path: /etc/passwd\n` };
+  await assert.rejects(
+    collectOuts(memoryTree(files)),
+    (e: unknown) =>
+      e instanceof UnsafePathError &&
+      e.message ===
+        "'data/raw.csv.dvc' is invalid: line 2: Refusing output path '/etc/passwd': it is absolute; fix the file that declares it.",
+  );
+});
+
+Deno.test("collectOuts() records where each output's hash is written (for rewriting it)", async () => {
+  const { outs } = await collectOuts(memoryTree({
+    "dvc.yaml": "stages:\n  s:\n    cmd: x\n    outs: [a, b]\n",
+    "dvc.lock": lock([["s", "a", H(1)], ["s", "b", H(2)]]),
+    "d/f.dvc": `outs:\n- md5: ${H(3)}\n  path: f\n`,
+  }));
+  assert.deepEqual(
+    outs.map((o) => [o.path, o.entry?.file, o.entry?.keyPath, o.entry?.line]),
+    [
+      ["a", "dvc.lock", ["stages", "s", "outs", 0], 6],
+      ["b", "dvc.lock", ["stages", "s", "outs", 1], 10],
+      ["d/f", "d/f.dvc", ["outs", 0], 2],
+    ],
+  );
 });
 
 Deno.test("collectOuts() refuses output paths and wdirs that leave the project", async () => {

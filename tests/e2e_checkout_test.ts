@@ -178,3 +178,201 @@ Deno.test("dxp checkout killed half-way through 3000 files finishes on the next 
     await tmp.cleanup();
   }
 });
+
+/** `<md5> <path>` of the basic fixture's B2 workspace files under `prefix` (from a DVC golden). */
+function goldenFilesUnder(prefix: string): string[] {
+  const golden = readGolden("basic", "dvc-pull_targets_fresh-clone");
+  return sectionLines(golden.sections.get("after: workspace files (md5 mode path)"))
+    .map((line) => line.split(" "))
+    .map(([md5, , ...path]) => `${md5} ${path.join(" ")}`)
+    .filter((line) => line.slice(33).startsWith(prefix));
+}
+
+/** `<md5> <path>` of the files under `prefix` in the work tree. */
+function filesUnder(repo: string, prefix: string): string[] {
+  return workspaceFiles(repo)
+    .map((line) => line.split(" "))
+    .map(([md5, , ...path]) => `${md5} ${path.join(" ")}`)
+    .filter((line) => line.slice(33).startsWith(prefix));
+}
+
+Deno.test("dxp checkout of paths inside a directory output materialises exactly the files under them", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const cases: [string[], string[]][] = [
+      [["data_out/nested"], ["data_out/nested/"]],
+      [["data_out/nested/level1.txt"], ["data_out/nested/level1.txt"]],
+      [["data_out/nested/deep", "data_out/shards/part-01.csv"], [
+        "data_out/nested/deep/",
+        "data_out/shards/part-01.csv",
+      ]],
+      // A part and a part inside it: the outer one.
+      [["data_out/nested", "data_out/nested/deep/level2.txt"], ["data_out/nested/"]],
+    ];
+    for (const [targets, prefixes] of cases) {
+      rmSync(join(fx.repo, "data_out"), { recursive: true });
+      const result = fx.dxp(["checkout", ...targets]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.equal(result.stdout, "A       data_out/\n", targets.join(" "));
+      const want = prefixes.flatMap(goldenFilesUnder).sort();
+      assert.ok(want.length > 0);
+      assert.deepEqual(filesUnder(fx.repo, "data_out/").sort(), want, targets.join(" "));
+    }
+    // From inside the output, relative to the current folder; the rest of data_out stays.
+    assert.equal(fx.dxp(["checkout", "data_out"]).code, 0);
+    rmSync(join(fx.repo, "data_out", "shards"), { recursive: true });
+    rmSync(join(fx.repo, "data_out", "nested"), { recursive: true });
+    writeFileSync(join(fx.repo, "data_out", "keep.txt"), "not touched\n");
+    const inside = fx.dxp(["checkout", "shards"], join(fx.repo, "data_out"));
+    assert.equal(inside.code, 0, inside.stderr);
+    assert.equal(inside.stdout, "M       ./\n");
+    assert.deepEqual(filesUnder(fx.repo, "data_out/shards/"), goldenFilesUnder("data_out/shards/"));
+    assert.ok(!existsSync(join(fx.repo, "data_out", "nested")));
+    assert.equal(readFileSync(join(fx.repo, "data_out", "keep.txt"), "utf8"), "not touched\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp pull of a path inside a directory output checks out exactly that path", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    rmSync(join(fx.repo, "data_out"), { recursive: true });
+    const result = fx.dxp(["pull", "data_out/nested/level1.txt"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(
+      filesUnder(fx.repo, "data_out/"),
+      goldenFilesUnder("data_out/nested/level1.txt"),
+    );
+    const dir = fx.dxp(["pull", "data_out/nested"]);
+    assert.equal(dir.code, 0, dir.stderr);
+    assert.deepEqual(filesUnder(fx.repo, "data_out/"), goldenFilesUnder("data_out/nested/"));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout of unknown targets fails with DVC's error chain and changes nothing", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    rmSync(join(fx.repo, "model.bin"));
+    const before = workspaceFiles(fx.repo);
+    const cases: [string[], string, string][] = [
+      [
+        ["checkout", "nope"],
+        fx.repo,
+        "ERROR: Did you mean `git checkout nope`?: 'nope' does not exist as an output or a stage name in 'dvc.yaml': Stage 'nope' not found inside 'dvc.yaml' file\n",
+      ],
+      [
+        ["checkout", "model.bin", "train.py"],
+        fx.repo,
+        "ERROR: Did you mean `git checkout train.py`?: 'train.py' does not exist as an output or a stage name in 'dvc.yaml': Stage 'train.py' not found inside 'dvc.yaml' file\n",
+      ],
+      [
+        ["checkout", "raw.csv.bak"],
+        join(fx.repo, "data"),
+        "ERROR: Did you mean `git checkout raw.csv.bak`?: 'raw.csv.bak' does not exist as an output or a stage name in 'dvc.yaml': 'dvc.yaml' does not exist\n",
+      ],
+      [
+        ["checkout", "dvc.yaml:nope"],
+        fx.repo,
+        "ERROR: Stage 'nope' not found inside 'dvc.yaml' file\n",
+      ],
+      [
+        ["checkout", "missing.dvc"],
+        fx.repo,
+        "ERROR: Did you mean `git checkout missing.dvc`?: 'missing.dvc' does not exist\n",
+      ],
+    ];
+    for (const [args, cwd, stderr] of cases) {
+      const result = fx.dxp(args, cwd);
+      assert.equal(result.code, 255, args.join(" "));
+      assert.equal(result.stdout, "");
+      assert.equal(result.stderr, stderr);
+      assert.deepEqual(workspaceFiles(fx.repo), before, "model.bin was not checked out either");
+    }
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout without --force refuses a changed file and changes nothing; with -f it overwrites", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    writeFileSync(join(fx.repo, "model.bin"), "my retrained model\n");
+    rmSync(join(fx.repo, "data_out"), { recursive: true });
+    const before = workspaceFiles(fx.repo);
+    const refused = fx.dxp(["checkout"]);
+    assert.equal(refused.code, 255);
+    assert.deepEqual(workspaceFiles(fx.repo), before, "data_out is not restored either");
+    const forced = fx.dxp(["checkout", "-f"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "M       model.bin\nA       data_out/\n");
+    assert.deepEqual(
+      readFileSync(join(fx.repo, "model.bin")),
+      readFileSync(cacheFileOf(fx.repo, MODEL_OID)),
+    );
+    assert.deepEqual(filesUnder(fx.repo, "data_out/"), goldenFilesUnder("data_out/"));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp pull without -f refuses to overwrite a changed file; dxp pull -f overwrites it", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const model = join(fx.repo, "model.bin");
+    writeFileSync(model, "my retrained model\n");
+    const refused = fx.dxp(["pull"]);
+    assert.equal(refused.code, 255, refused.stderr);
+    assert.match(refused.stderr, /Use `--force` to force\.\nmodel\.bin\n$/);
+    assert.equal(readFileSync(model, "utf8"), "my retrained model\n");
+    const forced = fx.dxp(["pull", "-f"]);
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.match(forced.stdout, /^M {7}model\.bin\n/);
+    assert.deepEqual(readFileSync(model), readFileSync(cacheFileOf(fx.repo, MODEL_OID)));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout --relink recreates every file with the link type cache.type now says", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const model = join(fx.repo, "model.bin");
+    const member = join(fx.repo, "data_out", "nested", "level1.txt");
+    const memberOid = goldenFilesUnder("data_out/nested/level1.txt")[0]!.slice(0, 32);
+    const setType = (type: string) =>
+      writeFileSync(
+        join(fx.repo, ".dvc", "config.local"),
+        `['remote "store"']\n    url = ../../dvcstore\n[cache]\n    type = ${type}\n`,
+      );
+    const copyInode = statSync(model).ino;
+    setType("hardlink");
+    // Without --relink a file whose content is right is left as it is.
+    const plain = fx.dxp(["checkout"]);
+    assert.equal(plain.code + plain.stdout + plain.stderr, "0");
+    assert.equal(statSync(model).ino, copyInode);
+
+    const relinked = fx.dxp(["checkout", "--relink"]);
+    assert.equal(relinked.code, 0, relinked.stderr);
+    assert.match(relinked.stdout, /Relinked successfully\n$/);
+    assert.equal(statSync(model).ino, statSync(cacheFileOf(fx.repo, MODEL_OID)).ino);
+    assert.equal(statSync(member).ino, statSync(cacheFileOf(fx.repo, memberOid)).ino);
+
+    setType("symlink");
+    assert.equal(fx.dxp(["checkout", "--relink"]).code, 0);
+    assert.equal(readlinkSync(model), cacheFileOf(fx.repo, MODEL_OID));
+    assert.equal(readlinkSync(member), cacheFileOf(fx.repo, memberOid));
+
+    setType("copy");
+    assert.equal(fx.dxp(["checkout", "--relink", "model.bin"]).code, 0);
+    assert.ok(lstatSync(model).isFile());
+    assert.notEqual(statSync(model).ino, statSync(cacheFileOf(fx.repo, MODEL_OID)).ino);
+    assert.equal(statSync(model).mode & 0o777, 0o644);
+    // Only the target was relinked.
+    assert.ok(lstatSync(member).isSymbolicLink());
+  } finally {
+    await fx.cleanup();
+  }
+});

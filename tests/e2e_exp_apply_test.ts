@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import {
   appendFileSync,
   existsSync,
@@ -6,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
 } from "node:fs";
@@ -249,6 +251,150 @@ Deno.test("dxp exp apply refuses to write data through a symlink the experiment 
     );
     assert.deepEqual(readdirSync(outside), []);
     assert.equal(fx.git(["for-each-ref", "refs/exps/exec/EXEC_APPLY"]), "");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+const STASH = "refs/exps/apply/stash";
+const md5Of = (path: string) => createHash("md5").update(readFileSync(path)).digest("hex");
+const cacheFile = (repo: string, oid: string) =>
+  join(repo, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+
+/** What `git stash list` prints, for any stash ref (it is `git log -g` of the ref; git shortens the name). */
+const LISTED = "exps/apply/stash";
+const stashList = (fx: Awaited<ReturnType<typeof fixtureCopy>>) =>
+  fx.git(["log", "--format=%gd: %gs", "-g", "--first-parent", "-m", STASH]);
+
+Deno.test("dxp exp apply saves outputs the user changed in the cache and the stash; git stash apply + dxp checkout brings them back", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const model = join(fx.repo, "model.bin");
+    writeFileSync(model, "my retrained model\n");
+    writeFileSync(join(fx.repo, "data_out", "summary.txt"), "my summary\n");
+    writeFileSync(join(fx.repo, "data_out", "mine.txt"), "a file I added\n");
+    const mine = md5Of(model);
+    const result = fx.dxp(["exp", "apply", "exp-b"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, APPLIED);
+    assert.equal(
+      result.stderr,
+      "Your changes to 'data_out', 'model.bin' were saved in the DVC cache and recorded in refs/exps/apply/stash; " +
+        "to get them back: 'git stash apply refs/exps/apply/stash' on a clean work tree, then 'dxp checkout'.\n",
+    );
+    // The experiment's outputs are in the workspace…
+    assert.equal(md5Of(model), "5c166ab4d920487f8691e458808bbe0d");
+    assert.ok(!existsSync(join(fx.repo, "data_out", "mine.txt")));
+    // …the user's bytes are protected objects in the cache…
+    assert.equal(statSync(cacheFile(fx.repo, mine)).mode & 0o777, 0o444);
+    assert.equal(readFileSync(cacheFile(fx.repo, mine), "utf8"), "my retrained model\n");
+    assert.deepEqual(
+      readdirSync(join(fx.repo, ".dvc", "cache", "files", "md5"), { recursive: true })
+        .filter((n) => String(n).endsWith(".tmp")),
+      [],
+    );
+    // …and the stash commit records them in dvc.lock (only those values changed).
+    const diff = fx.git(["diff", "--numstat", `${STASH}^1`, STASH]);
+    assert.equal(diff, "5\t5\tdvc.lock\n");
+    assert.match(
+      fx.git(["show", `${STASH}:dvc.lock`]),
+      new RegExp(`md5: ${mine}\n      size: 19\n`),
+    );
+    assert.equal(stashList(fx), `${LISTED}@{0}: On main: dvc-exp-apply:${B2}:${EXP_B}:exp-b\n`);
+    assert.doesNotMatch(fx.git(["fsck", "--full", "--no-dangling"]), /missing|broken/);
+
+    fx.git(["reset", "-q", "--hard"]);
+    fx.git(["stash", "apply", "-q", STASH]);
+    const back = fx.dxp(["checkout"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(readFileSync(model, "utf8"), "my retrained model\n");
+    assert.equal(readFileSync(join(fx.repo, "data_out", "summary.txt"), "utf8"), "my summary\n");
+    assert.equal(readFileSync(join(fx.repo, "data_out", "mine.txt"), "utf8"), "a file I added\n");
+    assert.equal(fx.dxp(["checkout"]).stdout, "", "the restored workspace matches its dvc.lock");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply keeps earlier stashes reachable in the reflog of refs/exps/apply/stash", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const model = join(fx.repo, "model.bin");
+    writeFileSync(model, "first try\n");
+    assert.equal(fx.dxp(["exp", "apply", "exp-b"]).code, 0);
+    const first = fx.git(["rev-parse", STASH]).trim();
+    fx.git(["reset", "-q", "--hard"]);
+    writeFileSync(join(fx.repo, "params.yaml"), "lr: 0.9\nepochs: 3\n");
+    writeFileSync(model, "second try\n");
+    assert.equal(fx.dxp(["exp", "apply", "exp-b"]).code, 0);
+    const second = fx.git(["rev-parse", STASH]).trim();
+    assert.notEqual(first, second);
+    assert.equal(fx.git(["rev-parse", `${STASH}@{1}`]).trim(), first);
+    assert.equal(
+      stashList(fx),
+      `${LISTED}@{0}: On main: dvc-exp-apply:${B2}:${EXP_B}:exp-b\n` +
+        `${LISTED}@{1}: On main: dvc-exp-apply:${B2}:${EXP_B}:exp-b\n`,
+    );
+    assert.doesNotMatch(fx.git(["fsck", "--full", "--no-dangling"]), /missing|broken/);
+    // Either stash gives its own workspace back.
+    for (
+      const [ref, text, params] of [[`${STASH}@{1}`, "first try\n", null], [
+        STASH,
+        "second try\n",
+        "lr: 0.9\nepochs: 3\n",
+      ]]
+    ) {
+      fx.git(["reset", "-q", "--hard"]);
+      fx.git(["stash", "apply", "-q", ref!]);
+      assert.equal(fx.dxp(["checkout"]).code, 0);
+      assert.equal(readFileSync(model, "utf8"), text, ref!);
+      if (params !== null) assert.equal(readFileSync(join(fx.repo, "params.yaml"), "utf8"), params);
+    }
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply saves changed legacy outputs under legacy hashes; the stash brings them back byte for byte", async () => {
+  const fx = await fixtureCopy("legacy");
+  try {
+    const notes = join(fx.repo, "notes.txt");
+    const member = join(fx.repo, "legacy_dir", "sub", "h-crlf.txt");
+    writeFileSync(notes, "mine\r\nagain\r\n");
+    writeFileSync(member, "x\r\n");
+    const result = fx.dxp(["exp", "apply", "exp-x"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /^Your changes to 'legacy_dir', 'notes\.txt' were saved/);
+    // Legacy entries stay legacy: dos2unix md5, objects at the cache root.
+    const lock = fx.git(["show", `${STASH}:dvc.lock`]);
+    const oid = /- path: notes\.txt\n {6}md5: ([0-9a-f]{32})\n {6}size: 13\n/.exec(lock)?.[1];
+    assert.ok(oid, lock);
+    const object = join(fx.repo, ".dvc", "cache", oid.slice(0, 2), oid.slice(2));
+    assert.equal(readFileSync(object, "utf8"), "mine\r\nagain\r\n");
+    assert.equal(statSync(object).mode & 0o777, 0o444);
+    fx.git(["reset", "-q", "--hard"]);
+    fx.git(["stash", "apply", "-q", STASH]);
+    // result.txt holds exp-x's 3.x object: safe to overwrite though HEAD's entry is legacy.
+    const back = fx.dxp(["checkout"]);
+    assert.equal(back.code, 0, back.stderr);
+    assert.equal(back.stdout, "M       legacy_dir/\nM       notes.txt\nM       result.txt\n");
+    assert.equal(readFileSync(notes, "utf8"), "mine\r\nagain\r\n");
+    assert.equal(readFileSync(member, "utf8"), "x\r\n");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp apply puts back only the stashed changes: a file the experiment deleted stays deleted", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    craftExperiment(fx, "no-train", () => rmSync(join(fx.repo, "train.py")));
+    writeFileSync(join(fx.repo, "notes.md"), "my notes\n");
+    const result = fx.dxp(["exp", "apply", "no-train"]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(!existsSync(join(fx.repo, "train.py")));
+    assert.equal(readFileSync(join(fx.repo, "notes.md"), "utf8"), "my notes\n");
+    assert.equal(fx.git(["status", "--short"]), " D train.py\n?? notes.md\n");
   } finally {
     await fx.cleanup();
   }

@@ -1,3 +1,4 @@
 export * from "./layout.ts";
 export * from "./cache_has.ts";
 export * from "./cache.ts";
+export * from "./add.ts";

@@ -3,21 +3,36 @@ import { IgnoreRules } from "./dvcignore.ts";
 import { parseDvcFile } from "./dvc_file.ts";
 import { type LockedOut, parseLockFile } from "./lock_file.ts";
 import { type DvcOut, makeOut, StageFileError } from "./out.ts";
-import { parsePipelineFile } from "./pipeline_file.ts";
+import { locateUnsafe, parsePipelineFile } from "./pipeline_file.ts";
 import { joinInside } from "./safe_path.ts";
 import { joinTreePath, type ProjectTree, treeDirname } from "./tree.ts";
 
 /** Options of {@link collectOuts}. */
 export interface CollectOptions {
-  /** Throw the first stage-file problem instead of returning it as a warning. */
+  /**
+   * Throw the first stage-file problem (a {@link StageFileError} naming the
+   * file and line) instead of returning it as a warning. Anything that acts
+   * on the workspace needs this: an output a broken file hides is not
+   * "no longer tracked".
+   */
   strict?: boolean;
+  /** The commit `tree` comes from, named in messages (`… in revision '1f9cc14'`). */
+  revision?: string;
 }
 
 /** What {@link collectOuts} found. */
 export interface CollectResult {
   /** Every output with a recorded hash, in walk order (cache:false and push:false included). */
   outs: DvcOut[];
-  /** One line per stage file that could not be collected (the file was skipped). */
+  /**
+   * Every output path a stage file that was read declares, hash or not
+   * (a `dvc.yaml` output without a `dvc.lock` entry is still tracked).
+   */
+  declared: Set<string>;
+  /**
+   * One line per stage-file problem (non-strict only): a file that could not
+   * be read was skipped, an output with a bad hash was left out.
+   */
   warnings: string[];
 }
 
@@ -32,7 +47,8 @@ const URL_LIKE = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
  * are outputs of stages found earlier, reads `dvc.yaml` (+ sibling
  * `dvc.lock`) and `*.dvc` files. Output paths that are absolute, contain NUL
  * or a drive letter, or climb out of the project make it throw
- * {@link UnsafePathError}; they are never returned.
+ * {@link UnsafePathError} (naming the file and line), strict or not; they
+ * are never returned.
  *
  * @example
  * const { outs } = await collectOuts(gitCommitTree(gitdir, sha));
@@ -41,8 +57,8 @@ export async function collectOuts(
   tree: ProjectTree,
   options: CollectOptions = {},
 ): Promise<CollectResult> {
-  const result: CollectResult = { outs: [], warnings: [] };
   const outPaths = new Set<string>();
+  const result: CollectResult = { outs: [], declared: outPaths, warnings: [] };
   const decoder = new TextDecoder();
   const readText = async (path: string) => {
     const bytes = await tree.readFile(path);
@@ -64,17 +80,19 @@ export async function collectOuts(
       const isStageFile = entry.name === PIPELINE_FILE ||
         (entry.name.endsWith(".dvc") && entry.name !== ".dvc");
       if (!isStageFile || rules.isIgnored(path, false)) continue;
-      const warn = (message: string) => {
-        if (options.strict) throw new StageFileError(message);
-        result.warnings.push(message);
+      const revision = options.revision === undefined ? {} : { revision: options.revision };
+      const report = (problem: StageFileError) => {
+        const placed = problem.at(revision);
+        if (options.strict) throw placed;
+        result.warnings.push(placed.message);
       };
       try {
         const found = entry.name === PIPELINE_FILE
-          ? await pipelineOuts(path, readText, outPaths, warn)
-          : await dvcFileOuts(path, readText, outPaths, warn);
+          ? await pipelineOuts(path, readText, outPaths, report)
+          : await dvcFileOuts(path, readText, outPaths, report);
         result.outs.push(...found);
       } catch (error) {
-        if (error instanceof StageFileError && !options.strict) result.warnings.push(error.message);
+        if (error instanceof StageFileError) report(error.at({ file: path }));
         else throw error;
       }
     }
@@ -94,7 +112,7 @@ async function pipelineOuts(
   file: string,
   readText: (path: string) => Promise<string | undefined>,
   outPaths: Set<string>,
-  warn: (message: string) => void,
+  report: (problem: StageFileError) => void,
 ): Promise<DvcOut[]> {
   const dir = treeDirname(file);
   const stages = await parsePipelineFile((await readText(file)) ?? "", file, readText);
@@ -106,17 +124,35 @@ async function pipelineOuts(
   const found: DvcOut[] = [];
   const declared: string[] = [];
   for (const stage of stages) {
-    const wdir = joinInside(dir, stage.wdir, "stage wdir");
+    const at = { file, line: stage.line };
+    const wdir = unsafeAt(at, () => joinInside(dir, stage.wdir, "stage wdir"));
     const locked = lock.get(stage.name) ?? [];
     for (const out of stage.outs) {
       if (URL_LIKE.test(out.path)) continue; // external output: never transferred
-      const path = joinInside(wdir, out.path, "output path");
+      const path = unsafeAt(at, () => joinInside(wdir, out.path, "output path"));
       declared.push(path);
       // DVC matches lock entries by the path as written, relative to wdir.
       const entry = locked.find((l) => l.path === out.path) ??
         locked.find((l) => safeJoin(wdir, l.path) === path);
       if (entry === undefined) continue;
-      const made = makeOut({ path, stageFile: file, stage: stage.name }, out.flags, entry, warn);
+      const where = { file: lockFile, line: entry.line };
+      const made = makeOut(
+        {
+          path,
+          stageFile: file,
+          stage: stage.name,
+          entry: { ...where, keyPath: entry.keyPath },
+        },
+        out.flags,
+        entry,
+        (detail, key) =>
+          report(
+            new StageFileError(`stage '${stage.name}' output '${entry.path}': ${detail}`, {
+              file: lockFile,
+              line: entry.lineOfField(key),
+            }),
+          ),
+      );
       if (made) found.push(made);
     }
   }
@@ -128,21 +164,45 @@ async function dvcFileOuts(
   file: string,
   readText: (path: string) => Promise<string | undefined>,
   outPaths: Set<string>,
-  warn: (message: string) => void,
+  report: (problem: StageFileError) => void,
 ): Promise<DvcOut[]> {
   const stage = parseDvcFile((await readText(file)) ?? "", file);
-  const wdir = joinInside(treeDirname(file), stage.wdir, "'.dvc' wdir");
+  const wdir = unsafeAt(
+    { file, line: stage.lineOf("wdir") },
+    () => joinInside(treeDirname(file), stage.wdir, "'.dvc' wdir"),
+  );
   const found: DvcOut[] = [];
   for (const out of stage.outs) {
     if (URL_LIKE.test(out.path)) continue;
-    const path = joinInside(wdir, out.path, "output path");
+    const where = { file, line: out.line };
+    const path = unsafeAt(where, () => joinInside(wdir, out.path, "output path"));
     outPaths.add(path);
     // Repo imports are fetched from their source repository, never pushed.
     if (stage.isRepoImport) continue;
-    const made = makeOut({ path, stageFile: file }, out.flags, out, warn);
+    const made = makeOut(
+      { path, stageFile: file, entry: { ...where, keyPath: out.keyPath } },
+      out.flags,
+      out,
+      (detail, key) =>
+        report(
+          new StageFileError(`output '${out.path}': ${detail}`, {
+            file,
+            line: out.lineOfField(key),
+          }),
+        ),
+    );
     if (made) found.push(made);
   }
   return found;
+}
+
+/** Runs a path check, naming the stage file and line in the error when it refuses. */
+function unsafeAt<T>(at: { file: string; line?: number | undefined }, check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    throw error instanceof UnsafePathError ? locateUnsafe(error, at) : error;
+  }
 }
 
 /** joinInside for a lock path used only for matching: unsafe ones never match. */

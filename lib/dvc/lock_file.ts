@@ -1,61 +1,75 @@
-import { parse } from "yaml";
 import { isPlainObject } from "./interpolate.ts";
-import { type HashFields, readHashFields, StageFileError } from "./out.ts";
+import { type EntryProblem, type HashFields, readHashFields, StageFileError } from "./out.ts";
+import { parseYamlSource, type YamlPath } from "./yaml_source.ts";
+
+export { firstLine } from "./yaml_source.ts";
 
 /** One `outs` item of a `dvc.lock` stage. */
 export interface LockedOut extends HashFields {
   /** As written: relative to the stage's `wdir`. */
   path: string;
+  /** Key path of the item in the file (`["stages", "train", "outs", 0]`). */
+  keyPath: YamlPath;
+  /** 1-based line of the item. */
+  line?: number;
+  /** 1-based line of one of the item's fields (`md5`, `hash`), for messages. */
+  lineOfField(key: string): number | undefined;
 }
 
 /**
  * Parses `dvc.lock` (spec §3.4) into stage name → outputs. Accepts schema
  * `'2.0'` and the old unversioned layout (stages at the top level). Throws
- * {@link StageFileError} on anything DVC would refuse to load.
+ * {@link StageFileError} (with the file and line) on anything DVC would
+ * refuse to load.
  */
 export function parseLockFile(text: string, file = "dvc.lock"): Map<string, LockedOut[]> {
-  let data: unknown;
-  try {
-    data = parse(text);
-  } catch (error) {
-    throw new StageFileError(`'${file}' is not valid YAML: ${firstLine(error)}`);
-  }
+  const source = parseYamlSource(text, file);
+  const data = source.data;
+  const fail: (detail: string, path: YamlPath) => never = (detail, path) => {
+    throw new StageFileError(detail, { file, line: source.lineOf(path) });
+  };
   const stages = new Map<string, LockedOut[]>();
   if (data === null || data === undefined) return stages;
-  if (!isPlainObject(data)) throw new StageFileError(`'${file}' is not a YAML mapping`);
+  if (!isPlainObject(data)) return fail("the file is not a YAML mapping", []);
   let stageMap: Record<string, unknown> = data;
+  let base: YamlPath = [];
   if ("schema" in data) {
     if (data["schema"] !== "2.0") {
-      throw new StageFileError(`'${file}' has unsupported schema '${String(data["schema"])}'`);
+      fail(`unsupported schema '${String(data["schema"])}' (DVC 3 writes '2.0')`, ["schema"]);
     }
     const raw = data["stages"] ?? {};
-    if (!isPlainObject(raw)) throw new StageFileError(`'${file}': 'stages' must be a mapping`);
+    if (!isPlainObject(raw)) return fail("'stages' must be a mapping", ["stages"]);
     stageMap = raw;
+    base = ["stages"];
   }
   for (const [name, entry] of Object.entries(stageMap)) {
-    if (!isPlainObject(entry)) {
-      throw new StageFileError(`'${file}': stage '${name}' must be a mapping`);
-    }
+    if (!isPlainObject(entry)) fail(`stage '${name}' must be a mapping`, [...base, name]);
     const outs = entry["outs"] ?? [];
     if (!Array.isArray(outs)) {
-      throw new StageFileError(`'${file}': 'outs' of stage '${name}' must be a list`);
+      fail(`'outs' of stage '${name}' must be a list`, [...base, name, "outs"]);
     }
     stages.set(
       name,
       outs.map((item: unknown, index) => {
-        const where = `'${file}' stage '${name}' outs[${index}]`;
+        const keyPath = [...base, name, "outs", index];
         if (!isPlainObject(item) || typeof item["path"] !== "string") {
-          throw new StageFileError(`${where} lacks a string 'path'`);
+          fail(`output ${index + 1} of stage '${name}' lacks a string 'path'`, keyPath);
         }
-        return { path: item["path"], ...readHashFields(item, where) };
+        const problem: EntryProblem = (detail, key) =>
+          fail(
+            `stage '${name}' output '${item["path"]}': ${detail}`,
+            key === undefined ? keyPath : [...keyPath, key],
+          );
+        const line = source.lineOf(keyPath);
+        return {
+          path: item["path"],
+          keyPath,
+          ...(line !== undefined ? { line } : {}),
+          lineOfField: (key: string) => source.lineOf([...keyPath, key]),
+          ...readHashFields(item, problem),
+        };
       }),
     );
   }
   return stages;
-}
-
-/** First line of a parser error, for a one-line warning. */
-export function firstLine(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.split("\n")[0] ?? text;
 }

@@ -2,9 +2,9 @@ import { isMap, isSeq, parse, parseDocument } from "yaml";
 import { UnsafePathError } from "../errors/mod.ts";
 import { IgnoreRules } from "./dvcignore.ts";
 import { isPlainObject } from "./interpolate.ts";
-import { firstLine } from "./lock_file.ts";
 import { StageFileError } from "./out.ts";
-import { parsePipelineFile } from "./pipeline_file.ts";
+import { locateUnsafe, parsePipelineFile } from "./pipeline_file.ts";
+import { firstLine, parseYamlSource } from "./yaml_source.ts";
 import { joinInside } from "./safe_path.ts";
 import { parseToml } from "./toml.ts";
 import { joinTreePath, type ProjectTree, treeDirname } from "./tree.ts";
@@ -58,7 +58,7 @@ export async function declaredMetricsParams(
       return joinInside(base, rel, what);
     } catch (error) {
       if (!(error instanceof UnsafePathError)) throw error;
-      warnings.push(`'${file}': ${error.message}`);
+      warnings.push(locateUnsafe(error, { file }).message);
       return undefined;
     }
   };
@@ -114,7 +114,7 @@ export async function declaredMetricsParams(
       try {
         await readPipeline(file);
       } catch (error) {
-        if (error instanceof StageFileError) warnings.push(error.message);
+        if (error instanceof StageFileError) warnings.push(error.at({ file }).message);
         else throw error;
       }
     }
@@ -166,9 +166,9 @@ function encodeSections(text: string, file: string): string {
       const node = body.get(section);
       if (node === undefined || node === null) continue;
       if (!isSeq(node)) {
-        throw new StageFileError(
-          `'${file}': '${section}' of stage '${String(pair.key)}' must be a list`,
-        );
+        throw new StageFileError(`'${section}' of stage '${String(pair.key)}' must be a list`, {
+          file,
+        });
       }
       for (const item of node.toJSON() as unknown[]) encoded.push(...encodeEntry(section, item));
       body.delete(section);
@@ -218,17 +218,13 @@ async function expandFolders(tree: ProjectTree, paths: readonly string[]): Promi
 function stringList(value: unknown, file: string, what: string): string[] {
   if (value === undefined || value === null) return [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
-    throw new StageFileError(`'${file}': top-level '${what}' must be a list of paths`);
+    throw new StageFileError(`top-level '${what}' must be a list of paths`, { file });
   }
   return value as string[];
 }
 
 function parseYaml(text: string, file: string): unknown {
-  try {
-    return parse(text);
-  } catch (error) {
-    throw new StageFileError(`'${file}' is not valid YAML: ${firstLine(error)}`);
-  }
+  return parseYamlSource(text, file).data;
 }
 
 /** A params or metrics file as read: its values, or why it could not be read. */

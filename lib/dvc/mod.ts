@@ -10,3 +10,4 @@ export * from "./dvcignore.ts";
 export * from "./lock_file.ts";
 export * from "./dvc_file.ts";
 export * from "./pipeline_file.ts";
+export * from "./record_hash.ts";

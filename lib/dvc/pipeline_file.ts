@@ -1,4 +1,4 @@
-import { parse } from "yaml";
+import { UnsafePathError } from "../errors/mod.ts";
 import {
   InterpolationError,
   isPlainObject,
@@ -6,10 +6,10 @@ import {
   resolveString,
   toStr,
 } from "./interpolate.ts";
-import { firstLine } from "./lock_file.ts";
-import { type OutFlags, readFlags, StageFileError } from "./out.ts";
+import { type EntryProblem, type OutFlags, readFlags, StageFileError } from "./out.ts";
 import { joinInside } from "./safe_path.ts";
 import { treeDirname } from "./tree.ts";
+import { parseYamlSource, type YamlSource } from "./yaml_source.ts";
 
 /** An output declared by a `dvc.yaml` stage (`outs`, `metrics` or `plots`). */
 export interface DeclaredOut {
@@ -25,6 +25,8 @@ export interface DeclaredStage {
   /** Working directory relative to the `dvc.yaml` folder (`.` by default). */
   wdir: string;
   outs: DeclaredOut[];
+  /** 1-based line of the stage's definition in `dvc.yaml`. */
+  line?: number;
 }
 
 /** Reads a project file (tree path); `undefined` when it does not exist. */
@@ -36,42 +38,80 @@ const DEFAULT_PARAMS = "params.yaml";
  * Parses `dvc.yaml` at tree path `file`: expands `foreach` (list or mapping)
  * and `matrix` stages and resolves `${…}` templating in `wdir` and output
  * paths, loading `vars` files and `params.yaml` through `readText`.
- * Throws {@link StageFileError} for anything DVC would fail to collect.
+ * Throws {@link StageFileError} (with the file and line) for anything DVC
+ * would fail to collect.
  */
 export async function parsePipelineFile(
   text: string,
   file: string,
   readText: ReadText,
 ): Promise<DeclaredStage[]> {
-  const data = parseYaml(text, file);
+  const source = parseYamlSource(text, file, { intAsBigInt: true });
+  const data = source.data;
   if (data === null || data === undefined) return [];
-  if (!isPlainObject(data)) throw new StageFileError(`'${file}' is not a YAML mapping`);
+  const where = (path: (string | number)[]) => ({ file, line: source.lineOf(path) });
+  if (!isPlainObject(data)) throw new StageFileError("the file is not a YAML mapping", where([]));
   const dir = treeDirname(file);
-  try {
-    const ctx: Record<string, unknown> = {};
-    const params = await readText(joinInside(dir, DEFAULT_PARAMS, "params file"));
+  const ctx: Record<string, unknown> = {};
+  await located(where([]), async () => {
+    const paramsFile = joinInside(dir, DEFAULT_PARAMS, "params file");
+    const params = await readText(paramsFile);
     if (params !== undefined) {
-      Object.assign(ctx, asMapping(parseYaml(params, DEFAULT_PARAMS), DEFAULT_PARAMS));
+      Object.assign(ctx, asMapping(parseYaml(params, paramsFile), paramsFile));
     }
-    await loadVars(ctx, data["vars"], dir, readText);
-    const stages = data["stages"] ?? {};
-    if (!isPlainObject(stages)) throw new StageFileError(`'${file}': 'stages' must be a mapping`);
-    const out: DeclaredStage[] = [];
-    for (const [name, def] of Object.entries(stages)) {
-      if (!isPlainObject(def)) {
-        throw new StageFileError(`'${file}': stage '${name}' must be a mapping`);
-      }
+  });
+  await located(where(["vars"]), () => loadVars(ctx, data["vars"], dir, readText));
+  const stages = data["stages"] ?? {};
+  if (!isPlainObject(stages)) {
+    throw new StageFileError("'stages' must be a mapping", where(["stages"]));
+  }
+  const out: DeclaredStage[] = [];
+  for (const [name, def] of Object.entries(stages)) {
+    const at = where(["stages", name]);
+    if (!isPlainObject(def)) throw new StageFileError(`stage '${name}' must be a mapping`, at);
+    await located(at, async () => {
       for (const [fullName, body, extra] of expand(name, def, ctx)) {
-        out.push(await resolveStage(fullName, body, { ...ctx, ...extra }, dir, readText, file));
+        const stage = await resolveStage(fullName, body, { ...ctx, ...extra }, dir, readText, {
+          source,
+          path: ["stages", name, ..."foreach" in def && !("matrix" in def) ? ["do"] : []],
+        });
+        if (at.line !== undefined) stage.line = at.line;
+        out.push(stage);
       }
-    }
-    return out;
+    });
+  }
+  return out;
+}
+
+/**
+ * Runs `work`, giving stage-file problems found without a location (in
+ * templating, `vars` files, `foreach`) the location `at`; unsafe paths get
+ * the file and line in front of their message.
+ */
+async function located<T>(
+  at: { file: string; line: number | undefined },
+  work: () => Promise<T> | T,
+): Promise<T> {
+  try {
+    return await work();
   } catch (error) {
-    if (error instanceof InterpolationError) {
-      throw new StageFileError(`'${file}': ${error.message}`);
-    }
+    if (error instanceof StageFileError) throw error.at(at);
+    if (error instanceof InterpolationError) throw new StageFileError(error.message, at);
+    if (error instanceof UnsafePathError) throw locateUnsafe(error, at);
     throw error;
   }
+}
+
+/** An unsafe-path error with the stage file and line it comes from in front. */
+export function locateUnsafe(
+  error: UnsafePathError,
+  at: { file: string; line?: number | undefined },
+): UnsafePathError {
+  if (error.data["file"] !== undefined) return error;
+  const line = at.line === undefined ? "" : `: line ${at.line}`;
+  return new UnsafePathError(`'${at.file}' is invalid${line}: ${error.message}`, {
+    data: { ...error.data, file: at.file, line: at.line },
+  });
 }
 
 /** Yields `[lock name, stage body, extra context]` for every generated stage. */
@@ -149,7 +189,7 @@ async function resolveStage(
   ctx: Record<string, unknown>,
   dir: string,
   readText: ReadText,
-  file: string,
+  at: { source: YamlSource; path: (string | number)[] },
 ): Promise<DeclaredStage> {
   const rawWdir = body["wdir"] === undefined || body["wdir"] === null
     ? "."
@@ -163,21 +203,28 @@ async function resolveStage(
   for (const section of ["outs", "metrics", "plots"]) {
     const list = body[section];
     if (list === undefined || list === null) continue;
+    const lineOf = (path: (string | number)[]) => at.source.lineOf([...at.path, ...path]);
     if (!Array.isArray(list)) {
-      throw new StageFileError(`'${file}': '${section}' of stage '${name}' must be a list`);
+      throw new StageFileError(`'${section}' of stage '${name}' must be a list`, {
+        line: lineOf([section]),
+      });
     }
     for (const [index, item] of list.entries()) {
-      const where = `'${file}' stage '${name}' ${section}[${index}]`;
+      const problem: EntryProblem = (detail) => {
+        throw new StageFileError(`stage '${name}' ${section} item ${index + 1}: ${detail}`, {
+          line: lineOf([section, index]),
+        });
+      };
       if (typeof item === "string") {
-        outs.push({ path: toStr(resolveString(item, ctx)), flags: readFlags(undefined, where) });
+        outs.push({ path: toStr(resolveString(item, ctx)), flags: readFlags(undefined, problem) });
       } else if (isPlainObject(item) && Object.keys(item).length === 1) {
         const [rawPath, flags] = Object.entries(item)[0]!;
         outs.push({
           path: toStr(resolveString(rawPath, ctx)),
-          flags: readFlags(resolveDeep(flags, ctx), where),
+          flags: readFlags(resolveDeep(flags, ctx), problem),
         });
       } else {
-        throw new StageFileError(`${where} must be a path or a one-key mapping`);
+        problem("must be a path or a one-key mapping");
       }
     }
   }
@@ -205,9 +252,10 @@ async function loadVars(
     if (!/\.(ya?ml|json)$/i.test(path)) {
       throw new StageFileError(`vars file '${path}' is not YAML or JSON, which is not supported`);
     }
-    const text = await readText(joinInside(dir, path, "vars file"));
+    const full = joinInside(dir, path, "vars file");
+    const text = await readText(full);
     if (text === undefined) throw new StageFileError(`vars file '${path}' does not exist`);
-    const values = asMapping(parseYaml(text, path), path);
+    const values = asMapping(parseYaml(text, full), full);
     const wanted = keys ? keys.split(",").filter((k) => k !== "") : Object.keys(values);
     for (const key of wanted) {
       if (!Object.hasOwn(values, key)) {
@@ -224,16 +272,12 @@ function splitOnce(text: string, sep: string): [string, string | undefined] {
 }
 
 function parseYaml(text: string, file: string): unknown {
-  try {
-    // Integers as bigint keep `1.0` (float) distinct from `1` for names and paths.
-    return parse(text, { intAsBigInt: true });
-  } catch (error) {
-    throw new StageFileError(`'${file}' is not valid YAML: ${firstLine(error)}`);
-  }
+  // Integers as bigint keep `1.0` (float) distinct from `1` for names and paths.
+  return parseYamlSource(text, file, { intAsBigInt: true }).data;
 }
 
 function asMapping(value: unknown, file: string): Record<string, unknown> {
   if (value === null || value === undefined) return {};
-  if (!isPlainObject(value)) throw new StageFileError(`'${file}' is not a YAML mapping`);
+  if (!isPlainObject(value)) throw new StageFileError("the file is not a YAML mapping", { file });
   return value;
 }

@@ -46,11 +46,10 @@ export function checkoutCommand(state: RunState) {
 
 /**
  * Prints a checkout result as DVC does: `M`, then `A`, then `D` lines
- * (letter, 7 spaces, path; folders end in `/`), after stage-file warnings
- * and the skipped `push: false` outputs.
+ * (letter, 7 spaces, path; folders end in `/`), after the skipped
+ * `push: false` outputs.
  */
 export function renderCheckout(ctx: CliContext, result: CheckoutResult): void {
-  for (const warning of result.warnings) ctx.err(`WARNING: ${warning}\n`);
   if (result.skipped.length > 0) ctx.err(`${skippedWarning(result.skipped)}\n`);
   for (
     const [letter, paths] of [["M", result.modified], ["A", result.added], [

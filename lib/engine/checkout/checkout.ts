@@ -22,7 +22,9 @@ export type { CheckoutOptions, CheckoutResult } from "./types.ts";
 /**
  * `dvc checkout`: materialises the outputs declared by the workspace's
  * stage files (`dvc.lock`, `*.dvc`; `cache: false` outputs are Git's) from
- * the local cache with the `cache.type` link types. Nothing is written
+ * the local cache with the `cache.type` link types. A stage file that
+ * cannot be read stops it with a `StageFileError` before anything is
+ * touched. Nothing is written
  * before the whole plan is known: a workspace file that would be removed or
  * overwritten while its content is not in the cache stops the checkout with
  * DVC's "unsaved files" error unless `force`. Outputs whose objects are
@@ -49,10 +51,17 @@ export async function checkout(
     options.linkFs ? { fs: options.linkFs } : {},
   );
   const cwd = options.cwd ?? project.root;
-  const { outs, warnings } = await collectOuts(options.revTree ?? workspaceTree(project.root));
+  const tree = options.revTree ?? workspaceTree(project.root);
+  // Strict: an output hidden by a stage file that cannot be read is not
+  // "no longer tracked" — stop before anything in the workspace changes.
+  const { outs, declared } = await collectOuts(tree, { strict: true });
   const cached = outs.filter((out) => out.cache);
   for (const out of cached) assertWorkspacePath(out.path, `output of '${out.stageFile}'`);
-  const selected = selectOuts(cached, options.targets, project.root, cwd);
+  const selected = await selectOuts(cached, options.targets, {
+    root: project.root,
+    cwd,
+    stageFileExists: async (path) => (await tree.readFile(path)) !== undefined,
+  });
 
   const guard = new WorkspaceGuard(project.root);
   const state = await WorkspaceState.load(project.dvcDir);
@@ -68,6 +77,15 @@ export async function checkout(
   };
   const plans: OutPlan[] = [];
   for (const sel of selected) plans.push(await planOut(sel, context));
+  // Several targets inside one directory output make several plans for it: report it once.
+  const rank: OutPlan["status"][] = ["failed", "skipped", "modified", "added", "unchanged"];
+  const statusOf = new Map<string, OutPlan["status"]>();
+  for (const plan of plans) {
+    const before = statusOf.get(plan.out.path);
+    if (before === undefined || rank.indexOf(plan.status) < rank.indexOf(before)) {
+      statusOf.set(plan.out.path, plan.status);
+    }
+  }
 
   const blocked = plans.flatMap((p) => p.blocked);
   if (blocked.length > 0) {
@@ -92,13 +110,16 @@ export async function checkout(
       onProgress: options.onProgress,
     });
     for (const plan of plans) {
-      if (plan.status === "failed") state.outs.delete(plan.out.path);
-      else if (plan.status !== "skipped") {
+      const status = statusOf.get(plan.out.path);
+      if (status === "failed") state.outs.delete(plan.out.path);
+      else if (status !== "skipped") {
         state.outs.set(plan.out.path, { oid: plan.out.hash, isDir: plan.out.isDir });
       }
     }
     if (options.targets === undefined || options.targets.length === 0) {
-      deleted = await removeUnusedOuts(new Set(cached.map((o) => o.path)), guard, state);
+      // Only what no stage file declares any more: an output whose hash is
+      // unknown (dvc.lock removed to re-run the pipeline) is still tracked.
+      deleted = await removeUnusedOuts(declared, guard, state);
     }
   } finally {
     await state.save();
@@ -110,14 +131,13 @@ export async function checkout(
     return out.sort(compareCodePoints);
   };
   const pathsWith = (status: OutPlan["status"]) =>
-    plans.filter((p) => p.status === status).map((p) => p.out.path);
+    [...statusOf].filter(([, s]) => s === status).map(([path]) => path);
   return {
     added: await show(pathsWith("added")),
     modified: await show(pathsWith("modified")),
     deleted: deleted.map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
     failed: pathsWith("failed").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
     skipped: pathsWith("skipped").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
-    warnings,
     linked,
   };
 }
@@ -136,7 +156,8 @@ export function checkoutFailedMessage(paths: readonly string[]): string {
 /** A project path as the user sees it: relative to `cwd`, `/`-separated. */
 function display(root: string, cwd: string, path: string): string {
   const rel = relative(cwd, join(root, ...path.split("/")));
-  return rel.split(sep).join("/");
+  // The current folder itself is `.` (`./` as a folder), as Python's relpath says.
+  return rel === "" ? "." : rel.split(sep).join("/");
 }
 
 /** Like {@link display}, with a trailing `/` for a folder (DVC's `_fspath_dir`). */

@@ -98,7 +98,13 @@ export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<
   const blocked: string[] = [];
   const inCache = async (entry: WsEntry, known?: string) => {
     const oid = known ?? (await identify(entry, scheme, ctx));
-    return oid !== undefined && (await ctx.cache.has(oid, scheme, ctx.signal));
+    if (oid !== undefined && (await ctx.cache.has(oid, scheme, ctx.signal))) return true;
+    // Bytes kept as a 3.x object are just as safe when this output is legacy (a legacy
+    // dvc.lock restored over what a 3.x experiment wrote). Not the reverse: one legacy
+    // hash stands for several byte sequences (CRLF or LF).
+    if (scheme === "md5") return false;
+    const raw = await identify(entry, "md5", ctx);
+    return raw !== undefined && (await ctx.cache.has(raw, "md5", ctx.signal));
   };
   await forEachLimit(scan.entries, PARALLEL, ctx.signal, async (entry) => {
     const want = wanted.get(entry.path);

@@ -1,86 +1,153 @@
-import { isAbsolute, relative, resolve, sep } from "node:path";
+import { isAbsolute, posix, relative, resolve, sep } from "node:path";
 import { DxpError, ExitCode, InvalidArgumentError } from "../../errors/mod.ts";
 import type { DvcOut } from "../../dvc/out.ts";
 
 /** One output to check out, possibly only a part of a directory output. */
 export interface SelectedOut {
   readonly out: DvcOut;
-  /** For a target inside a directory output: that file or folder (project-relative). */
+  /**
+   * For a target inside a directory output: that file or folder
+   * (project-relative). An output may be selected several times with
+   * disjoint parts.
+   */
   readonly within?: string;
 }
+
+/** What {@link selectOuts} needs to know about the project besides its outputs. */
+export interface TargetContext {
+  /** The project root and the folder targets are relative to. */
+  readonly root: string;
+  readonly cwd: string;
+  /** True when a stage file (`dvc.yaml`, `*.dvc`; project path) exists, outputs or not. */
+  readonly stageFileExists: (path: string) => Promise<boolean>;
+}
+
+const PIPELINE_FILE = "dvc.yaml";
 
 /**
  * Picks the outputs named by `targets` (relative to `cwd`) the way DVC
  * resolves checkout targets: an output path, a path inside a directory
  * output (only that part), a folder holding outputs, a `.dvc` file, a
  * `dvc.yaml`, `dvc.yaml:stage` or a stage name of the `dvc.yaml` in `cwd`.
- * A target matching nothing fails with DVC's "Did you mean `git checkout`"
- * message. No targets: every output.
+ * A target matching nothing fails with DVC's error chain ("Did you mean
+ * `git checkout <target>`?: …"). No targets: every output.
  */
-export function selectOuts(
+export async function selectOuts(
   outs: readonly DvcOut[],
   targets: readonly string[] | undefined,
-  root: string,
-  cwd: string,
-): SelectedOut[] {
+  ctx: TargetContext,
+): Promise<SelectedOut[]> {
   if (targets === undefined || targets.length === 0) return outs.map((out) => ({ out }));
-  const chosen = new Map<DvcOut, SelectedOut>();
-  const cwdRel = toProjectPath(root, cwd, ".");
+  const whole = new Set<DvcOut>();
+  const parts = new Map<DvcOut, Set<string>>();
+  const cwdRel = toProjectPath(ctx.root, ctx.cwd, ".");
   for (const target of targets) {
-    const matches = match(outs, target, root, cwd, cwdRel);
-    if (matches.length === 0) {
-      throw new DxpError(
-        "CheckoutSuggestGit",
-        `Did you mean \`git checkout ${target}\`?`,
-        ExitCode.failure,
-        {
-          cause: new Error(
-            `'${target}' is not a DVC-tracked output, a '.dvc' file or a stage name`,
-          ),
-          data: { target },
-        },
-      );
-    }
+    const matches = await match(outs, target, ctx, cwdRel);
     for (const selected of matches) {
-      const before = chosen.get(selected.out);
-      // The whole output wins over a part of it.
-      if (before === undefined || (before.within !== undefined && selected.within === undefined)) {
-        chosen.set(selected.out, selected);
-      } else if (before.within !== undefined && selected.within !== before.within) {
-        chosen.set(selected.out, { out: selected.out });
+      if (selected.within === undefined) whole.add(selected.out);
+      else {
+        const list = parts.get(selected.out) ?? new Set<string>();
+        list.add(selected.within);
+        parts.set(selected.out, list);
       }
     }
   }
-  return outs.filter((out) => chosen.has(out)).map((out) => chosen.get(out)!);
+  const chosen: SelectedOut[] = [];
+  for (const out of outs) {
+    if (whole.has(out)) {
+      chosen.push({ out });
+      continue;
+    }
+    const within = [...(parts.get(out) ?? [])].sort();
+    // A part inside another selected part adds nothing.
+    const kept = within.filter((p) => !within.some((q) => q !== p && p.startsWith(`${q}/`)));
+    for (const path of kept) chosen.push({ out, within: path });
+  }
+  return chosen;
 }
 
-function match(
+async function match(
   outs: readonly DvcOut[],
   target: string,
-  root: string,
-  cwd: string,
+  ctx: TargetContext,
   cwdRel: string,
-): SelectedOut[] {
+): Promise<SelectedOut[]> {
   const colon = target.lastIndexOf(":");
   if (colon > 0 && !isAbsolute(target.slice(colon + 1))) {
-    const file = toProjectPath(root, cwd, target.slice(0, colon));
+    const given = target.slice(0, colon);
+    const file = projectPathOrUndefined(ctx, given);
     const stage = target.slice(colon + 1);
-    const found = outs.filter((o) => o.stageFile === file && o.stage === stage);
-    if (found.length > 0) return found.map((out) => ({ out }));
+    if (file !== undefined && isStageFileName(file)) {
+      const found = outs.filter((o) => o.stageFile === file && o.stage === stage);
+      if (found.length > 0) return found.map((out) => ({ out }));
+      if (!(await ctx.stageFileExists(file))) throw suggestGit(target, `'${given}' does not exist`);
+      // DVC raises StageNotFound itself here, without the `git checkout` hint.
+      throw new DxpError("StageNotFound", stageNotFound(stage, given), ExitCode.failure, {
+        data: { target },
+      });
+    }
   }
-  const path = toProjectPath(root, cwd, target);
-  const byFile = outs.filter((o) => o.stageFile === path);
-  if (byFile.length > 0) return byFile.map((out) => ({ out }));
-  const exact = outs.filter((o) => o.path === path || path === "" || o.path.startsWith(`${path}/`));
-  if (exact.length > 0) return exact.map((out) => ({ out }));
-  const inside = outs.find((o) => o.isDir && path.startsWith(`${o.path}/`));
-  if (inside !== undefined) return [{ out: inside, within: path }];
-  if (!target.includes("/")) {
-    const pipeline = cwdRel === "" ? "dvc.yaml" : `${cwdRel}/dvc.yaml`;
-    const byStage = outs.filter((o) => o.stageFile === pipeline && o.stage === target);
-    if (byStage.length > 0) return byStage.map((out) => ({ out }));
+  const path = projectPathOrUndefined(ctx, target);
+  if (path !== undefined) {
+    const byFile = outs.filter((o) => o.stageFile === path);
+    if (byFile.length > 0) return byFile.map((out) => ({ out }));
+    if (isStageFileName(path)) {
+      // A stage file without cached outputs selects nothing; a missing one is DVC's error.
+      if (await ctx.stageFileExists(path)) return [];
+      throw suggestGit(target, `'${target}' does not exist`);
+    }
+    const exact = outs.filter((o) =>
+      o.path === path || path === "" || o.path.startsWith(`${path}/`)
+    );
+    if (exact.length > 0) return exact.map((out) => ({ out }));
+    const inside = outs.find((o) => o.isDir && path.startsWith(`${o.path}/`));
+    if (inside !== undefined) return [{ out: inside, within: path }];
   }
-  return [];
+  const pipeline = cwdRel === "" ? PIPELINE_FILE : `${cwdRel}/${PIPELINE_FILE}`;
+  const byStage = outs.filter((o) => o.stageFile === pipeline && o.stage === target);
+  if (byStage.length > 0) return byStage.map((out) => ({ out }));
+  const exists = await ctx.stageFileExists(pipeline);
+  throw suggestGit(
+    target,
+    `'${target}' does not exist as an output or a stage name in '${PIPELINE_FILE}'`,
+    exists ? stageNotFound(target, PIPELINE_FILE) : `'${PIPELINE_FILE}' does not exist`,
+  );
+}
+
+/** DVC's `CheckoutErrorSuggestGit` with the chain of causes it prints after it. */
+function suggestGit(target: string, ...causes: string[]): DxpError {
+  let cause: DxpError | undefined;
+  for (const text of [...causes].reverse()) {
+    cause = new DxpError("NoOutputOrStage", text, ExitCode.failure, cause ? { cause } : {});
+  }
+  return new DxpError(
+    "CheckoutSuggestGit",
+    `Did you mean \`git checkout ${target}\`?`,
+    ExitCode.failure,
+    {
+      ...(cause ? { cause } : {}),
+      data: { target },
+    },
+  );
+}
+
+function stageNotFound(stage: string, file: string): string {
+  return `Stage '${stage}' not found inside '${file}' file`;
+}
+
+function isStageFileName(path: string): boolean {
+  const name = posix.basename(path);
+  return name === PIPELINE_FILE || (name.endsWith(".dvc") && name !== ".dvc");
+}
+
+/** {@link toProjectPath}, or `undefined` for a path outside the project (it matches nothing). */
+function projectPathOrUndefined(ctx: TargetContext, path: string): string | undefined {
+  try {
+    return toProjectPath(ctx.root, ctx.cwd, path);
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) return undefined;
+    throw error;
+  }
 }
 
 /**

@@ -45,8 +45,6 @@ export interface CheckoutResult {
   readonly failed: string[];
   /** `push: false` outputs missing from the cache, left alone (with `skipUnpushable`). */
   readonly skipped: string[];
-  /** Stage files that could not be read (their outputs were not checked out). */
-  readonly warnings: string[];
   /** Files written, by the link type that made them. */
   readonly linked: Record<LinkType, number>;
 }

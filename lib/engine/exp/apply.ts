@@ -1,8 +1,9 @@
 import * as fs from "node:fs";
-import { rm } from "node:fs/promises";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { join, relative, sep } from "node:path";
 import git from "isomorphic-git";
-import { DxpError, ExitCode, InvalidArgumentError } from "../../errors/mod.ts";
+import { DxpError, ExitCode, InvalidArgumentError, UnsafePathError } from "../../errors/mod.ts";
+import { StageFileError } from "../../dvc/out.ts";
 import { ZERO_OID } from "../../git/transport/types.ts";
 import { updateRef } from "../../git/ref_write.ts";
 import { readHead, readRef } from "../../git/refs_read.ts";
@@ -12,7 +13,7 @@ import { checkout, checkoutFailedMessage } from "../checkout/checkout.ts";
 import type { CheckoutOptions, CheckoutResult } from "../checkout/types.ts";
 import { resolveApplyRev } from "../workspace/exp_rev.ts";
 import { writeGitIndex } from "../workspace/git_index.ts";
-import { appendReflog, committerIdentity } from "../workspace/git_ident.ts";
+import { appendReflog, committerIdentity, type GitIdentity } from "../workspace/git_ident.ts";
 import { createStash, dirtyPaths, type Stash } from "../workspace/git_stash.ts";
 import {
   flattenCommit,
@@ -22,6 +23,9 @@ import {
 } from "../workspace/git_tree.ts";
 import { WorkspaceGuard } from "../workspace/guard.ts";
 import { lstatOrUndefined } from "../workspace/scan.ts";
+import { saveWorkspaceOutputs } from "../workspace/save_workspace.ts";
+import { collectOuts } from "../../dvc/collect_outs.ts";
+import { gitCommitTree } from "../../git/tree_reader.ts";
 
 /** Where `exp apply` keeps the workspace it replaced (DVC's refs). */
 export const APPLY_STASH = "refs/exps/apply/stash";
@@ -43,16 +47,22 @@ export interface ExpApplyResult {
   readonly sha: string;
   /** The stash commit holding the workspace changes it replaced, when there were any. */
   readonly stash: string | undefined;
+  /** Outputs (project paths) whose changed content was put into the cache and recorded in the stash. */
+  readonly saved: string[];
   readonly checkout: CheckoutResult;
 }
 
 /**
- * `dvc exp apply` (spec §7.3): resolves the experiment; records HEAD in
- * `refs/exps/apply/ORIG_HEAD`; saves uncommitted changes (untracked files
- * included) as a git stash commit in `refs/exps/apply/stash` and resets the
- * work tree and index to HEAD; writes the experiment commit's files into the
- * work tree without moving HEAD (they show as uncommitted changes); puts
- * back saved files the experiment does not have; checks out its data
+ * `dvc exp apply` (spec §7.3): resolves the experiment; reads its stage
+ * files and the workspace's before anything changes (one that cannot be
+ * read stops it, nothing changed); puts outputs the user changed into the
+ * cache; records HEAD in `refs/exps/apply/ORIG_HEAD`; saves uncommitted
+ * changes (untracked files included, and the stage files rewritten to
+ * record the saved outputs) as a git stash commit in
+ * `refs/exps/apply/stash`, earlier ones staying in its reflog; resets the
+ * work tree and index to HEAD; writes the experiment commit's files into
+ * the work tree without moving HEAD (they show as uncommitted changes);
+ * puts back saved changes the experiment does not have; checks out its data
  * (forced); sets `refs/exps/exec/EXEC_APPLY`. `push: false` outputs missing
  * from the cache are skipped (`checkout.skipped`), other missing objects
  * fail the command as in DVC.
@@ -78,29 +88,44 @@ export async function expApply(
   const guard = new WorkspaceGuard(project.gitWorkTree);
   const ctx = { dir: project.gitWorkTree, gitdir, cache };
 
-  // DVC keeps one apply stash: an older one is dropped.
-  const previous = await readRef(gitdir, APPLY_STASH);
-  if (previous !== undefined) {
-    await updateRef(gitdir, APPLY_STASH, ZERO_OID, previous);
-    await rm(join(gitdir, "logs", ...APPLY_STASH.split("/")), { force: true });
-  }
+  // Every stage file involved is read before anything changes: a broken
+  // one in the experiment would make its checkout remove outputs, one in
+  // the workspace would hide outputs the user changed.
+  const subdir = relative(project.gitWorkTree, project.root).split(sep).join("/");
+  await collectOuts(gitCommitTree(gitdir, sha, subdir, cache), { strict: true, revision: sha })
+    .catch(refuse(`Cannot apply experiment '${options.rev}' (nothing was changed)`));
+  const saved = await saveWorkspaceOutputs(project, options.checkout?.signal).catch(
+    (error: unknown) =>
+      refuse(
+        error instanceof StageFileError || error instanceof UnsafePathError
+          ? `Cannot apply experiment '${options.rev}' over a workspace whose stage files cannot be read (nothing was changed)`
+          : `Cannot apply experiment '${options.rev}': the outputs you changed could not be saved (nothing was changed)`,
+      )(error),
+  );
+
   await updateRef(gitdir, APPLY_ORIG_HEAD, headOid, undefined);
 
   const headFiles = await flattenCommit(gitdir, headOid, cache);
   const expFiles = await flattenCommit(gitdir, sha, cache);
   const rows = await dirtyPaths(ctx);
   let stash: Stash | undefined;
-  if (rows.length > 0) {
+  if (rows.length > 0 || saved.stageFiles.size > 0) {
     const { commit } = await git.readCommit({ fs, gitdir, oid: headOid, cache });
+    const branch = head.branchRef?.replace(/^refs\/heads\//, "") ?? "(no branch)";
     const message = `dvc-exp-apply:${headOid}:${sha}:${options.rev}`;
-    stash = await createStash(ctx, rows, {
-      headOid,
-      branch: head.branchRef?.replace(/^refs\/heads\//, "") ?? "(no branch)",
-      subject: commit.message.split("\n")[0] ?? "",
-      message,
-    }, ident);
-    await updateRef(gitdir, APPLY_STASH, stash.sha, ZERO_OID);
-    await appendReflog(gitdir, APPLY_STASH, ZERO_OID, stash.sha, ident, message);
+    stash = await createStash(
+      ctx,
+      rows,
+      {
+        headOid,
+        branch,
+        subject: commit.message.split("\n")[0] ?? "",
+        message,
+      },
+      ident,
+      saved.stageFiles,
+    );
+    await pushStash(gitdir, stash.sha, ident, `On ${branch}: ${message}`);
   }
 
   try {
@@ -124,10 +149,12 @@ export async function expApply(
     }
     await switchWorkTree(gitdir, guard, headFiles, expFiles, cache);
     if (stash !== undefined) {
-      // DVC puts back saved files the experiment does not have.
+      // DVC puts back the stashed changes to files the experiment does not have.
       const folders = foldersOf(expFiles);
-      for (const [path, file] of [...stash.worktree, ...stash.untracked]) {
-        if (!expFiles.has(path) && !folders.has(path)) {
+      const changed = new Set([...rows.map(([path]) => path), ...saved.stageFiles.keys()]);
+      for (const path of changed) {
+        const file = stash.worktree.get(path) ?? stash.untracked.get(path);
+        if (file !== undefined && !expFiles.has(path) && !folders.has(path)) {
           await writeGitFile(gitdir, guard, path, file, cache);
         }
       }
@@ -147,7 +174,40 @@ export async function expApply(
     });
   }
   await updateRef(gitdir, EXEC_APPLY, sha, undefined);
-  return { rev: options.rev, sha, stash: stash?.sha, checkout: result };
+  return { rev: options.rev, sha, stash: stash?.sha, saved: saved.outputs, checkout: result };
+}
+
+/**
+ * Points `refs/exps/apply/stash` at a new stash commit and logs it, so
+ * earlier stashes stay reachable as `refs/exps/apply/stash@{1}`, … exactly
+ * as `git stash` keeps `refs/stash@{n}` (DVC drops them). A stash left
+ * without a log line (by DVC) gets one first, so it is not lost either.
+ */
+async function pushStash(
+  gitdir: string,
+  sha: string,
+  ident: GitIdentity,
+  message: string,
+): Promise<void> {
+  const previous = await readRef(gitdir, APPLY_STASH);
+  if (previous !== undefined && !(await hasReflog(gitdir, APPLY_STASH))) {
+    await appendReflog(gitdir, APPLY_STASH, ZERO_OID, previous, ident, "dvc-exp-apply stash");
+  }
+  await updateRef(gitdir, APPLY_STASH, sha, previous ?? ZERO_OID);
+  await appendReflog(gitdir, APPLY_STASH, previous ?? ZERO_OID, sha, ident, message);
+}
+
+async function hasReflog(gitdir: string, ref: string): Promise<boolean> {
+  const text = await readFile(join(gitdir, "logs", ...ref.split("/")), "utf8").catch(() => "");
+  return text.trim() !== "";
+}
+
+/** Wraps a problem found before anything changed, keeping its code and exit code. */
+function refuse(message: string): (error: unknown) => never {
+  return (error) => {
+    if (!(error instanceof DxpError)) throw error;
+    throw new DxpError(error.code, message, error.exitCode, { cause: error, data: error.data });
+  };
 }
 
 /** Makes the work tree hold `target`'s files where it held `current`'s (HEAD and index untouched). */

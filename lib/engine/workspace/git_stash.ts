@@ -51,14 +51,18 @@ export interface StashLabels {
 /**
  * Records the work tree's changes as a git stash commit: parents HEAD, the
  * index commit and (when there are untracked files) the untracked-files
- * commit, exactly the shape `git stash apply <sha>` restores. Writes only
- * Git objects; refs and the work tree are left to the caller.
+ * commit, exactly the shape `git stash apply <sha>` restores. `replace`
+ * gives files (Git work-tree paths) whose recorded content differs from the
+ * work tree's (stage files updated with the hashes of saved outputs): they
+ * go where the work-tree file would (untracked or tracked snapshot). Writes
+ * only Git objects; refs and the work tree are left to the caller.
  */
 export async function createStash(
   ctx: WorkTreeContext,
   rows: readonly StatusRow[],
   labels: StashLabels,
   ident: GitIdentity,
+  replace: ReadonlyMap<string, Uint8Array> = new Map(),
 ): Promise<Stash> {
   const index = await indexFiles(ctx);
   const worktree = new Map(index);
@@ -72,6 +76,11 @@ export async function createStash(
     else if (!(stage === 2 || (work === 1 && stage === 1))) {
       worktree.set(path, await workFileBlob(ctx, path));
     }
+  }
+  for (const [path, blob] of replace) {
+    const side = worktree.has(path) ? worktree : untracked;
+    const mode = side.get(path)?.mode ?? "100644";
+    side.set(path, { oid: await git.writeBlob({ fs, gitdir: ctx.gitdir, blob }), mode });
   }
   const short = labels.headOid.slice(0, 7);
   const commit = (tree: string, parent: string[], message: string) =>

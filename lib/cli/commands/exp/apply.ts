@@ -1,5 +1,5 @@
 import { Command } from "@commander-js/extra-typings";
-import { expApply } from "../../../engine/exp/apply.ts";
+import { APPLY_STASH, expApply } from "../../../engine/exp/apply.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 import { skippedWarning } from "../checkout.ts";
 
@@ -19,7 +19,7 @@ export function expApplyCommand(state: RunState) {
           rev: experiment,
           checkout: { cwd: ctx.cwd, signal: ctx.signal },
         });
-        for (const warning of result.checkout.warnings) ctx.err(`WARNING: ${warning}\n`);
+        if (result.saved.length > 0) ctx.err(`${savedNote(result.saved)}\n`);
         if (result.checkout.skipped.length > 0) {
           ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
         }
@@ -29,4 +29,14 @@ export function expApplyCommand(state: RunState) {
         return 0;
       })
     );
+}
+
+/**
+ * Says where the changed outputs `exp apply` replaced went (DVC overwrites
+ * them without a copy) and how to get them back.
+ */
+export function savedNote(paths: readonly string[]): string {
+  const names = paths.map((p) => `'${p}'`).join(", ");
+  return `Your changes to ${names} were saved in the DVC cache and recorded in ${APPLY_STASH}; ` +
+    `to get them back: 'git stash apply ${APPLY_STASH}' on a clean work tree, then 'dxp checkout'.`;
 }

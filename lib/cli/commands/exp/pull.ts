@@ -36,9 +36,6 @@ export function expPullCommand(state: RunState) {
             rev: pulled.ref,
             checkout: { cwd: ctx.cwd, signal: ctx.signal },
           });
-          for (const warning of applied.checkout.warnings) {
-            ctx.err(`WARNING: ${warning}\n`);
-          }
           if (applied.checkout.skipped.length > 0) {
             ctx.err(`${skippedWarning(applied.checkout.skipped)}\n`);
           }
