@@ -597,26 +597,27 @@ Deno.test("listRefs() rejects with the abort reason when the signal is already a
 for (const variant of ["http v2", "http v0", "https v2 with a token"] as const) {
   const tls = variant.startsWith("https");
   const v0 = variant.includes("v0");
-  transportSuite(
-    `smart ${variant}`,
-    async () => {
-      const token = "suite-token";
-      const server = await startGitHttpServer({
-        tls,
-        v0,
-        projectRoot: "/",
-        ...(tls ? { auth: { user: "x-access-token", password: token } } : {}),
-      });
-      const env = tls ? { SSL_CERT_FILE: server.caFile, DXP_GIT_TOKEN: token } : {};
-      return {
-        makeUrl: (path: string) => `${server.baseUrl}${path}`,
-        options: options(env, "/"),
-        teardown: () => server.stop(),
-        expectProtocol: v0 ? 0 : 2,
-      };
-    },
-    { hooks: true },
-  );
+  const serve = async (asNobody: boolean) => {
+    const token = "suite-token";
+    const server = await startGitHttpServer({
+      tls,
+      v0,
+      projectRoot: "/",
+      asNobody,
+      ...(tls ? { auth: { user: "x-access-token", password: token } } : {}),
+    });
+    const env = tls ? { SSL_CERT_FILE: server.caFile, DXP_GIT_TOKEN: token } : {};
+    return {
+      makeUrl: (path: string) => `${server.baseUrl}${path}`,
+      options: options(env, "/"),
+      teardown: () => server.stop(),
+    };
+  };
+  transportSuite(`smart ${variant}`, async () => ({
+    ...await serve(false),
+    expectProtocol: v0 ? 0 : 2,
+    unprivileged: () => serve(true),
+  }));
 }
 
 Deno.test("listRefs() stops with the abort reason when the signal fires mid-answer", async () => {

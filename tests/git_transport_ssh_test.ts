@@ -25,9 +25,16 @@ for (const acceptEnv of [true, false]) {
         options: { env: sshd.env, cwd: "/", gitConfig: () => undefined },
         teardown: () => sshd.stop(),
         expectProtocol: acceptEnv ? 2 : 0,
+        unprivileged: async () => {
+          const nobody = await startSshd({ acceptEnv, asNobody: true });
+          return {
+            makeUrl: (path: string) => nobody.url(path),
+            options: { env: nobody.env, cwd: "/", gitConfig: () => undefined },
+            teardown: () => nobody.stop(),
+          };
+        },
       };
     },
-    { hooks: true },
   );
 }
 
