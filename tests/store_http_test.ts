@@ -224,11 +224,12 @@ storeSuite("http/fake-peer", async () => {
   return {
     store: withServerListing(store, remote),
     inject: remote,
+    remote: { type: "http", url: remote.url, options: {}, env: {} },
     teardown: () => remote.stop(),
     rawEntries:
       async () => [...await remote.objects(), ...await readdir(join(remote.root, "../incoming"))],
   };
-});
+}, { faults: "requests" });
 
 /** One fake remote and scratch folder per test. */
 const httpTest = (

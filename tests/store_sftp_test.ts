@@ -20,7 +20,7 @@ import { SftpSession } from "../lib/store/sftp/ssh_session.ts";
 import type { Store } from "../lib/store/types.ts";
 import { startSshd } from "./helpers/sshd.ts";
 import { run, scratch } from "./helpers/tmp.ts";
-import { storeSuite } from "./store_suite.ts";
+import { type MediumFaults, storeSuite } from "./store_suite.ts";
 
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 
@@ -51,12 +51,41 @@ function keyOf(hash: string): string {
   return `files/md5/${hash.slice(0, 2)}/${hash.slice(2)}`;
 }
 
+/**
+ * Mid-transfer faults for an SFTP store whose "ssh" program is `fake` (a
+ * script that records each start in `starts`): the connection dies as ssh
+ * is killed. The killed session's temp file stays on the server (nobody is
+ * left to remove it); it is never taken for a key.
+ */
+function killedConnection(starts: string): MediumFaults {
+  return {
+    break() {
+      for (const pid of readFileSync(starts, "utf8").split("\n").filter(Boolean)) {
+        try {
+          Deno.kill(Number(pid), "SIGKILL");
+        } catch {
+          // an earlier session, already gone
+        }
+      }
+    },
+    repair: () => Promise.resolve(), // the store starts a new ssh on its next call
+    error: { put: /ended unexpectedly/, get: /ended unexpectedly/ },
+    mayLeaveTempFiles: true,
+  };
+}
+
 storeSuite("sftp (loopback sshd)", async () => {
   const sshd = await startSshd();
   const { dir, cleanup } = await scratch("dxp-sftp-store-");
-  const store = createSftpStore(sshd.url(join(dir, "store")), {}, { env: sshd.env });
+  const starts = join(dir, "starts");
+  const ssh = script(join(dir, "ssh"), `echo $$ >> '${starts}'\nexec ${sshd.sshCommand} "$@"`);
+  const env = { ...sshd.env, DXP_SSH_COMMAND: ssh };
+  const url = sshd.url(join(dir, "store"));
+  const store = createSftpStore(url, {}, { env });
   return {
     store,
+    remote: { type: "ssh", url, options: {}, env },
+    medium: killedConnection(starts),
     rawEntries: () => filesUnder(join(dir, "store")),
     async teardown() {
       await store.close();
@@ -64,24 +93,27 @@ storeSuite("sftp (loopback sshd)", async () => {
       await cleanup();
     },
   };
-});
+}, { faults: "medium" });
 
 // restic's trick: the "ssh command" is sftp-server itself, talking on its stdin/stdout.
 storeSuite("sftp (sftp-server as the ssh command)", async () => {
   const { dir, cleanup } = await scratch("dxp-sftp-direct-");
-  const fake = script(join(dir, "fake-ssh"), `exec ${SFTP_SERVER}`);
-  const store = createSftpStore(`ssh://localhost${join(dir, "store")}`, {}, {
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
-  });
+  const starts = join(dir, "starts");
+  const fake = script(join(dir, "fake-ssh"), `echo $$ >> '${starts}'\nexec ${SFTP_SERVER}`);
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake };
+  const url = `ssh://localhost${join(dir, "store")}`;
+  const store = createSftpStore(url, {}, { env });
   return {
     store,
+    remote: { type: "ssh", url, options: {}, env },
+    medium: killedConnection(starts),
     rawEntries: () => filesUnder(join(dir, "store")),
     async teardown() {
       await store.close();
       await cleanup();
     },
   };
-});
+}, { faults: "medium" });
 
 /** A store whose "ssh" is a script around sftp-server (or `exec` of `inner`), logging each start. */
 async function directStore(
