@@ -124,8 +124,10 @@ async function directStore(
   const starts = join(dir, "starts");
   const fake = script(join(dir, "fake-ssh"), `echo $$ >> ${starts}\n${inner}`);
   const root = join(dir, "store");
+  const debug: string[] = [];
   const store = createSftpStore(`ssh://localhost${root}`, options, {
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
+    onDebug: (line) => debug.push(line),
   });
   const pids = () =>
     existsSync(starts) ? readFileSync(starts, "utf8").split("\n").filter(Boolean).map(Number) : [];
@@ -134,6 +136,8 @@ async function directStore(
     root,
     store,
     pids,
+    /** The store's debug lines so far. */
+    debug,
     async cleanup() {
       await store.close();
       await cleanup();
@@ -141,16 +145,11 @@ async function directStore(
   };
 }
 
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      Deno.kill(pid, "SIGCONT");
-    } catch {
-      return;
-    }
+/** Resolves once `lines` has a line matching `pattern` (something the code under test said). */
+async function said(lines: readonly string[], pattern: RegExp): Promise<void> {
+  while (!lines.some((line) => pattern.test(line))) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`process ${pid} did not end`);
 }
 
 Deno.test("sftp store refuses hosts and users starting with '-' before running anything", async () => {
@@ -290,15 +289,15 @@ Deno.test("sftp put() with ssh killed mid-transfer leaves nothing under the fina
 });
 
 Deno.test("sftp store reconnects after its ssh process died between calls", async () => {
-  const t = await directStore();
+  // A word on stderr makes the store log the exit it noticed: the event the test waits for.
+  const t = await directStore(`echo "stand-in ssh up" >&2\nexec ${SFTP_SERVER}`);
   try {
     await writeFile(join(t.dir, "bar"), "bar");
     const key = keyOf(md5("bar"));
     await t.store.put(key, join(t.dir, "bar"), {});
     const [first] = t.pids();
     Deno.kill(first!, "SIGKILL");
-    await waitGone(first!);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the exit be noticed
+    await said(t.debug, /^ssh: exited with SIGKILL; stderr: stand-in ssh up$/);
     assert.equal(await t.store.exists(key), true);
     assert.equal(t.pids().length, 2);
     assert.notEqual(t.pids()[1], first);

@@ -121,8 +121,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     });
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // sshd -D either listens or exits (e.g. the port was taken meanwhile): wait for one of the two.
     let up = false;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    const giveUp = Date.now() + 60_000; // only a hung sshd gets here; a loaded machine does not
+    while (child.exitCode === null && child.signalCode === null && Date.now() < giveUp) {
       if (await canConnect(port)) {
         up = true;
         break;
@@ -130,7 +132,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (!up) {
-      child.kill("SIGTERM");
+      if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
       continue;
     }
