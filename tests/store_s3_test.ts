@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { AuthError, ConfigError, CorruptError, StoreError } from "../lib/errors/mod.ts";
 import { openS3Store, type S3Store } from "../lib/store/s3/mod.ts";
 import { xmlBlocks, xmlText } from "../lib/store/s3/xml.ts";
-import { RGW_SKIP_MESSAGE, rgwInstalled } from "./helpers/rgw.ts";
+import { indexKeys, RGW_SKIP_MESSAGE, rgwInstalled } from "./helpers/rgw.ts";
 import { type SharedRgw, sharedRgw } from "./helpers/rgw_shared.ts";
 import { startS3FaultProxy } from "./helpers/s3_fault_proxy.ts";
 import { scratch } from "./helpers/tmp.ts";
@@ -43,6 +43,15 @@ Deno.test("S3 XML: keys come back with entities and character references decoded
   ]);
   assert.equal(xmlText(xml, "IsTruncated"), "false");
   assert.equal(xmlText(xml, "NextContinuationToken"), undefined);
+});
+
+Deno.test("RGW's bucket index: objects by name, an unfinished multipart upload once as upload:<key>", () => {
+  // Entries as `radosgw-admin bucket list` printed them for one object and one upload with a part.
+  const upload = "_multipart_dir/big.bin.2~gCleTAKnMpRWxMiqzF0rxfR3p5ridPN";
+  assert.deepEqual(
+    indexKeys([{ name: `${upload}.1` }, { name: `${upload}.meta` }, { name: "dir/plain key" }]),
+    ["dir/plain key", "upload:dir/big.bin"],
+  );
 });
 
 if (!rgwInstalled()) {
