@@ -480,7 +480,14 @@ Deno.test("listRefs() reports a refused connection in one line", async () => {
 });
 
 /** A server answering discovery with fixed faults; `/moved.git` redirects to `target`. */
-async function faultServer(target: string): Promise<{ base: string; stop(): Promise<void> }> {
+async function faultServer(target: string): Promise<{
+  base: string;
+  /** Resolves once `/hang.git` has sent the start of its answer (and gone silent). */
+  hanging: Promise<void>;
+  stop(): Promise<void>;
+}> {
+  let hung: () => void = () => {};
+  const hanging = new Promise<void>((resolve) => hung = resolve);
   const server = http.createServer((req, res) => {
     const path = req.url ?? "";
     if (path.startsWith("/forbidden.git/")) {
@@ -498,11 +505,11 @@ async function faultServer(target: string): Promise<{ base: string; stop(): Prom
     } else if (path.startsWith("/hang.git/")) {
       // Headers and the start of an advertisement, then silence.
       res.writeHead(200, { "Content-Type": "application/x-git-upload-pack-advertisement" });
-      res.write("001e# service=git-upload-pack\n0000");
+      res.write("001e# service=git-upload-pack\n0000", () => hung());
     } else if (path.startsWith("/cut.git/")) {
       res.writeHead(200, { "Content-Type": "application/x-git-upload-pack-advertisement" });
-      res.write("001e# service=git-upload-pack\n0000003f");
-      setTimeout(() => res.socket?.destroy(), 20);
+      // Cut once the start of the answer has left: the client sees a body that breaks off.
+      res.write("001e# service=git-upload-pack\n0000003f", () => res.socket?.destroy());
     } else if (path.startsWith("/login.git/")) {
       res.writeHead(302, { Location: "/login?return_to=%2Frepo" });
       res.end();
@@ -515,6 +522,7 @@ async function faultServer(target: string): Promise<{ base: string; stop(): Prom
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {
     base,
+    hanging,
     stop: () => {
       server.closeAllConnections();
       return new Promise((resolve) => server.close(() => resolve()));
@@ -597,26 +605,27 @@ Deno.test("listRefs() rejects with the abort reason when the signal is already a
 for (const variant of ["http v2", "http v0", "https v2 with a token"] as const) {
   const tls = variant.startsWith("https");
   const v0 = variant.includes("v0");
-  transportSuite(
-    `smart ${variant}`,
-    async () => {
-      const token = "suite-token";
-      const server = await startGitHttpServer({
-        tls,
-        v0,
-        projectRoot: "/",
-        ...(tls ? { auth: { user: "x-access-token", password: token } } : {}),
-      });
-      const env = tls ? { SSL_CERT_FILE: server.caFile, DXP_GIT_TOKEN: token } : {};
-      return {
-        makeUrl: (path: string) => `${server.baseUrl}${path}`,
-        options: options(env, "/"),
-        teardown: () => server.stop(),
-        expectProtocol: v0 ? 0 : 2,
-      };
-    },
-    { hooks: true },
-  );
+  const serve = async (asNobody: boolean) => {
+    const token = "suite-token";
+    const server = await startGitHttpServer({
+      tls,
+      v0,
+      projectRoot: "/",
+      asNobody,
+      ...(tls ? { auth: { user: "x-access-token", password: token } } : {}),
+    });
+    const env = tls ? { SSL_CERT_FILE: server.caFile, DXP_GIT_TOKEN: token } : {};
+    return {
+      makeUrl: (path: string) => `${server.baseUrl}${path}`,
+      options: options(env, "/"),
+      teardown: () => server.stop(),
+    };
+  };
+  transportSuite(`smart ${variant}`, async () => ({
+    ...await serve(false),
+    expectProtocol: v0 ? 0 : 2,
+    unprivileged: () => serve(true),
+  }));
 }
 
 Deno.test("listRefs() stops with the abort reason when the signal fires mid-answer", async () => {
@@ -627,7 +636,9 @@ Deno.test("listRefs() stops with the abort reason when the signal fires mid-answ
     const pending = createHttpTransport(url, options({}, "/")).listRefs({
       signal: controller.signal,
     });
-    setTimeout(() => controller.abort(new Error("user pressed ctrl-c")), 100);
+    pending.catch(() => undefined);
+    await faults.hanging; // the answer has begun and stalls: abort in the middle of it
+    controller.abort(new Error("user pressed ctrl-c"));
     assert.equal((await rejection(pending)).message, "user pressed ctrl-c");
   } finally {
     await faults.stop();

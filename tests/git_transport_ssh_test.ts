@@ -25,9 +25,16 @@ for (const acceptEnv of [true, false]) {
         options: { env: sshd.env, cwd: "/", gitConfig: () => undefined },
         teardown: () => sshd.stop(),
         expectProtocol: acceptEnv ? 2 : 0,
+        unprivileged: async () => {
+          const nobody = await startSshd({ acceptEnv, asNobody: true });
+          return {
+            makeUrl: (path: string) => nobody.url(path),
+            options: { env: nobody.env, cwd: "/", gitConfig: () => undefined },
+            teardown: () => nobody.stop(),
+          };
+        },
       };
     },
-    { hooks: true },
   );
 }
 
@@ -139,19 +146,34 @@ Deno.test("ssh transport kills the ssh process when the caller aborts", async ()
   const { dir, cleanup } = await scratch("dxp-ssh-");
   try {
     const pidFile = join(dir, "pid");
-    const fake = fakeSsh(dir, "ssh", `echo $$ > '${pidFile}'; exec sleep 30`);
+    // The stand-in says when it runs, then waits for ever (an hour) for an answer.
+    const fake = fakeSsh(
+      dir,
+      "ssh",
+      `echo $$ > '${pidFile}.tmp'; mv '${pidFile}.tmp' '${pidFile}'; exec sleep 3600`,
+    );
     const transport = openTransport(
       "ssh://example.com/repo",
       options({ PATH: process.env["PATH"]!, DXP_SSH_COMMAND: `${fake} -q` }),
     );
     const controller = new AbortController();
-    const started = Date.now();
-    setTimeout(() => controller.abort(), 300);
-    await assert.rejects(() => transport.listRefs({ signal: controller.signal }), InterruptedError);
-    assert.ok(Date.now() - started < 5000);
+    const listing = transport.listRefs({ signal: controller.signal });
+    listing.catch(() => undefined);
+    while (!existsSync(pidFile)) await new Promise((r) => setTimeout(r, 10));
     const pid = Number(readFileSync(pidFile, "utf8"));
-    for (let i = 0; i < 50 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(alive(pid), false, "the ssh stand-in is gone");
+    controller.abort(); // the ssh process is running: abort now
+    // Only a kill ends `sleep 3600`. Should the transport not kill it, the test does so after
+    // a minute rather than hang for an hour, and fails.
+    let rescued = false;
+    const guard = setTimeout(() => {
+      rescued = true;
+      process.kill(pid, "SIGKILL");
+    }, 60_000);
+    await assert.rejects(listing, InterruptedError);
+    clearTimeout(guard);
+    assert.equal(rescued, false, "listRefs() ended only when the test killed the ssh stand-in");
+    // The transport waits for the process to exit before it rejects.
+    assert.equal(alive(pid), false, "the ssh stand-in is gone when listRefs() rejects");
   } finally {
     await cleanup();
   }

@@ -1,25 +1,104 @@
 import assert from "node:assert/strict";
+import {
+  chmodSync,
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, UnsafePathError } from "../lib/errors/mod.ts";
 import { createLocalStore, openLocalStore } from "../lib/store/local.ts";
 import { isTempName, tempNameFor } from "../lib/store/local_write.ts";
-import { scratch } from "./helpers/tmp.ts";
+import { run, scratch } from "./helpers/tmp.ts";
+import { isRoot } from "./helpers/unprivileged.ts";
 import { storeSuite } from "./store_suite.ts";
+
+/**
+ * Root may mount: the store then lives on a private 256 MiB tmpfs that the
+ * fault fills up mid-write (ENOSPC), the way a full disk breaks a put.
+ * Without that right the put's fault is a short read of the source instead.
+ */
+const canMountTmpfs = isRoot() && (() => {
+  const probe = mkdtempSync(join(tmpdir(), "dxp-mount-probe-"));
+  const mounted = run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]).code === 0;
+  if (mounted) run("umount", [probe]);
+  rmSync(probe, { recursive: true, force: true });
+  return mounted;
+})();
 
 storeSuite("local", async () => {
   const { dir, cleanup } = await scratch("dxp-local-store-");
+  const root = join(dir, "store");
+  mkdirSync(root);
+  const mounted = canMountTmpfs &&
+    run("mount", ["-t", "tmpfs", "-o", "size=256m,mode=0755", "tmpfs", root]).code === 0;
+  const saved = new Map<string, Uint8Array>();
+  const filler = join(root, "filler");
   return {
-    store: openLocalStore(dir),
-    teardown: cleanup,
+    store: openLocalStore(root),
+    remote: { type: "", url: root, options: {}, env: {} },
+    async teardown() {
+      if (mounted) run("umount", [root]);
+      await cleanup();
+    },
     // list() hides temp files; the suite must see them to prove none is left.
     rawEntries: async () =>
-      (await readdir(dir, { recursive: true, withFileTypes: true }))
+      (await readdir(root, { recursive: true, withFileTypes: true }))
         .filter((entry) => !entry.isDirectory())
         .map((entry) => entry.name),
+    medium: {
+      break(operation, key, localPath) {
+        if (operation === "put" && mounted) return fillUp(filler);
+        // A file that shrinks while it is read: the object (get) or the source (put).
+        const victim = operation === "get" ? join(root, key) : localPath;
+        saved.set(victim, readFileSync(victim));
+        chmodSync(victim, 0o644);
+        truncateSync(victim, 1024);
+      },
+      async repair() {
+        rmSync(filler, { force: true });
+        for (const [path, bytes] of saved) {
+          chmodSync(path, 0o644);
+          writeFileSync(path, bytes);
+          if (path.startsWith(root)) chmodSync(path, 0o444);
+        }
+        saved.clear();
+        await Promise.resolve();
+      },
+      error: {
+        put: mounted ? /no space left on the device \(ENOSPC\)/ : /has md5 '[0-9a-f]+' instead of/,
+        get: /has md5 '[0-9a-f]+' instead of/,
+      },
+    },
   };
-});
+}, { faults: "medium" });
+
+/** Writes to `path` until the file system is full. */
+function fillUp(path: string): void {
+  const block = new Uint8Array(1024 * 1024);
+  const fd = openSync(path, "w");
+  try {
+    for (;;) {
+      try {
+        writeSync(fd, block);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOSPC") return;
+        throw error;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
 
 const BAR = "37b51d194a7513e45b56f6524f2d51f2"; // md5("bar")
 const BAR_KEY = `files/md5/37/${BAR.slice(2)}`;

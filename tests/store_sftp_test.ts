@@ -20,7 +20,7 @@ import { SftpSession } from "../lib/store/sftp/ssh_session.ts";
 import type { Store } from "../lib/store/types.ts";
 import { startSshd } from "./helpers/sshd.ts";
 import { run, scratch } from "./helpers/tmp.ts";
-import { storeSuite } from "./store_suite.ts";
+import { type MediumFaults, storeSuite } from "./store_suite.ts";
 
 const SFTP_SERVER = "/usr/lib/openssh/sftp-server";
 
@@ -51,12 +51,41 @@ function keyOf(hash: string): string {
   return `files/md5/${hash.slice(0, 2)}/${hash.slice(2)}`;
 }
 
+/**
+ * Mid-transfer faults for an SFTP store whose "ssh" program is `fake` (a
+ * script that records each start in `starts`): the connection dies as ssh
+ * is killed. The killed session's temp file stays on the server (nobody is
+ * left to remove it); it is never taken for a key.
+ */
+function killedConnection(starts: string): MediumFaults {
+  return {
+    break() {
+      for (const pid of readFileSync(starts, "utf8").split("\n").filter(Boolean)) {
+        try {
+          Deno.kill(Number(pid), "SIGKILL");
+        } catch {
+          // an earlier session, already gone
+        }
+      }
+    },
+    repair: () => Promise.resolve(), // the store starts a new ssh on its next call
+    error: { put: /ended unexpectedly/, get: /ended unexpectedly/ },
+    mayLeaveTempFiles: true,
+  };
+}
+
 storeSuite("sftp (loopback sshd)", async () => {
   const sshd = await startSshd();
   const { dir, cleanup } = await scratch("dxp-sftp-store-");
-  const store = createSftpStore(sshd.url(join(dir, "store")), {}, { env: sshd.env });
+  const starts = join(dir, "starts");
+  const ssh = script(join(dir, "ssh"), `echo $$ >> '${starts}'\nexec ${sshd.sshCommand} "$@"`);
+  const env = { ...sshd.env, DXP_SSH_COMMAND: ssh };
+  const url = sshd.url(join(dir, "store"));
+  const store = createSftpStore(url, {}, { env });
   return {
     store,
+    remote: { type: "ssh", url, options: {}, env },
+    medium: killedConnection(starts),
     rawEntries: () => filesUnder(join(dir, "store")),
     async teardown() {
       await store.close();
@@ -64,24 +93,27 @@ storeSuite("sftp (loopback sshd)", async () => {
       await cleanup();
     },
   };
-});
+}, { faults: "medium" });
 
 // restic's trick: the "ssh command" is sftp-server itself, talking on its stdin/stdout.
 storeSuite("sftp (sftp-server as the ssh command)", async () => {
   const { dir, cleanup } = await scratch("dxp-sftp-direct-");
-  const fake = script(join(dir, "fake-ssh"), `exec ${SFTP_SERVER}`);
-  const store = createSftpStore(`ssh://localhost${join(dir, "store")}`, {}, {
-    env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
-  });
+  const starts = join(dir, "starts");
+  const fake = script(join(dir, "fake-ssh"), `echo $$ >> '${starts}'\nexec ${SFTP_SERVER}`);
+  const env = { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake };
+  const url = `ssh://localhost${join(dir, "store")}`;
+  const store = createSftpStore(url, {}, { env });
   return {
     store,
+    remote: { type: "ssh", url, options: {}, env },
+    medium: killedConnection(starts),
     rawEntries: () => filesUnder(join(dir, "store")),
     async teardown() {
       await store.close();
       await cleanup();
     },
   };
-});
+}, { faults: "medium" });
 
 /** A store whose "ssh" is a script around sftp-server (or `exec` of `inner`), logging each start. */
 async function directStore(
@@ -92,8 +124,10 @@ async function directStore(
   const starts = join(dir, "starts");
   const fake = script(join(dir, "fake-ssh"), `echo $$ >> ${starts}\n${inner}`);
   const root = join(dir, "store");
+  const debug: string[] = [];
   const store = createSftpStore(`ssh://localhost${root}`, options, {
     env: { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DXP_SSH_COMMAND: fake },
+    onDebug: (line) => debug.push(line),
   });
   const pids = () =>
     existsSync(starts) ? readFileSync(starts, "utf8").split("\n").filter(Boolean).map(Number) : [];
@@ -102,6 +136,8 @@ async function directStore(
     root,
     store,
     pids,
+    /** The store's debug lines so far. */
+    debug,
     async cleanup() {
       await store.close();
       await cleanup();
@@ -109,16 +145,11 @@ async function directStore(
   };
 }
 
-async function waitGone(pid: number): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      Deno.kill(pid, "SIGCONT");
-    } catch {
-      return;
-    }
+/** Resolves once `lines` has a line matching `pattern` (something the code under test said). */
+async function said(lines: readonly string[], pattern: RegExp): Promise<void> {
+  while (!lines.some((line) => pattern.test(line))) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  throw new Error(`process ${pid} did not end`);
 }
 
 Deno.test("sftp store refuses hosts and users starting with '-' before running anything", async () => {
@@ -258,15 +289,15 @@ Deno.test("sftp put() with ssh killed mid-transfer leaves nothing under the fina
 });
 
 Deno.test("sftp store reconnects after its ssh process died between calls", async () => {
-  const t = await directStore();
+  // A word on stderr makes the store log the exit it noticed: the event the test waits for.
+  const t = await directStore(`echo "stand-in ssh up" >&2\nexec ${SFTP_SERVER}`);
   try {
     await writeFile(join(t.dir, "bar"), "bar");
     const key = keyOf(md5("bar"));
     await t.store.put(key, join(t.dir, "bar"), {});
     const [first] = t.pids();
     Deno.kill(first!, "SIGKILL");
-    await waitGone(first!);
-    await new Promise((resolve) => setTimeout(resolve, 50)); // let the exit be noticed
+    await said(t.debug, /^ssh: exited with SIGKILL; stderr: stand-in ssh up$/);
     assert.equal(await t.store.exists(key), true);
     assert.equal(t.pids().length, 2);
     assert.notEqual(t.pids()[1], first);
@@ -300,17 +331,19 @@ Deno.test("sftp store names the server path on permission denied, permanently", 
   }
 });
 
+/** A private mount in a user namespace: no root needed where the kernel allows user namespaces. */
 const canMount =
-  run("unshare", ["-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).code ===
+  run("unshare", ["-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt"]).code ===
     0;
 
 Deno.test({
-  name: "sftp put() into a full file system fails as no space, stopping the queue",
+  name: "sftp put() into a full file system fails as no space, stopping the queue" +
+    (canMount ? "" : " (ignored: this kernel refuses 'unshare -rm', a private mount)"),
   ignore: !canMount,
   fn: async () => {
     // A private 256 KiB tmpfs mounted over the store root, seen only by this sftp-server.
     const t = await directStore(
-      `exec unshare -m sh -c 'mount -t tmpfs -o size=256k tmpfs "$0" && exec ${SFTP_SERVER}' ` +
+      `exec unshare -rm sh -c 'mount -t tmpfs -o size=256k tmpfs "$0" && exec ${SFTP_SERVER}' ` +
         `"$(dirname "$0")/store"`,
     );
     try {

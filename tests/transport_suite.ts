@@ -12,7 +12,12 @@ import { objectsToSend } from "../lib/git/pack/objects_to_send.ts";
 import { storePack } from "../lib/git/pack/store_pack.ts";
 import { updateRefs } from "../lib/git/ref_write.ts";
 import { openTransport } from "../lib/git/transport/registry.ts";
-import type { RefUpdate, Transport, TransportOptions } from "../lib/git/transport/types.ts";
+import type {
+  RefUpdate,
+  RefUpdateResult,
+  Transport,
+  TransportOptions,
+} from "../lib/git/transport/types.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
 import {
   commitExp,
@@ -24,7 +29,8 @@ import {
   initRepo,
   packObjectCount,
 } from "./helpers/git_repo.ts";
-import { run, scratch } from "./helpers/tmp.ts";
+import { run, runAsync, scratch } from "./helpers/tmp.ts";
+import { AS_NOBODY, isRoot, NOBODY } from "./helpers/unprivileged.ts";
 
 export interface TransportFixture {
   /** URL under which the transport reaches the bare repository at this path. */
@@ -33,11 +39,20 @@ export interface TransportFixture {
   teardown(): Promise<void>;
   /** Protocol the server must speak for upload-pack (checked when given). */
   expectProtocol?: 0 | 2;
+  /**
+   * How the read-only remote test gets a writer that file modes bind when the
+   * tests run as root (root ignores them): "client" when our own process
+   * writes the remote (local paths; the push then runs in a child process as
+   * nobody), else a second server whose git runs as nobody.
+   */
+  unprivileged: "client" | (() => Promise<UnprivilegedServer>);
 }
 
-export interface SuiteFeatures {
-  /** The remote runs git hooks (real git-receive-pack does; the in-process local remote does not). */
-  readonly hooks?: boolean;
+/** A server like the fixture's, whose git programs run as nobody. */
+export interface UnprivilegedServer {
+  makeUrl(bareRepoPath: string): string;
+  options: TransportOptions;
+  teardown(): Promise<void>;
 }
 
 interface World {
@@ -131,18 +146,9 @@ function newObjectCount(repo: string, tips: string[], bases: string[]): number {
 export function transportSuite(
   name: string,
   setup: () => Promise<TransportFixture>,
-  features: SuiteFeatures = {},
 ): void {
-  const test = (
-    title: string,
-    fn: (w: World) => Promise<void>,
-    options: { ignore?: boolean } = {},
-  ) =>
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore: options.ignore ?? false,
-      fn: () => withWorld(setup, fn),
-    });
+  const test = (title: string, fn: (w: World) => Promise<void>) =>
+    Deno.test({ name: `${name}: ${title}`, fn: () => withWorld(setup, fn) });
 
   test("listRefs() matches git ls-remote (branches, tags, refs/exps, HEAD)", async (w) => {
     const { exps } = makeExps(w.local, 3);
@@ -335,7 +341,6 @@ export function transportSuite(
       );
       fsckClean(w.remote);
     },
-    { ignore: !features.hooks },
   );
 
   test("openFetch().fetchPack() brings wanted refs that storePack makes readable (fsck clean)", async (w) => {
@@ -425,19 +430,104 @@ export function transportSuite(
     assert.equal(forEachRef(w.local, "refs/exps").size, 0);
   });
 
-  const isRoot = process.getuid?.() === 0;
-  test("openPush().send() reports a read-only remote as failed refs", async (w) => {
-    const { exps } = makeExps(w.local, 1);
-    run("chmod", ["-R", "a-w", join(w.remote, "objects"), join(w.remote, "refs")]);
-    try {
-      const { results } = await pushRefs(w, exps);
-      assert.equal(results[0]!.ok, false);
-      assert.ok((results[0]!.reason ?? "") !== "");
-    } catch (e) {
-      assert.ok(e instanceof GitRemoteError, String(e));
-    } finally {
-      run("chmod", ["-R", "u+w", join(w.remote, "objects"), join(w.remote, "refs")]);
-    }
-    assert.equal(forEachRef(w.remote, "refs/exps").size, 0);
-  }, { ignore: isRoot });
+  test(
+    "openPush().send() reports a read-only remote as failed refs, and pushes once it is writable",
+    async (w) => {
+      const { exps } = makeExps(w.local, 1);
+      const unwritable = [join(w.remote, "objects"), join(w.remote, "refs")];
+      run("chmod", ["-R", "a-w", ...unwritable]);
+      const writer = await unprivilegedWriter(w, exps);
+      try {
+        const refused = await writer.push();
+        if (refused instanceof Error) {
+          assert.equal(refused.name, "GitRemoteError", refused.message);
+        } else {
+          assert.equal(refused[0]!.ok, false, "a read-only remote cannot take the push");
+          assert.ok((refused[0]!.reason ?? "") !== "");
+        }
+        assert.equal(forEachRef(w.remote, "refs/exps").size, 0);
+        // The same writer succeeds once the remote is its own: the refusal was the file modes.
+        run("chmod", ["-R", "u+w", ...unwritable]);
+        if (isRoot()) run("chown", ["-R", `${NOBODY}:${NOBODY}`, w.remote]);
+        const pushed = await writer.push();
+        if (isRoot()) run("chown", ["-R", "0:0", w.remote]);
+        assert.ok(!(pushed instanceof Error), String(pushed));
+        assert.deepEqual(pushed.map((r) => r.ok), [true]);
+        assert.deepEqual(
+          new Map([...forEachRef(w.remote, "refs/exps")].sort()),
+          new Map([...exps].sort()),
+        );
+        fsckClean(w.remote);
+      } finally {
+        run("chmod", ["-R", "u+w", ...unwritable]);
+        await writer.close();
+      }
+    },
+  );
 }
+
+/**
+ * Pushes `refs` so that file modes bind the remote's writer: as ourselves
+ * when we are not root; as root, from a child process running as nobody
+ * ("client" fixtures) or through a server whose git runs as nobody.
+ */
+async function unprivilegedWriter(
+  w: World,
+  refs: ReadonlyMap<string, string>,
+): Promise<{ push(): Promise<RefUpdateResult[] | Error>; close(): Promise<void> }> {
+  const inProcess = (transport: Transport) => async () => {
+    try {
+      return (await pushRefsWith(transport, w.gitdir, refs)).results;
+    } catch (error) {
+      return error as Error;
+    }
+  };
+  if (!isRoot()) return { push: inProcess(w.transport), close: () => Promise.resolve() };
+  chmodSync(w.dir, 0o755); // scratch folders are 0700: let nobody reach the repositories
+  const how = w.fixture.unprivileged;
+  if (how === "client") {
+    const url = w.fixture.makeUrl(w.remote);
+    const pairs = [...refs].map(([ref, sha]) => `${ref}=${sha}`);
+    return {
+      async push() {
+        const child = await runAsync(AS_NOBODY[0]!, [
+          ...AS_NOBODY.slice(1),
+          BUN,
+          PUSH_CHILD,
+          url,
+          w.gitdir,
+          ...pairs,
+        ], { cwd: "/", env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin" } });
+        const answer = JSON.parse(child.stdout.trim().split("\n").at(-1) || "{}");
+        if (answer.results) return answer.results as RefUpdateResult[];
+        if (answer.error) return Object.assign(new Error(answer.error.message), answer.error);
+        throw new Error(`push as nobody failed (${child.code}): ${child.stderr}`);
+      },
+      close: () => Promise.resolve(),
+    };
+  }
+  const server = await how();
+  const transport = openTransport(server.makeUrl(w.remote), server.options);
+  return { push: inProcess(transport), close: () => server.teardown() };
+}
+
+/** Creates `refs` on the remote in one push session of `transport`. */
+async function pushRefsWith(
+  transport: Transport,
+  gitdir: string,
+  refs: ReadonlyMap<string, string>,
+): Promise<{ results: RefUpdateResult[] }> {
+  const session = await transport.openPush();
+  try {
+    const remoteHas = [...session.advertisement.refs.values()];
+    const oids = await objectsToSend(gitdir, [...refs.values()], remoteHas);
+    const pack = await buildPack(gitdir, oids);
+    const updates = [...refs].map(([ref, sha]) => ({ ref, oldOid: ZERO_OID, newOid: sha }));
+    return { results: await session.send(updates, pack, { atomic: false }) };
+  } finally {
+    await session.close();
+  }
+}
+
+const BUN = new URL("../node_modules/.bin/bun", import.meta.url).pathname;
+const PUSH_CHILD = new URL("./helpers/push_refs_child.ts", import.meta.url).pathname;

@@ -15,6 +15,7 @@ import net, { type AddressInfo } from "node:net";
 import { join } from "node:path";
 import process from "node:process";
 import { scratch } from "./tmp.ts";
+import { AS_NOBODY } from "./unprivileged.ts";
 
 const HTTP_BACKEND = "/usr/lib/git-core/git-http-backend";
 
@@ -30,6 +31,11 @@ export interface GitHttpServerOptions {
   projectRoot?: string;
   /** Ignore the client's `Git-Protocol` header, so the server speaks protocol v0. */
   v0?: boolean;
+  /**
+   * Run `git http-backend` as nobody (through setpriv), so the server side is
+   * bound by file modes even when the tests run as root.
+   */
+  asNobody?: boolean;
 }
 
 export interface GitHttpServer {
@@ -158,7 +164,7 @@ async function handle(
   if (typeof encoding === "string") env["HTTP_CONTENT_ENCODING"] = encoding;
   if (user !== undefined) env["REMOTE_USER"] = user;
 
-  const output = await runCgi(env, body);
+  const output = await runCgi(env, body, options.asNobody ?? false);
   const { status, headers, rest } = parseCgi(output);
   res.writeHead(status, headers);
   res.end(rest);
@@ -183,9 +189,10 @@ function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {
   });
 }
 
-function runCgi(env: Record<string, string>, body: Buffer): Promise<Buffer> {
+function runCgi(env: Record<string, string>, body: Buffer, asNobody: boolean): Promise<Buffer> {
+  const [program, ...args] = asNobody ? [...AS_NOBODY, HTTP_BACKEND] : [HTTP_BACKEND];
   return new Promise((resolve, reject) => {
-    const child = spawn(HTTP_BACKEND, [], { env, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(program!, args, { env, stdio: ["pipe", "pipe", "pipe"] });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on("data", (chunk: Buffer) => out.push(chunk));

@@ -70,9 +70,16 @@ export async function startImdsStub(options: ImdsStubOptions): Promise<ImdsStub>
 }
 
 /** A TCP server that accepts connections and never answers: an IMDS that hangs. */
-export async function startSilentServer(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+export async function startSilentServer(): Promise<{
+  endpoint: string;
+  /** How many connections it has accepted so far. */
+  connections(): number;
+  stop(): Promise<void>;
+}> {
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server = createServer((socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     socket.on("error", () => {});
@@ -80,6 +87,7 @@ export async function startSilentServer(): Promise<{ endpoint: string; stop(): P
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => accepted,
     stop: () =>
       new Promise((resolve) => {
         for (const socket of sockets) socket.destroy();

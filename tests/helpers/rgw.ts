@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { AwsClient } from "aws4fetch";
+import { cephConf } from "./rgw_conf.ts";
 
 export interface Rgw {
   /** `http://127.0.0.1:<port>` (path-style S3). */
@@ -26,12 +27,33 @@ export interface Rgw {
   accessKey: string;
   secretKey: string;
   region: string;
+  /** The cluster's ceph.conf (for `radosgw-admin -c`). */
+  conf: string;
   /** Seconds the cluster took to answer S3. */
   startSeconds: number;
   /** Creates a bucket (PUT Bucket) with the test user's keys. */
   createBucket(name: string): Promise<void>;
+  /**
+   * Creates a bucket named `<prefix>-<random>`, so test files sharing one
+   * cluster never meet in a bucket.
+   */
+  newBucket(prefix: string): Promise<string>;
+  /**
+   * Every key in `bucket` as RGW's own bucket index holds it
+   * (`radosgw-admin bucket list`), sorted: a check that does not go through
+   * dxp's S3 client. Unfinished multipart uploads appear as `upload:<key>`.
+   */
+  bucketKeys(bucket: string): Promise<string[]>;
   /** Stops every daemon and removes the scratch folder. Safe to call twice. */
   stop(): Promise<void>;
+}
+
+/** What a started cluster leaves for its users; `rgwClient` turns it into an `Rgw`. */
+export interface RgwCluster {
+  dir: string;
+  conf: string;
+  endpoint: string;
+  startSeconds: number;
 }
 
 export const RGW_ACCESS_KEY = "DXPTESTACCESSKEY0001";
@@ -47,7 +69,8 @@ const TOOLS = [
   "monmaptool",
   "ceph-authtool",
 ];
-const DAEMONS = ["client.rgw.gw", "osd.0", "mon.a"]; // stop order: rgw still talks to the osd
+/** Stop order: rgw still talks to the osd. `rgw_shared.ts` kills the same names. */
+export const RGW_DAEMONS = ["client.rgw.gw", "osd.0", "mon.a"];
 const INSTALL_HINT =
   "apt-get install -y --no-install-recommends radosgw ceph-mon ceph-osd ceph-common";
 
@@ -69,34 +92,50 @@ export function rgwInstalled(): boolean {
 export const RGW_SKIP_MESSAGE = `radosgw is not installed; S3 tests skipped (${INSTALL_HINT})`;
 
 /**
- * Starts a cluster, or returns null when radosgw is not installed and `CI` is
- * unset (callers skip with a visible message). With `CI` set a missing
- * radosgw is an error: CI must run the S3 tests.
+ * Starts a cluster of its own that the caller stops, or returns null when
+ * radosgw is not installed and `CI` is unset (callers skip with a visible
+ * message). Tests use `sharedRgw()` (rgw_shared.ts) instead: one cluster per
+ * test run.
  */
 export async function startRgw(): Promise<Rgw | null> {
   if (!rgwInstalled()) return null;
-  const t0 = performance.now();
   const dir = join(tmpdir(), `dxp-rgw-${randomUUID().slice(0, 8)}`);
+  const exitHook = () => killAllSync({ dir, conf: join(dir, "ceph.conf") });
+  process.on("exit", exitHook);
+  const cluster = await launchCluster(dir).catch((error) => {
+    process.off("exit", exitHook);
+    throw error;
+  });
+  let stopped = false;
+  return {
+    ...rgwClient(cluster),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      process.off("exit", exitHook);
+      await stopDaemons(cluster);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Creates and starts a cluster in `dir` (which must not exist yet). On
+ * failure its daemons are stopped, `dir` is removed and the error carries the
+ * end of the daemons' logs.
+ */
+export async function launchCluster(dir: string): Promise<RgwCluster> {
+  const t0 = performance.now();
   await mkdir(join(dir, "run"), { recursive: true });
   await mkdir(join(dir, "log"), { recursive: true });
   await mkdir(join(dir, "crash"), { recursive: true });
   const conf = join(dir, "ceph.conf");
   const cluster = { dir, conf };
-  const exitHook = () => killAllSync(cluster);
-  process.on("exit", exitHook);
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    process.off("exit", exitHook);
-    await stopDaemons(cluster);
-    await rm(dir, { recursive: true, force: true });
-  };
   try {
     const port = await freePort();
     const monPort = await freePort();
     const fsid = randomUUID();
-    await writeFile(conf, cephConf(dir, fsid, port, monPort, freePortWindow()));
+    await writeFile(conf, cephConf({ dir, fsid, port, monPort, bind: freePortWindow() }));
     const env = { ...process.env, CEPH_CONF: conf };
     const sh = (cmd: string, args: string[], timeoutMs = 120_000) =>
       exec(cmd, args, env, timeoutMs);
@@ -170,105 +209,81 @@ export async function startRgw(): Promise<Rgw | null> {
       `--access-key=${RGW_ACCESS_KEY}`,
       `--secret-key=${RGW_SECRET_KEY}`,
     ]);
-    const client = new AwsClient({
-      accessKeyId: RGW_ACCESS_KEY,
-      secretAccessKey: RGW_SECRET_KEY,
-      service: "s3",
-      region: RGW_REGION,
-      retries: 0,
-    });
-    return {
-      endpoint,
-      accessKey: RGW_ACCESS_KEY,
-      secretKey: RGW_SECRET_KEY,
-      region: RGW_REGION,
-      startSeconds: (performance.now() - t0) / 1000,
-      async createBucket(name) {
-        const response = await client.fetch(`${endpoint}/${name}`, { method: "PUT" });
-        const text = await response.text();
-        if (!response.ok) throw new Error(`create bucket '${name}': ${response.status} ${text}`);
-      },
-      stop,
-    };
+    return { dir, conf, endpoint, startSeconds: (performance.now() - t0) / 1000 };
   } catch (error) {
     const log = tail(join(dir, "log", "client.rgw.gw.log")) || tail(join(dir, "log", "mon.a.log"));
-    await stop();
+    await stopDaemons(cluster);
+    await rm(dir, { recursive: true, force: true });
     throw new Error(`starting Ceph RGW failed: ${(error as Error).message}\n${log}`);
   }
 }
 
-function cephConf(
-  dir: string,
-  fsid: string,
-  port: number,
-  monPort: number,
-  bind: [number, number],
-): string {
-  return `[global]
-fsid = ${fsid}
-mon_host = [v2:127.0.0.1:${monPort}]
-mon_initial_members = a
-public_addr = 127.0.0.1
-cluster_addr = 127.0.0.1
-ms_bind_msgr1 = false
-ms_bind_port_min = ${bind[0]}
-ms_bind_port_max = ${bind[1]}
-auth_cluster_required = none
-auth_service_required = none
-auth_client_required = none
-# radosgw otherwise waits 300 s for a secure mon session that cannot exist without cephx
-ms_mon_client_mode = crc
-auth_allow_insecure_global_id_reclaim = false
-keyring = ${dir}/keyring
-run_dir = ${dir}/run
-admin_socket = ${dir}/run/$name.asok
-pid_file = ${dir}/run/$name.pid
-log_file = ${dir}/log/$name.log
-crash_dir = ${dir}/crash
-log_to_stderr = false
-err_to_stderr = false
-osd_pool_default_size = 1
-osd_pool_default_min_size = 1
-osd_pool_default_pg_num = 8
-osd_pool_default_pgp_num = 8
-osd_pool_default_pg_autoscale_mode = off
-osd_crush_chooseleaf_type = 0
-mon_allow_pool_size_one = true
-mon_warn_on_pool_no_redundancy = false
-mon_max_pg_per_osd = 1000
-mon_data_avail_warn = 1
-ms_async_op_threads = 2
-debug_ms = 0
+/** The test user's view of a running cluster (everything but `stop`). */
+export function rgwClient(cluster: RgwCluster): Omit<Rgw, "stop"> {
+  const client = new AwsClient({
+    accessKeyId: RGW_ACCESS_KEY,
+    secretAccessKey: RGW_SECRET_KEY,
+    service: "s3",
+    region: RGW_REGION,
+    retries: 0,
+  });
+  const createBucket = async (name: string) => {
+    const response = await client.fetch(`${cluster.endpoint}/${name}`, { method: "PUT" });
+    const text = await response.text();
+    if (!response.ok) throw new Error(`create bucket '${name}': ${response.status} ${text}`);
+  };
+  return {
+    endpoint: cluster.endpoint,
+    accessKey: RGW_ACCESS_KEY,
+    secretKey: RGW_SECRET_KEY,
+    region: RGW_REGION,
+    conf: cluster.conf,
+    startSeconds: cluster.startSeconds,
+    createBucket,
+    async newBucket(prefix) {
+      const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+      await createBucket(name);
+      return name;
+    },
+    async bucketKeys(bucket) {
+      const out = await exec(
+        "radosgw-admin",
+        [
+          "-c",
+          cluster.conf,
+          "bucket",
+          "list",
+          `--bucket=${bucket}`,
+          "--max-entries=1000000",
+        ],
+        { ...process.env, CEPH_CONF: cluster.conf },
+        120_000,
+      );
+      return indexKeys(JSON.parse(out) as IndexEntry[]);
+    },
+  };
+}
 
-[mon]
-mon_data = ${dir}/$name
-mon_allow_pool_delete = true
+interface IndexEntry {
+  name: string;
+}
 
-[osd]
-osd_data = ${dir}/$name
-osd_objectstore = bluestore
-# bluestore_block_path stays unset: pointing it at the OSD's own block file fails (symlink loop)
-bluestore_block_create = true
-bluestore_block_size = 21474836480
-bluestore_fsck_on_mount = false
-bluestore_cache_autotune = false
-bluestore_cache_size = 134217728
-osd_memory_target = 1073741824
-osd_op_num_shards = 1
-osd_op_num_threads_per_shard = 2
-bdev_enable_discard = false
+const MULTIPART = "_multipart_";
 
-[client]
-rgw_data = ${dir}/rgw.$id
-rgw_frontends = beast endpoint=127.0.0.1:${port}
-rgw_dns_name = localhost
-rgw_thread_pool_size = 32
-rgw_dynamic_resharding = false
-rgw_enable_usage_log = false
-debug_rgw = 1
-# SSE-C over plain http, so tests can exercise customer keys on loopback
-rgw_crypt_require_ssl = false
-`;
+/**
+ * Keys of a `radosgw-admin bucket list` answer: plain objects by name; an
+ * unfinished multipart upload has index entries `_multipart_<key>.<upload
+ * id>.meta` and `…<upload id>.<part>`, reported once as `upload:<key>`.
+ */
+export function indexKeys(entries: readonly IndexEntry[]): string[] {
+  const keys = new Set<string>();
+  for (const { name } of entries) {
+    if (!name.startsWith(MULTIPART)) keys.add(name);
+    else if (name.endsWith(".meta")) {
+      keys.add(`upload:${name.slice(MULTIPART.length).replace(/\.[^.]+\.meta$/, "")}`);
+    }
+  }
+  return [...keys].sort();
 }
 
 async function waitForS3(endpoint: string, cluster: Cluster): Promise<void> {
@@ -289,6 +304,7 @@ async function waitForS3(endpoint: string, cluster: Cluster): Promise<void> {
   throw new Error("S3 did not answer within 120 s");
 }
 
+/** Where a cluster's daemons record their PIDs, and the config they run with. */
 interface Cluster {
   dir: string;
   conf: string;
@@ -314,7 +330,7 @@ function daemonPid(cluster: Cluster, name: string): number | undefined {
 }
 
 async function stopDaemons(cluster: Cluster): Promise<void> {
-  for (const name of DAEMONS) {
+  for (const name of RGW_DAEMONS) {
     const pid = daemonPid(cluster, name);
     if (pid === undefined) continue;
     process.kill(pid, "SIGTERM");
@@ -328,7 +344,7 @@ async function stopDaemons(cluster: Cluster): Promise<void> {
 
 /** Last resort when the test process exits without calling stop(). */
 function killAllSync(cluster: Cluster): void {
-  for (const name of DAEMONS) {
+  for (const name of RGW_DAEMONS) {
     const pid = daemonPid(cluster, name);
     if (pid !== undefined) process.kill(pid, "SIGKILL");
   }

@@ -17,6 +17,7 @@ import { userInfo } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { run, scratch } from "./tmp.ts";
+import { AS_NOBODY_SHELL } from "./unprivileged.ts";
 
 export interface Sshd {
   readonly port: number;
@@ -36,6 +37,11 @@ export interface Sshd {
 export interface SshdOptions {
   /** `AcceptEnv GIT_PROTOCOL` (default true): false makes git speak protocol v0. */
   readonly acceptEnv?: boolean;
+  /**
+   * Run every session's command as nobody (a ForceCommand through setpriv),
+   * so the server side is bound by file modes even when the tests run as root.
+   */
+  readonly asNobody?: boolean;
 }
 
 async function freePort(): Promise<number> {
@@ -97,6 +103,9 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       "UsePAM no",
       "PermitRootLogin yes",
       ...(options.acceptEnv === false ? [] : ["AcceptEnv GIT_PROTOCOL"]),
+      ...(options.asNobody
+        ? [`ForceCommand exec ${AS_NOBODY_SHELL} sh -c "$SSH_ORIGINAL_COMMAND"`]
+        : []),
       "Subsystem sftp /usr/lib/openssh/sftp-server",
       "LogLevel ERROR",
       "",
@@ -112,8 +121,10 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
     });
     closeSync(logFd);
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // sshd -D either listens or exits (e.g. the port was taken meanwhile): wait for one of the two.
     let up = false;
-    for (let i = 0; i < 100 && child.exitCode === null; i++) {
+    const giveUp = Date.now() + 60_000; // only a hung sshd gets here; a loaded machine does not
+    while (child.exitCode === null && child.signalCode === null && Date.now() < giveUp) {
       if (await canConnect(port)) {
         up = true;
         break;
@@ -121,7 +132,7 @@ export async function startSshd(options: SshdOptions = {}): Promise<Sshd> {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (!up) {
-      child.kill("SIGTERM");
+      if (child.exitCode === null) child.kill("SIGTERM");
       await exited;
       continue;
     }

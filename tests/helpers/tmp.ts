@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { ensureFreshBinary } from "./dxp_binary.ts";
 
 /** Makes a scratch folder and returns it with a cleanup function. */
 export async function scratch(
@@ -67,6 +68,8 @@ export function run(
 
 /** Path of the compiled binary the e2e tests drive. */
 export const DXP_BIN = new URL("../../dist/dxp", import.meta.url).pathname;
+// Every test file that can reach DXP_BIN imports this module: no file tests a stale binary.
+ensureFreshBinary();
 
 /** Runs the compiled `dist/dxp`. */
 export function dxp(

@@ -36,7 +36,7 @@ function checkAbort(signal: AbortSignal | undefined): void {
 export function createLocalTransport(
   path: string,
   url: string,
-  _options?: TransportOptions,
+  transportOptions?: TransportOptions,
 ): Transport {
   const displayUrl = url;
 
@@ -102,7 +102,11 @@ export function createLocalTransport(
           sent = true;
           checkAbort(push.signal);
           if (updates.length === 0) return [];
-          return await receive(repo, full, updates, pack, options.atomic);
+          return await receive(repo, full, updates, pack, options.atomic, {
+            displayUrl,
+            env: transportOptions?.env ?? {},
+            onDebug: transportOptions?.onDebug,
+          });
         },
         close: () => Promise.resolve(),
       };

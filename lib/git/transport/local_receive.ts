@@ -1,14 +1,19 @@
 /**
  * The receive-pack side of a local-path remote, in-process: store the pack,
- * apply git's own refusals, then update the refs with compare-and-swap.
- * Hooks are not run.
+ * apply git's own refusals, then update the refs with compare-and-swap. A
+ * remote with server hooks is handed to `git receive-pack` instead, which
+ * runs them; without git such a push is refused, never done behind the
+ * hooks' back.
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { GitRemoteError } from "../../errors/mod.ts";
 import { ObjectStore } from "../pack/object_store.ts";
 import { parseCommit } from "../pack/object_parse.ts";
 import { storePack } from "../pack/store_pack.ts";
 import { updateRefs } from "../ref_write.ts";
+import { findReceiveHooks } from "./local_hooks.ts";
+import { type GitReceiveContext, receiveWithGit } from "./local_git_receive.ts";
 import type { LocalRepo } from "./local_repo.ts";
 import type { Advertisement, RefUpdate, RefUpdateResult } from "./types.ts";
 import { ZERO_OID } from "./types.ts";
@@ -94,8 +99,37 @@ async function refusal(
   return undefined;
 }
 
-/** Applies a push to the remote repository like `git-receive-pack` does (without hooks). */
+/**
+ * Applies a push to the remote repository like `git-receive-pack` does: by
+ * running it when the remote has hooks, in-process otherwise.
+ */
 export async function receive(
+  repo: LocalRepo,
+  advertisement: Advertisement,
+  updates: readonly RefUpdate[],
+  pack: Uint8Array | null,
+  atomic: boolean,
+  context: GitReceiveContext,
+): Promise<RefUpdateResult[]> {
+  const hooks = await findReceiveHooks(repo.gitdir, context.env);
+  if (hooks.names.length > 0) {
+    if (!hooks.gitFound) {
+      throw new GitRemoteError(
+        `The Git remote '${context.displayUrl}' has server hooks (${hooks.names.join(", ")}) ` +
+          "that only git can run, and git is not installed here: install git, or push over ssh.",
+        { data: { url: context.displayUrl, hooks: [...hooks.names] } },
+      );
+    }
+    context.onDebug?.(
+      `git: the remote has hooks (${hooks.names.join(", ")}): running git receive-pack`,
+    );
+    return await receiveWithGit(repo.gitdir, updates, pack, atomic, context);
+  }
+  return await receiveInProcess(repo, advertisement, updates, pack, atomic);
+}
+
+/** git-receive-pack's work without hooks: store the pack, refuse as git would, update refs. */
+async function receiveInProcess(
   repo: LocalRepo,
   advertisement: Advertisement,
   updates: readonly RefUpdate[],
