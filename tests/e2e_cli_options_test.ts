@@ -313,3 +313,33 @@ Deno.test("dxp completion bash is valid bash and defines the completion for dxp"
     await fx.cleanup();
   }
 });
+
+Deno.test("a broken .dvc/config stops exp list, exp branch, exp remove and exp apply with 251, changing nothing", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const configPath = join(fx.repo, ".dvc", "config");
+    writeFileSync(configPath, `${Deno.readTextFileSync(configPath)}[core\n`);
+    const refsBefore = fx.git(["for-each-ref"]);
+    const statusBefore = fx.git(["status", "--porcelain"]);
+    const commands = [
+      ["exp", "list"],
+      ["exp", "list", "origin"],
+      ["exp", "branch", "exp-a", "from-exp-a"],
+      ["exp", "remove", "exp-a"],
+      ["exp", "apply", "exp-b"],
+    ];
+    for (const args of commands) {
+      const result = fx.dxp(args);
+      assert.equal(result.code, 251, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /^ERROR: configuration error - config file error: Invalid line \('\[core'\).* at line \d+\.\n$/,
+      );
+      assert.equal(result.stdout, "");
+    }
+    assert.equal(fx.git(["for-each-ref"]), refsBefore);
+    assert.equal(fx.git(["status", "--porcelain"]), statusBefore);
+  } finally {
+    await fx.cleanup();
+  }
+});

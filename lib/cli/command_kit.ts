@@ -3,6 +3,7 @@ import { InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import type { CliContext, GlobalFlags } from "./context.ts";
 import { makeContext } from "./context.ts";
 import { openProject, type Project } from "../project/project.ts";
+import { loadDvcConfig } from "../project/dvc_config/mod.ts";
 import { acquireRepoLock } from "../project/repo_lock.ts";
 import { VERSION } from "./version.ts";
 
@@ -77,8 +78,21 @@ export function collect(value: string, previous: string[] | undefined): string[]
 }
 
 /**
+ * Opens the project containing the working directory and reads its DVC
+ * config once, as DVC does when it opens a repository: a config file that
+ * cannot be read stops every command with a configuration error (251)
+ * before it looks at anything else.
+ */
+export async function openCheckedProject(ctx: CliContext): Promise<Project> {
+  const project = openProject(ctx.cwd, ctx.env);
+  await loadDvcConfig({ dvcDir: project.dvcDir, env: project.env });
+  return project;
+}
+
+/**
  * Like `runWith`, for commands that change the repository: opens the project
- * and holds DVC's repository lock (`--wait-for-lock` waits) for the body.
+ * (config checked) and holds DVC's repository lock (`--wait-for-lock` waits)
+ * for the body.
  */
 export function runLocked(
   state: RunState,
@@ -86,7 +100,7 @@ export function runLocked(
   body: (ctx: CliContext, project: Project) => Promise<number | void>,
 ): Promise<void> {
   return runWith(state, cmd, async (ctx, flags) => {
-    const project = openProject(ctx.cwd, ctx.env);
+    const project = await openCheckedProject(ctx);
     const lock = await acquireRepoLock(project.dvcDir, {
       wait: flags.waitForLock ?? false,
       signal: ctx.signal,

@@ -1,9 +1,9 @@
 import { Command, Option } from "@commander-js/extra-typings";
 import { expList } from "../../../engine/exp/list.ts";
 import { InvalidArgumentError } from "../../../errors/mod.ts";
-import { openProject } from "../../../project/project.ts";
 import {
   collect,
+  openCheckedProject,
   parseIntOption,
   type RunState,
   runWith,
@@ -46,7 +46,7 @@ export function expListCommand(state: RunState) {
       if (opts.shasOnly && gitRemote !== undefined) {
         throw new InvalidArgumentError("--sha-only not supported with git_remote.");
       }
-      const project = openProject(ctx.cwd, ctx.env);
+      const project = await openCheckedProject(ctx);
       const entries = await expList(project, {
         ...(gitRemote !== undefined ? { gitRemote } : {}),
         allCommits: opts.allCommits ?? false,
