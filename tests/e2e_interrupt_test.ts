@@ -84,7 +84,7 @@ Deno.test("SIGINT during exp push leaves no ref without its data, no temp or loc
   }
 });
 
-Deno.test("a second dxp on the same repository fails with DVC's lock message, or waits with --wait-for-lock", async () => {
+Deno.test("a second dxp on the same repository fails with DVC's lock message; a stale lock does not block", async () => {
   const fx = await fixtureCopy("basic");
   try {
     // A lock held by a live process (this test process).
@@ -102,15 +102,9 @@ Deno.test("a second dxp on the same repository fails with DVC's lock message, or
         "Check the page <https://dvc.org/doc/user-guide/troubleshooting#lock-issue> for other possible reasons " +
         "and to learn how to resolve this.\n",
     );
-    const waiting = runAsync(DXP_BIN, ["exp", "push", "--wait-for-lock", "origin", "exp-a"], {
-      cwd: fx.repo,
-      env: fx.env,
-    });
-    await new Promise((r) => setTimeout(r, 700));
+    // That the --wait-for-lock variant really waits is proven without timing
+    // in e2e_cli_options_test.ts; here the lock is released for the next step.
     rmSync(lock);
-    const waited = await waiting;
-    assert.equal(waited.code, 0, waited.stderr);
-    assert.match(waited.stdout, /^Pushed experiment exp-a/);
     // A stale lock (its process is gone) does not block.
     writeFileSync(lock, " 999999\n");
     const stale = await runAsync(DXP_BIN, ["exp", "list"], { cwd: fx.repo, env: fx.env });
