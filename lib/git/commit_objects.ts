@@ -3,8 +3,9 @@
  * tree, every tree below it and every blob. A partial clone leaves blobs out
  * on purpose; a broken fetch leaves anything out.
  */
-import type { ObjectStore } from "./pack/object_store.ts";
+import { ObjectStore } from "./pack/object_store.ts";
 import { parseCommit, parseTree } from "./pack/object_parse.ts";
+import { objectFetcherOf } from "./promisor.ts";
 
 /**
  * The missing objects under the trees of `commits` (a missing commit is
@@ -45,4 +46,38 @@ export async function missingSnapshotObjects(
     await walkTree(parseCommit(commit, obj.data).tree);
   }
   return [...missing];
+}
+
+/** How many fetch rounds a snapshot may take (one per tree level a filter left out). */
+const MAX_ROUNDS = 64;
+
+/**
+ * The objects of `commit`'s snapshot still missing after fetching them
+ * through the partial-clone fetcher attached to `cache` (see promisor.ts);
+ * empty when the snapshot is complete here.
+ */
+export async function completeSnapshot(
+  gitdir: string,
+  commit: string,
+  cache: object = {},
+): Promise<string[]> {
+  const store = ObjectStore.open(gitdir);
+  try {
+    const checked = new Set<string>();
+    let missing = await missingSnapshotObjects(store, [commit], checked);
+    const fetcher = objectFetcherOf(cache);
+    for (
+      let round = 0;
+      fetcher !== undefined && missing.length > 0 && round < MAX_ROUNDS;
+      round++
+    ) {
+      // A commit itself is never left out on purpose: fetching cannot be the fix.
+      if (missing.includes(commit)) break;
+      await fetcher(missing);
+      missing = await missingSnapshotObjects(store, [commit], checked);
+    }
+    return missing;
+  } finally {
+    await store.close();
+  }
 }

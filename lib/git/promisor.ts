@@ -33,22 +33,39 @@ export function promisorRemoteName(config: GitConfig): string | undefined {
 }
 
 /**
- * Fetches `oids` by id over `session` (wants, no haves: each is a blob or
- * tree the remote has) and stores the pack as a promisor pack. Every object
- * asked for must arrive.
+ * Fetches `oids` by id over a session `open` starts (wants, no haves: each
+ * is a blob or tree the remote has) and stores the pack as a promisor
+ * pack. Every object asked for must arrive; any failure is one
+ * ObjectFetchError naming the remote.
  */
 export async function fetchObjectsById(
   gitdir: string,
-  session: FetchSession,
+  open: () => Promise<FetchSession>,
   oids: readonly string[],
   displayUrl: string,
 ): Promise<number> {
   const wanted = [...new Set(oids)];
   if (wanted.length === 0) return 0;
-  let stored: { objects: number };
   try {
-    const answer = await session.fetch({ wants: wanted, haves: [] });
-    stored = await storePack(gitdir, answer.pack, { promisor: true });
+    const session = await open();
+    let stored: { objects: number };
+    try {
+      const answer = await session.fetch({ wants: wanted, haves: [] });
+      stored = await storePack(gitdir, answer.pack, { promisor: true });
+    } finally {
+      await session.close();
+    }
+    const store = ObjectStore.open(gitdir);
+    try {
+      for (const oid of wanted) {
+        if (!(await store.has(oid))) {
+          throw new ObjectFetchError(`the remote did not send Git object '${oid}'`);
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    return stored.objects;
   } catch (e) {
     const why = e instanceof Error ? e.message.replace(/\.$/, "") : String(e);
     throw new ObjectFetchError(
@@ -56,19 +73,6 @@ export async function fetchObjectsById(
       { cause: e },
     );
   }
-  const store = ObjectStore.open(gitdir);
-  try {
-    for (const oid of wanted) {
-      if (!(await store.has(oid))) {
-        throw new ObjectFetchError(
-          `The promisor remote '${displayUrl}' did not send Git object '${oid}' of this partial clone.`,
-        );
-      }
-    }
-  } finally {
-    await store.close();
-  }
-  return stored.objects;
 }
 
 const FETCHER = Symbol("dxp.objectFetcher");

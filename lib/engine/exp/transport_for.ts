@@ -2,6 +2,7 @@ import { openTransport } from "../../git/transport/registry.ts";
 import type { Transport } from "../../git/transport/types.ts";
 import { fetchObjectsById, type ObjectFetcher, promisorRemoteName } from "../../git/promisor.ts";
 import { resolveGitRemote } from "../../project/git_remote.ts";
+import { redactUrl } from "../../util/redact.ts";
 import type { Project } from "../../project/project.ts";
 
 /** A transport opener bound to a project's Git config (for library users of the engines). */
@@ -41,14 +42,10 @@ export function promisorFor(
   return {
     fetchUrl,
     async fetch(oids) {
-      const transport = open(fetchUrl);
+      let transport: Transport | undefined;
       // No refs are needed: ask for as few as the protocol allows.
-      const session = await transport.openFetch({ prefixes: ["HEAD"] });
-      try {
-        await fetchObjectsById(project.gitDir, session, oids, transport.displayUrl);
-      } finally {
-        await session.close();
-      }
+      const session = () => (transport ??= open(fetchUrl)).openFetch({ prefixes: ["HEAD"] });
+      await fetchObjectsById(project.gitDir, session, oids, redactUrl(fetchUrl));
     },
   };
 }

@@ -289,6 +289,13 @@ async function walk(
   for (const edge of edges) {
     await markTreeUninteresting(reader, edge.tree, seen);
   }
+  // Across a shallow boundary the haves may not be edges of what is sent:
+  // their trees count as present too (git's --objects-edge-aggressive).
+  if (reader.grafts.size > 0) {
+    for (const oid of haveCommits) {
+      await markTreeUninteresting(reader, (await reader.commit(oid)).tree, seen);
+    }
+  }
   for (const tag of tags) {
     if (!seen.has(tag)) {
       seen.add(tag);
