@@ -383,3 +383,80 @@ Deno.test("blobless partial clone whose promisor cannot be reached: exp pull and
     await server.stop();
   }
 });
+
+Deno.test("shallow clone over ssh v0: exp pull -A takes one request without and one with deepen, .git/shallow as git's two fetches", async () => {
+  const server = await servers["ssh v0"]!();
+  try {
+    await withWorld(server, async (w) => {
+      const shallow = await w.clone("shallow", ["--depth", "1"]);
+      const twin = await w.clone("twin", ["--depth", "1"]);
+      const log = join(w.fx.root, "ssh.log");
+      const counting = join(w.fx.root, "ssh-counting");
+      writeFileSync(
+        counting,
+        `#!/bin/sh\necho "$*" >> '${log}'\nexec ${w.fx.env["DXP_SSH_COMMAND"]} "$@"\n`,
+      );
+      chmodSync(counting, 0o755);
+      w.fx.env["DXP_SSH_COMMAND"] = counting;
+      w.fx.env["GIT_SSH_VARIANT"] = "ssh";
+      await sameAsFull(w, shallow, ["exp", "pull", "-A", "origin"]);
+      // v0 serves one request per connection: typed-gulf (baseline here), then exp-b with deepen.
+      assert.equal(readFileSync(log, "utf8").trimEnd().split("\n").length, 2);
+      assert.equal(
+        refs(w, shallow),
+        `${EXP_B} ${EXP_B_REF}\n${TYPED_GULF} ${TYPED_GULF_REF}\n`,
+      );
+      await w.git(["fetch", "-q", "origin", `${TYPED_GULF_REF}:${TYPED_GULF_REF}`], twin);
+      await w.git(["fetch", "-q", "--depth", "2", "origin", `${EXP_B_REF}:${EXP_B_REF}`], twin);
+      assert.equal(shallowFile(shallow), shallowFile(twin));
+      fsckClean(w, shallow);
+      await sameAsFull(w, shallow, ["exp", "show", "-A"]);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("blobless clone where git fetched the experiment without its blobs: exp pull completes it, exp apply works", async () => {
+  const server = await servers["file://"]!();
+  try {
+    await withWorld(server, async (w) => {
+      w.fx.git(["config", "uploadpack.allowFilter", "true"], w.origin);
+      const partial = await w.clone("partial", ["--filter=blob:none"]);
+      // git inherits the clone's filter: exp-b arrives without its blobs.
+      await w.git(["fetch", "-q", "origin", `${EXP_B_REF}:${EXP_B_REF}`], partial);
+      const lacking = w.fx.git(["rev-list", "--objects", "--missing=print", EXP_B], partial);
+      assert.match(lacking, /^\?/m);
+
+      // The data half of exp pull reads the experiment's dvc.lock, which git left out.
+      const pulled = await w.dxp(["exp", "pull", "origin", "exp-b"], partial);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.equal(pulled.stdout, "No experiments to pull.\n");
+      assert.equal((await w.dxp(["exp", "pull", "origin", "exp-b"], w.full)).code, 0);
+      await sameAsFull(w, partial, ["exp", "apply", "exp-b"]);
+      assert.deepEqual(workspaceFiles(partial), workspaceFiles(w.full));
+      fsckClean(w, partial);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("shallow and blobless at once (--depth 1 --filter=blob:none): exp pull, show, apply as in a complete clone", async () => {
+  const server = await servers["file://"]!();
+  try {
+    await withWorld(server, async (w) => {
+      w.fx.git(["config", "uploadpack.allowFilter", "true"], w.origin);
+      const both = await w.clone("both", ["--depth", "1", "--filter=blob:none"]);
+      await sameAsFull(w, both, ["exp", "pull", "origin", "exp-b"]);
+      assert.equal(shallowFile(both), `${B1}\n${B2}\n`);
+      fsckClean(w, both);
+      await sameAsFull(w, both, ["exp", "show", "-A"]);
+      await sameAsFull(w, both, ["exp", "apply", "exp-b"]);
+      assert.deepEqual(workspaceFiles(both), workspaceFiles(w.full));
+      fsckClean(w, both);
+    });
+  } finally {
+    await server.stop();
+  }
+});

@@ -49,7 +49,8 @@ const INFINITE_DEPTH = 0x7fffffff;
 const MAX_DEPTH_BEFORE_ALL = 1024;
 
 /**
- * Fetches `tips` (and their history) into `gitdir`.
+ * Fetches `tips` (and their history) into `gitdir`; tips already here are
+ * not asked for, only checked.
  *
  * In a shallow clone every request carries the clone's shallow commits, so
  * the server sends the parents we lack. A tip whose `base` is here comes
@@ -112,6 +113,8 @@ export async function fetchCommits(
     const near: FetchTip[] = [];
     const far: FetchTip[] = [];
     for (const tip of options.tips) {
+      // A tip already here is only checked (and completed, in a partial clone) below.
+      if (await store.has(tip.oid)) continue;
       const needsDeepen = shallow.size > 0 && tip.base !== undefined &&
         !(await store.has(tip.base));
       (needsDeepen ? far : near).push(tip);
@@ -141,9 +144,9 @@ export async function fetchCommits(
     const missing = await missingSnapshotObjects(store, commits);
     if (missing.length > 0) {
       throw new GitRemoteError(
-        `The Git remote '${options.displayUrl}' did not send everything the fetched commits need (Git object '${
+        `Git object '${
           missing[0]
-        }' is missing); no ref was changed.`,
+        }' of the fetched commits is missing here (the Git remote '${options.displayUrl}' did not send it, or an earlier fetch without the shallow protocol left it out); no ref was changed.`,
         { data: { missing } },
       );
     }

@@ -57,12 +57,10 @@ export async function expPull(project: Project, options: ExpPullOptions): Promis
         status: "success" as const,
         forced: false,
       }));
-    const wants: string[] = [];
     for (const entry of entries) {
       if (entry.previousSha === entry.sha) entry.status = "up_to_date";
-      else if (!(await haveObject(gitdir, entry.sha, cache))) wants.push(entry.sha);
     }
-    if (wants.length > 0 && !options.dryRun) {
+    if (!options.dryRun) {
       const haves = new Set(localRefs.values());
       for (const entry of entries) {
         if (await haveObject(gitdir, entry.baseline, cache)) haves.add(entry.baseline);
@@ -71,7 +69,8 @@ export async function expPull(project: Project, options: ExpPullOptions): Promis
       const tips = new Map(entries.map((e) => [e.sha, { oid: e.sha, base: e.baseline }]));
       const promisor = promisorFor(project, options.openTransport);
       await fetchCommits(gitdir, {
-        tips: [...new Set(wants)].map((oid) => tips.get(oid)!),
+        // Tips already here are checked (and completed in a partial clone) for the data half.
+        tips: [...tips.values()],
         haves: [...haves],
         session,
         reopen: () => transport.openFetch(listOptions),
