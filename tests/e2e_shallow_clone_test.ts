@@ -268,7 +268,7 @@ Deno.test("shallow clone: exp push of a new experiment works; a commit at the cl
   }
 });
 
-Deno.test("shallow clone over ssh: a server that drops mid-pack leaves no ref, no .git/shallow change, a one-line error", async () => {
+Deno.test("shallow clone over ssh: a connection cut before or inside the pack leaves no ref, no .git/shallow change, a one-line error", async () => {
   const sshd = await startSshd({ acceptEnv: true });
   try {
     const server: GitServer = {
@@ -278,46 +278,51 @@ Deno.test("shallow clone over ssh: a server that drops mid-pack leaves no ref, n
       stop: () => Promise.resolve(),
     };
     await withWorld(server, async (w) => {
-      // The connection carries the advertisement, then the pack: measure it in a twin clone.
+      // The connection carries the advertisement, then the pack: record it in a twin clone.
       const probe = await w.clone("probe", ["--depth", "1"]);
       const tee = join(w.fx.root, "ssh-tee");
-      const count = join(w.fx.root, "bytes");
-      writeFileSync(tee, `#!/bin/sh\n${sshd.sshCommand} "$@" | tee '${count}'\n`);
+      const recorded = join(w.fx.root, "bytes");
+      writeFileSync(tee, `#!/bin/sh\n${sshd.sshCommand} "$@" | tee '${recorded}'\n`);
       chmodSync(tee, 0o755);
       w.fx.env["DXP_SSH_COMMAND"] = tee;
       w.fx.env["GIT_SSH_VARIANT"] = "ssh";
       const measured = await w.dxp(["exp", "pull", "--no-cache", "origin", "exp-b"], probe);
       assert.equal(measured.code, 0, measured.stderr);
-      const size = readFileSync(count).length;
-      assert.ok(size > 2000, `the session is ${size} bytes`);
+      const bytes = readFileSync(recorded);
+      const header = bytes.indexOf("000dpackfile\n");
+      assert.ok(header > 0, "protocol v2 names the pack section");
+      const cuts = { "before the pack": header + 13, "inside the pack": bytes.length - 400 };
+      assert.ok(cuts["before the pack"] < cuts["inside the pack"]);
 
-      const shallow = await w.clone("shallow", ["--depth", "1"]);
-      const cut = join(w.fx.root, "ssh-cut");
-      // After the first bytes, the connection dies: ssh is killed and our input closes.
-      writeFileSync(
-        cut,
-        [
-          "#!/bin/sh",
-          `fifo='${join(w.fx.root, "cut.fifo")}'`,
-          'mkfifo "$fifo"',
-          "exec 3<&0",
-          `${sshd.sshCommand} "$@" <&3 >"$fifo" &`,
-          `dd bs=1 count=${size - 400} status=none <"$fifo"`,
-          "kill $!",
-          "",
-        ].join("\n"),
-      );
-      chmodSync(cut, 0o755);
-      w.fx.env["DXP_SSH_COMMAND"] = cut;
-      const r = await w.dxp(["exp", "pull", "origin", "exp-b"], shallow);
-      assert.equal(r.code, 255, r.stderr);
-      assert.equal(r.stdout, "");
-      assert.match(r.stderr, /^ERROR: .*(closed the connection|truncated)/);
-      assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
-      assert.equal(refs(w, shallow), "");
-      assert.equal(shallowFile(shallow), `${B2}\n`);
-      assert.ok(!existsSync(join(shallow, ".git", "shallow.lock")));
-      fsckClean(w, shallow);
+      for (const [where, at] of Object.entries(cuts)) {
+        const shallow = await w.clone(`shallow-${at}`, ["--depth", "1"]);
+        const cut = join(w.fx.root, `ssh-cut-${at}`);
+        // After `at` bytes the connection dies: ssh is killed and our input closes.
+        writeFileSync(
+          cut,
+          [
+            "#!/bin/sh",
+            `fifo='${join(w.fx.root, `cut-${at}.fifo`)}'`,
+            'mkfifo "$fifo"',
+            "exec 3<&0",
+            `${sshd.sshCommand} "$@" <&3 >"$fifo" &`,
+            `dd bs=1 count=${at} status=none <"$fifo"`,
+            "kill $!",
+            "",
+          ].join("\n"),
+        );
+        chmodSync(cut, 0o755);
+        w.fx.env["DXP_SSH_COMMAND"] = cut;
+        const r = await w.dxp(["exp", "pull", "origin", "exp-b"], shallow);
+        assert.equal(r.code, 255, `${where}: ${r.stderr}`);
+        assert.equal(r.stdout, "");
+        assert.match(r.stderr, /^ERROR: .*(closed the connection|truncated)/, where);
+        assert.equal(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+        assert.equal(refs(w, shallow), "", where);
+        assert.equal(shallowFile(shallow), `${B2}\n`);
+        assert.ok(!existsSync(join(shallow, ".git", "shallow.lock")));
+        fsckClean(w, shallow);
+      }
     });
   } finally {
     await sshd.stop();
