@@ -252,7 +252,12 @@ Deno.test("shallow clone: exp push of a new experiment works; a commit at the cl
       assert.equal(refs(w, empty), `${EXP_B} ${EXP_B_REF}\n`);
       fsckClean(w, empty);
 
-      // from-ci sits on baseline 2, whose parent this clone does not have.
+      // from-ci sits on baseline 2, whose parent this clone does not have: refused before
+      // any upload (the DVC remote is pointed at an empty folder to see that).
+      writeFileSync(
+        join(shallow, ".dvc", "config.local"),
+        "['remote \"store\"']\n    url = ../../emptystore\n",
+      );
       const refused = await w.dxp(["exp", "push", empty, "from-ci"], shallow);
       assert.equal(refused.code, 255);
       assert.match(
@@ -261,6 +266,7 @@ Deno.test("shallow clone: exp push of a new experiment works; a commit at the cl
       );
       assert.doesNotMatch(refused.stderr, /\n\s+at /);
       assert.equal(refs(w, empty), `${EXP_B} ${EXP_B_REF}\n`, "no ref was pushed");
+      assert.deepEqual(listFiles(join(w.fx.root, "emptystore")), [], "no data was uploaded");
       fsckClean(w, empty);
     });
   } finally {

@@ -228,6 +228,21 @@ export async function planObjects(
 }
 
 /**
+ * Fails (as {@link objectsToSend} would) when `wants` cannot be sent to a
+ * side that has `haves` because this shallow clone lacks their history —
+ * cheap to call early, before anything else changes; a complete repository
+ * returns at once.
+ */
+export async function checkSendable(
+  gitdir: string,
+  wants: readonly string[],
+  haves: readonly string[],
+): Promise<void> {
+  if ((await readShallow(gitdir)).size === 0 || wants.length === 0) return;
+  await objectsToSend(gitdir, wants, haves);
+}
+
+/**
  * The objects a push must send (see {@link planObjects}). From a shallow
  * clone, a commit at the clone's edge that the remote lacks cannot be sent
  * (its parents are not here): that is an error naming the commit, before
