@@ -17,6 +17,7 @@ import {
   buildV0FetchRequest,
   buildV2FetchRequest,
   readPackResponse,
+  serverSupportsShallow,
 } from "../lib/git/protocol/upload_pack.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
 
@@ -205,13 +206,13 @@ Deno.test("readPackResponse() v0 skips ACK/NAK and joins side-band channel 1", a
     sb(1, "rest"),
     FLUSH_PKT,
   );
-  const pack = await readPackResponse(r, 0, { onProgress: (t) => progress.push(t) });
+  const { pack } = await readPackResponse(r, 0, { onProgress: (t) => progress.push(t) });
   assert.equal(dec.decode(pack), "PACKrest");
   assert.deepEqual(progress, ["Counting objects\n"]);
 });
 
 Deno.test("readPackResponse() v0 reads an unframed pack after NAK without side-band", async () => {
-  const pack = await readPackResponse(reader(encodePkt("NAK\n"), "PACKxyz"), 0, {
+  const { pack } = await readPackResponse(reader(encodePkt("NAK\n"), "PACKxyz"), 0, {
     sideband: false,
   });
   assert.equal(dec.decode(pack), "PACKxyz");
@@ -234,9 +235,101 @@ Deno.test("readPackResponse() v2 skips sections before packfile and returns empt
     sb(1, "PACK1"),
     FLUSH_PKT,
   );
-  assert.equal(dec.decode(await readPackResponse(r, 2)), "PACK1");
+  assert.equal(dec.decode((await readPackResponse(r, 2)).pack), "PACK1");
   const none = reader(encodePkt("acknowledgments\n"), encodePkt(`ACK ${A}\n`), FLUSH_PKT);
-  assert.equal((await readPackResponse(none, 2)).length, 0);
+  assert.equal((await readPackResponse(none, 2)).pack.length, 0);
+});
+
+Deno.test("buildV0FetchRequest() sends shallow lines and deepen after the wants, before the flush", () => {
+  const caps = new Set(["side-band-64k", "shallow"]);
+  const text = dec.decode(buildV0FetchRequest([A], [C], caps, { shallow: [B, B], depth: 2 }));
+  assert.equal(
+    text,
+    `0040want ${A} side-band-64k\n` + `0035shallow ${B}\n` + "000ddeepen 2\n" + "0000" +
+      `0032have ${C}\n0009done\n`,
+  );
+});
+
+Deno.test("buildV2FetchRequest() sends shallow lines and deepen among the fetch arguments", () => {
+  const text = dec.decode(buildV2FetchRequest([A], [], { shallow: [B], depth: 3 }));
+  assert.equal(
+    text,
+    "0012command=fetch\n0014agent=dxp/0.1.0\n0001000eofs-delta\n0010no-progress\n" +
+      `0035shallow ${B}\n000ddeepen 3\n0032want ${A}\n0009done\n0000`,
+  );
+});
+
+Deno.test("serverSupportsShallow() reads v0's shallow capability and v2's fetch=shallow feature", () => {
+  assert.equal(serverSupportsShallow(0, new Set(["shallow", "ofs-delta"])), true);
+  assert.equal(serverSupportsShallow(0, new Set(["ofs-delta"])), false);
+  assert.equal(serverSupportsShallow(2, new Set(["fetch=shallow wait-for-done"])), true);
+  assert.equal(serverSupportsShallow(2, new Set(["fetch=filter", "shallow"])), false);
+});
+
+Deno.test("readPackResponse() v2 returns the shallow-info section's shallow and unshallow lines", async () => {
+  const r = reader(
+    encodePkt("acknowledgments\n"),
+    encodePkt(`ACK ${C}\n`),
+    encodePkt("ready\n"),
+    "0001",
+    encodePkt("shallow-info\n"),
+    encodePkt(`shallow ${A}\n`),
+    encodePkt(`unshallow ${B}\n`),
+    "0001",
+    encodePkt("packfile\n"),
+    sb(1, "PACK2"),
+    FLUSH_PKT,
+  );
+  const answer = await readPackResponse(r, 2);
+  assert.deepEqual(answer.shallow, [A]);
+  assert.deepEqual(answer.unshallow, [B]);
+  assert.equal(dec.decode(answer.pack), "PACK2");
+});
+
+Deno.test("readPackResponse() v0 after deepen reads the shallow-update, then ACK/NAK and the pack", async () => {
+  const r = reader(
+    encodePkt(`shallow ${A}\n`),
+    encodePkt(`unshallow ${B}\n`),
+    FLUSH_PKT,
+    encodePkt("NAK\n"),
+    sb(1, "PACK0"),
+    FLUSH_PKT,
+  );
+  const answer = await readPackResponse(r, 0, { deepen: true });
+  assert.deepEqual([answer.shallow, answer.unshallow], [[A], [B]]);
+  assert.equal(dec.decode(answer.pack), "PACK0");
+  // Without deepen the same flush would end the answer: no shallow-update is expected.
+  const plain = await readPackResponse(reader(encodePkt("NAK\n"), sb(1, "PACK"), FLUSH_PKT), 0);
+  assert.deepEqual([plain.shallow, plain.unshallow], [[], []]);
+});
+
+Deno.test("readPackResponse() rejects a malformed shallow line and a pack cut before its flush", async () => {
+  const bad = reader(encodePkt("shallow-info\n"), encodePkt("shallow nope\n"), "0001");
+  await assert.rejects(
+    () => readPackResponse(bad, 2),
+    (e: unknown) => e instanceof GitRemoteError && /shallow info was expected/.test(e.message),
+  );
+  const cut = reader(encodePkt("packfile\n"), sb(1, "PACK"), sb(1, "half"));
+  await assert.rejects(
+    () => readPackResponse(cut, 2),
+    (e: unknown) => e instanceof GitRemoteError && /before it finished sending/.test(e.message),
+  );
+  const cutV0 = reader(encodePkt("NAK\n"), sb(1, "PACK"));
+  await assert.rejects(() => readPackResponse(cutV0, 0), GitRemoteError);
+});
+
+Deno.test("readV0Advertisement() keeps a shallow server's shallow lines apart from its refs", async () => {
+  const adv = await readV0Advertisement(
+    reader(
+      encodePkt(`${A} HEAD\0shallow side-band-64k\n`),
+      encodePkt(`${A} refs/heads/main\n`),
+      encodePkt(`shallow ${B}\n`),
+      FLUSH_PKT,
+    ),
+    { smartHttp: false },
+  );
+  assert.deepEqual([...adv.refs.keys()], ["HEAD", "refs/heads/main"]);
+  assert.deepEqual(adv.shallow, [B]);
 });
 
 Deno.test("buildReceivePackRequest() carries capabilities, the flush and the pack", () => {

@@ -6,10 +6,13 @@ import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { GitRemoteError } from "../lib/errors/mod.ts";
+import { DxpError, GitRemoteError } from "../lib/errors/mod.ts";
 import { buildPack } from "../lib/git/pack/build_pack.ts";
 import { objectsToSend } from "../lib/git/pack/objects_to_send.ts";
 import { storePack } from "../lib/git/pack/store_pack.ts";
+import { fetchCommits } from "../lib/git/fetch_commits.ts";
+import { fetchObjectsById } from "../lib/git/promisor.ts";
+import { updateShallow } from "../lib/git/shallow.ts";
 import { updateRefs } from "../lib/git/ref_write.ts";
 import { openTransport } from "../lib/git/transport/registry.ts";
 import type {
@@ -140,6 +143,53 @@ async function pushRefs(
 function newObjectCount(repo: string, tips: string[], bases: string[]): number {
   const out = g(["rev-list", "--objects", ...tips, "--not", ...bases, "--"], repo);
   return out.split("\n").filter((l) => l !== "").length;
+}
+
+/** `.git/shallow` of a work-tree repository ("" when it is complete). */
+function readShallowFile(repo: string): string {
+  try {
+    return readFileSync(join(repo, ".git", "shallow"), "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Every object id in a repository (loose and packed). */
+function objectsIn(repo: string): Set<string> {
+  const out = g(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], repo);
+  return new Set(out.split("\n").filter((l) => l !== ""));
+}
+
+/**
+ * A remote with history c0 → c1 → c2 → c3 (main) and two experiments, one
+ * on c1 (outside a depth-1 clone) and one on c3; `clone(name)` makes a
+ * `git clone --depth 1` of it.
+ */
+function shallowWorld(w: World) {
+  const source = initRepo(join(w.dir, "history"));
+  const c0 = commitFiles(source, { "params.yaml": "lr: 0\n", "src/a.py": "a\n" }, "c0", 1700000000);
+  const c1 = commitFiles(source, { "src/b.py": "b\n", "data.txt": "one\n" }, "c1", 1700000010);
+  const c2 = commitFiles(source, { "data.txt": "two\n" }, "c2", 1700000020);
+  const c3 = commitFiles(source, { "params.yaml": "lr: 3\n" }, "c3", 1700000030);
+  const exp = commitExp(source, c1, "on-c1", { "params.yaml": "lr: 9\n", "new.txt": "n\n" });
+  const expOnC3 = commitExp(source, c3, "on-c3", { "params.yaml": "lr: 33\n" });
+  g(["push", "-q", w.remote, "refs/heads/*:refs/heads/*", "refs/exps/*:refs/exps/*"], source);
+  return {
+    c0,
+    c1,
+    c2,
+    c3,
+    exp,
+    expOnC3,
+    ref: expRef(c1, "on-c1"),
+    refOnC3: expRef(c3, "on-c3"),
+    clone(name: string): string {
+      const path = join(w.dir, name);
+      g(["clone", "-q", "--depth", "1", `file://${w.remote}`, path], w.dir);
+      assert.equal(readShallowFile(path), `${c3}\n`);
+      return path;
+    },
+  };
 }
 
 /** Registers the shared transport tests under `name`. */
@@ -464,6 +514,146 @@ export function transportSuite(
       }
     },
   );
+
+  test("fetch() from a shallow clone sends its shallow commits: the server sends the history it lacks, as git fetch", async (w) => {
+    const h = shallowWorld(w);
+    const ours = h.clone("ours");
+    const twin = h.clone("twin");
+    const session = await w.transport.openFetch({ prefixes: ["refs/exps/"] });
+    let answer;
+    try {
+      answer = await session.fetch({ wants: [h.exp], haves: [h.c3], shallow: [h.c3] });
+    } finally {
+      await session.close();
+    }
+    assert.deepEqual([answer.shallow, answer.unshallow], [[], []]);
+    await storePack(join(ours, ".git"), answer.pack);
+    g(["update-ref", h.ref, h.exp], ours);
+    g(["fetch", "-q", `file://${w.remote}`, `${h.ref}:${h.ref}`], twin);
+    fsckClean(ours);
+    assert.equal(readShallowFile(ours), readShallowFile(twin));
+    assert.deepEqual(objectsIn(ours), objectsIn(twin));
+  });
+
+  test("fetchCommits() deepens by 2 where the baseline is missing: .git/shallow and objects as git fetch --depth 2", async (w) => {
+    const h = shallowWorld(w);
+    const ours = h.clone("ours");
+    const twin = h.clone("twin");
+    const session = await w.transport.openFetch({ prefixes: ["refs/exps/"] });
+    try {
+      await fetchCommits(join(ours, ".git"), {
+        tips: [{ oid: h.exp, base: h.c1 }],
+        haves: [h.c3],
+        session,
+        reopen: () => w.transport.openFetch({ prefixes: ["refs/exps/"] }),
+        displayUrl: w.transport.displayUrl,
+      });
+    } finally {
+      await session.close();
+    }
+    g(["update-ref", h.ref, h.exp], ours);
+    g(["fetch", "-q", "--depth", "2", `file://${w.remote}`, `${h.ref}:${h.ref}`], twin);
+    fsckClean(ours);
+    assert.equal(readShallowFile(ours), `${[h.c1, h.c3].sort().join("\n")}\n`);
+    assert.equal(readShallowFile(ours), readShallowFile(twin));
+    assert.deepEqual(objectsIn(ours), objectsIn(twin));
+    assert.ok(!objectsIn(ours).has(h.c0), "the history below the baseline stays on the server");
+  });
+
+  test("fetch() with deepen through a shallow commit returns unshallow, as git fetch --depth", async (w) => {
+    const h = shallowWorld(w);
+    const ours = h.clone("ours");
+    const twin = h.clone("twin");
+    const session = await w.transport.openFetch({ prefixes: ["refs/exps/"] });
+    let answer;
+    try {
+      answer = await session.fetch({
+        wants: [h.expOnC3],
+        haves: [h.c3],
+        shallow: [h.c3],
+        depth: 3,
+      });
+    } finally {
+      await session.close();
+    }
+    // depth 3 from the experiment: itself, c3 (our shallow commit, now covered), c2 (the new cut).
+    assert.deepEqual(answer.shallow, [h.c2]);
+    assert.deepEqual(answer.unshallow, [h.c3]);
+    await storePack(join(ours, ".git"), answer.pack);
+    await updateShallow(join(ours, ".git"), { add: answer.shallow, remove: answer.unshallow });
+    g(["update-ref", h.refOnC3, h.expOnC3], ours);
+    g(["fetch", "-q", "--depth", "3", `file://${w.remote}`, `${h.refOnC3}:${h.refOnC3}`], twin);
+    fsckClean(ours);
+    assert.equal(readShallowFile(ours), `${h.c2}\n`);
+    assert.equal(readShallowFile(ours), readShallowFile(twin));
+    assert.deepEqual(objectsIn(ours), objectsIn(twin));
+  });
+
+  test("fetchObjectsById() fills a blobless partial clone from its promisor remote; git fsck stays clean", async (w) => {
+    const h = shallowWorld(w);
+    g(["config", "uploadpack.allowFilter", "true"], w.remote);
+    // v0 servers hand out objects by id only with this (v2 always does).
+    g(["config", "uploadpack.allowAnySHA1InWant", "true"], w.remote);
+    const ours = join(w.dir, "partial");
+    g(["clone", "-q", "--filter=blob:none", `file://${w.remote}`, ours], w.dir);
+    const missing = g(["rev-list", "--objects", "--missing=print", h.c1], ours)
+      .split("\n").filter((l) => l.startsWith("?")).map((l) => l.slice(1));
+    assert.ok(missing.length > 0, "the partial clone lacks c1's own blobs");
+    await fetchObjectsById(
+      join(ours, ".git"),
+      () => w.transport.openFetch({ prefixes: ["HEAD"] }),
+      missing,
+      w.transport.displayUrl,
+    );
+    const after = g(["rev-list", "--objects", "--missing=print", h.c1], ours);
+    assert.ok(!after.includes("\n?") && !after.startsWith("?"), after);
+    const packs = readdirSync(join(ours, ".git", "objects", "pack"));
+    assert.equal(
+      packs.filter((f) => f.endsWith(".promisor")).length,
+      packs.filter((f) => f.endsWith(".pack")).length,
+      "every pack from the promisor is marked",
+    );
+    fsckClean(ours);
+  });
+
+  test("a push from a shallow clone sends only new objects; a commit at the clone's edge the remote lacks is refused", async (w) => {
+    const h = shallowWorld(w);
+    const ours = h.clone("ours");
+    const gitdir = join(ours, ".git");
+    const exp = commitExp(ours, h.c3, "from-shallow", { "params.yaml": "lr: 4\n" });
+    const ref = expRef(h.c3, "from-shallow");
+    const session = await w.transport.openPush();
+    try {
+      const oids = await objectsToSend(gitdir, [exp], [...session.advertisement.refs.values()]);
+      assert.equal(oids.length, 3, "commit, root tree, params.yaml");
+      const pack = await buildPack(gitdir, oids);
+      const results = await session.send([{ ref, oldOid: ZERO_OID, newOid: exp }], pack, {
+        atomic: false,
+      });
+      assert.deepEqual(results, [{ ref, ok: true }]);
+    } finally {
+      await session.close();
+    }
+    fsckClean(w.remote);
+    assert.equal(forEachRef(w.remote).get(ref), exp);
+
+    // An empty remote has none of c3's history, which this clone cannot send.
+    const empty = initRepo(join(w.dir, "empty.git"), true);
+    const other = openTransport(w.fixture.makeUrl(empty), w.fixture.options);
+    const refused = await other.openPush();
+    try {
+      await assert.rejects(
+        () => objectsToSend(gitdir, [exp], [...refused.advertisement.refs.values()]),
+        (e: unknown) =>
+          e instanceof DxpError && e.code === "ShallowHistory" &&
+          e.message.includes(h.c3.slice(0, 7)) && !e.message.includes("\n"),
+      );
+    } finally {
+      await refused.close();
+    }
+    assert.equal(forEachRef(empty).size, 0);
+    fsckClean(empty);
+  });
 }
 
 /**

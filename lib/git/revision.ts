@@ -3,6 +3,7 @@ import git from "isomorphic-git";
 import { InvalidArgumentError } from "../errors/mod.ts";
 import { haveObject } from "./have_object.ts";
 import { readHead, readRef, readRefs } from "./refs_read.ts";
+import { shallowSet } from "./shallow.ts";
 
 /** Shared isomorphic-git object cache for one command (speeds up repeated reads). */
 export type GitCache = Record<string, unknown>;
@@ -44,12 +45,16 @@ export async function resolveRevision(
   return oid;
 }
 
-/** The parents of a commit, first parent first. */
+/**
+ * The parents of a commit, first parent first. A commit listed in
+ * `.git/shallow` has none: history ends there, as in git's own walks.
+ */
 export async function readParents(
   gitdir: string,
   oid: string,
   cache: GitCache = {},
 ): Promise<string[]> {
+  if ((await shallowSet(gitdir, cache)).has(oid)) return [];
   const { commit } = await git.readCommit({ fs, gitdir, oid, cache });
   return commit.parent;
 }

@@ -1,5 +1,7 @@
 import * as fs from "node:fs";
 import git from "isomorphic-git";
+import { CorruptError } from "../errors/mod.ts";
+import { objectFetcherOf } from "./promisor.ts";
 
 /** One directory entry; the same shape as lib/dvc's `TreeEntry`. */
 export interface GitTreeEntry {
@@ -25,6 +27,37 @@ interface RawEntry {
 
 const parsedTrees = new WeakMap<object, Map<string, Promise<RawEntry[]>>>();
 
+function isNotFound(error: unknown): boolean {
+  return (error as { code?: unknown } | null)?.code === "NotFoundError";
+}
+
+/**
+ * Reads object `oid` with `read`. A missing object is fetched through the
+ * partial-clone fetcher attached to `cache` (then read again); without one
+ * it is a one-line CorruptError saying which file of which commit it is.
+ */
+async function readObjectOf<T>(
+  cache: object,
+  oid: string,
+  what: () => string,
+  read: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    const fetcher = objectFetcherOf(cache);
+    if (fetcher !== undefined) {
+      await fetcher([oid]);
+      return await read();
+    }
+    throw new CorruptError(
+      `Git object '${oid}' (${what()}) is not in this repository: a shallow or partial clone, or an interrupted fetch, left it out; fetch it again or run 'git fsck'.`,
+      { cause: error, data: { oid } },
+    );
+  }
+}
+
 /**
  * A {@link CommitTree} (a lib/dvc `ProjectTree`) over the tree of commit `commitOid` in the repository
  * at `gitdir`. `subdir` is the DVC root relative to the Git top (`""` when
@@ -42,20 +75,33 @@ export function gitCommitTree(
   const trees = new Map<string, Promise<RawEntry[] | undefined>>();
   const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
 
+  const short = commitOid.slice(0, 7);
   const rootTree = (async () => {
-    const { commit } = await git.readCommit({ fs, gitdir, oid: commitOid, cache });
+    const { commit } = await readObjectOf(
+      cache,
+      commitOid,
+      () => "a commit",
+      () => git.readCommit({ fs, gitdir, oid: commitOid, cache }),
+    );
     return commit.tree;
   })();
+  // Reported once, when a file is read.
+  rootTree.catch(() => undefined);
 
   // Trees are content-addressed, so readers sharing `cache` share parsed trees
   // too: an experiment re-reads almost nothing of its baseline's tree.
   let shared = parsedTrees.get(cache);
   if (shared === undefined) parsedTrees.set(cache, shared = new Map());
   const byOid = shared;
-  const readTreeOid = (oid: string): Promise<RawEntry[]> => {
+  const readTreeOid = (oid: string, path: string): Promise<RawEntry[]> => {
     let pending = byOid.get(oid);
     if (pending === undefined) {
-      pending = git.readTree({ fs, gitdir, oid, cache }).then(({ tree }) => tree as RawEntry[]);
+      pending = readObjectOf(
+        cache,
+        oid,
+        () => `folder '${path || "."}' of commit ${short}`,
+        () => git.readTree({ fs, gitdir, oid, cache }),
+      ).then(({ tree }) => tree as RawEntry[]);
       pending.catch(() => byOid.delete(oid));
       byOid.set(oid, pending);
     }
@@ -68,10 +114,10 @@ export function gitCommitTree(
     let pending = trees.get(key);
     if (pending === undefined) {
       pending = parts.length === 0
-        ? rootTree.then(readTreeOid)
+        ? rootTree.then((oid) => readTreeOid(oid, ""))
         : entriesAt(parts.slice(0, -1)).then((parent) => {
           const entry = parent?.find((e) => e.path === parts[parts.length - 1]);
-          return entry?.type === "tree" ? readTreeOid(entry.oid) : undefined;
+          return entry?.type === "tree" ? readTreeOid(entry.oid, key) : undefined;
         });
       trees.set(key, pending);
     }
@@ -99,7 +145,12 @@ export function gitCommitTree(
       if (name === undefined) return undefined;
       const entry = (await entriesAt(parts))?.find((e) => e.path === name);
       if (entry?.type !== "blob" || entry.mode === "120000") return undefined;
-      const { blob } = await git.readBlob({ fs, gitdir, oid: entry.oid, cache });
+      const { blob } = await readObjectOf(
+        cache,
+        entry.oid,
+        () => `file '${[...parts, name].join("/")}' of commit ${short}`,
+        () => git.readBlob({ fs, gitdir, oid: entry.oid, cache }),
+      );
       return blob;
     },
   };

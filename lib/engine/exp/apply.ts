@@ -12,6 +12,8 @@ import type { Project } from "../../project/project.ts";
 import { checkout, checkoutFailedMessage } from "../checkout/checkout.ts";
 import type { CheckoutOptions, CheckoutResult } from "../checkout/types.ts";
 import { resolveApplyRev } from "../workspace/exp_rev.ts";
+import { attachObjectFetcher } from "../../git/promisor.ts";
+import { promisorFor, transportFor } from "./transport_for.ts";
 import { writeGitIndex } from "../workspace/git_index.ts";
 import { appendReflog, committerIdentity, type GitIdentity } from "../workspace/git_ident.ts";
 import { createStash, dirtyPaths, type Stash } from "../workspace/git_stash.ts";
@@ -75,7 +77,11 @@ export async function expApply(
   options: ExpApplyOptions,
 ): Promise<ExpApplyResult> {
   const gitdir = project.gitDir;
-  const cache: GitCache = {};
+  // A partial clone fetches the experiment's left-out files before anything changes.
+  const cache: GitCache = attachObjectFetcher(
+    {},
+    promisorFor(project, transportFor(project))?.fetch,
+  );
   const sha = await resolveApplyRev(gitdir, options.rev, cache);
   const head = await readHead(gitdir);
   if (head.oid === undefined) {

@@ -1,4 +1,4 @@
-import { storePack } from "../../git/pack/store_pack.ts";
+import { fetchCommits } from "../../git/fetch_commits.ts";
 import { updateRef } from "../../git/ref_write.ts";
 import { expRefsIn } from "../../git/exp_refs.ts";
 import { readRefs } from "../../git/refs_read.ts";
@@ -9,6 +9,7 @@ import type { Project } from "../../project/project.ts";
 import { isAncestor } from "./ancestry.ts";
 import { haveObject } from "../../git/have_object.ts";
 import { type ExpSelection, selectExperiments } from "./select.ts";
+import { promisorFor } from "./transport_for.ts";
 import type { ExpDataReport, ExpDataSync, ExpSyncEntry, ExpSyncResult } from "./sync_types.ts";
 
 export interface ExpPullOptions extends ExpSelection {
@@ -56,22 +57,29 @@ export async function expPull(project: Project, options: ExpPullOptions): Promis
         status: "success" as const,
         forced: false,
       }));
-    const wants: string[] = [];
     for (const entry of entries) {
       if (entry.previousSha === entry.sha) entry.status = "up_to_date";
-      else if (!(await haveObject(gitdir, entry.sha, cache))) wants.push(entry.sha);
     }
-    if (wants.length > 0 && !options.dryRun) {
+    if (!options.dryRun) {
       const haves = new Set(localRefs.values());
       for (const entry of entries) {
         if (await haveObject(gitdir, entry.baseline, cache)) haves.add(entry.baseline);
       }
-      const pack = await session.fetchPack([...new Set(wants)], [...haves]);
-      if (pack.length > 0) {
-        const stored = await storePack(gitdir, pack);
-        options.onDebug?.(`stored a pack of ${stored.objects} Git objects`);
-        cache = {};
-      }
+      // Shallow and partial clones included: refs below are written only to complete commits.
+      const tips = new Map(entries.map((e) => [e.sha, { oid: e.sha, base: e.baseline }]));
+      const promisor = promisorFor(project, options.openTransport);
+      await fetchCommits(gitdir, {
+        // Tips already here are checked (and completed in a partial clone) for the data half.
+        tips: [...tips.values()],
+        haves: [...haves],
+        session,
+        reopen: () => transport.openFetch(listOptions),
+        displayUrl: transport.displayUrl,
+        promisorPack: promisor?.fetchUrl === target.fetchUrl,
+        ...(promisor === undefined ? {} : { fetchObjects: promisor.fetch }),
+        ...(options.onDebug === undefined ? {} : { onDebug: options.onDebug }),
+      });
+      cache = {};
     }
   } finally {
     await session.close();

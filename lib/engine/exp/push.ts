@@ -1,5 +1,5 @@
 import { buildPack } from "../../git/pack/build_pack.ts";
-import { objectsToSend } from "../../git/pack/objects_to_send.ts";
+import { checkSendable, objectsToSend } from "../../git/pack/objects_to_send.ts";
 import { localExpRefs, unresolvedNamesError } from "../../git/exp_refs.ts";
 import type { GitCache } from "../../git/revision.ts";
 import type { RefUpdate, Transport } from "../../git/transport/types.ts";
@@ -65,6 +65,9 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       }
       entries.push(entry);
     }
+    // A shallow clone that cannot send an experiment's history fails before any upload.
+    const candidates = entries.filter((e) => e.status === "success").map((e) => e.sha);
+    await checkSendable(gitdir, candidates, [...new Set(remoteRefs.values())]);
     if (options.dryRun) {
       return { entries, remote: options.gitRemote, data: null, dryRun: true };
     }

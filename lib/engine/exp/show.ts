@@ -5,12 +5,14 @@ import type { ProjectTree } from "../../dvc/tree.ts";
 import { localExpRefs } from "../../git/exp_refs.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
+import { attachObjectFetcher, ObjectFetchError } from "../../git/promisor.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
 import { expandBaselines } from "./baselines.ts";
 import { baselineLabeler } from "./baseline_labels.ts";
 import { allCommits, commitTime } from "./show_revs.ts";
 import { readRevValues } from "./show_values.ts";
+import { promisorFor, transportFor } from "./transport_for.ts";
 
 /** Params and metrics of one revision (`workspace`, a baseline or an experiment). */
 export interface ExpShowRev {
@@ -67,7 +69,11 @@ export async function expShow(
   project: Project,
   options: ExpShowOptions = {},
 ): Promise<ExpShowResult> {
-  const cache: GitCache = {};
+  // A partial clone fetches the params and metrics files it left out, in batches.
+  const cache: GitCache = attachObjectFetcher(
+    {},
+    promisorFor(project, transportFor(project))?.fetch,
+  );
   const exps = (await localExpRefs(project.gitDir)).filter((e) => e.sha !== undefined);
   const baselines = options.allCommits
     ? await allCommits(project.gitDir, [...new Set(exps.map((e) => e.baseline))], cache)
@@ -84,7 +90,9 @@ export async function expShow(
     try {
       return { rev, timestamp, ...(await readRevValues(tree, valueOptions)) };
     } catch (error) {
-      // One unreadable revision (missing objects in a shallow clone…) must not hide the others.
+      // Failing to reach the promisor is the command's failure, not one revision's.
+      if (error instanceof ObjectFetchError) throw error;
+      // One unreadable revision (a damaged repository…) must not hide the others.
       const message = error instanceof Error ? error.message : String(error);
       return { rev, timestamp, params: new Map(), metrics: new Map(), errors: [message] };
     }

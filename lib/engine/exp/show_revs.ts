@@ -2,6 +2,7 @@ import fs from "node:fs";
 import git from "isomorphic-git";
 import { readHead, readRefs } from "../../git/refs_read.ts";
 import { type GitCache, peelToCommit } from "../../git/revision.ts";
+import { shallowSet } from "../../git/shallow.ts";
 
 /** A commit with its committer time (seconds since the epoch). */
 export interface TimedCommit {
@@ -34,6 +35,7 @@ export async function allCommits(
     const commit = await peelToCommit(gitdir, oid, cache).catch(() => undefined);
     if (commit !== undefined) starts.add(commit);
   }
+  const shallow = await shallowSet(gitdir, cache);
   const seen = new Map<string, number>();
   const queue = [...starts];
   while (queue.length > 0) {
@@ -43,9 +45,10 @@ export async function allCommits(
     try {
       const { commit } = await git.readCommit({ fs, gitdir, oid: sha, cache });
       seen.set(sha, commit.committer.timestamp);
-      parents = commit.parent;
+      // A shallow clone's history ends at the commits listed in .git/shallow.
+      parents = shallow.has(sha) ? [] : commit.parent;
     } catch {
-      continue; // shallow clone boundary or a missing object: history ends here
+      continue; // a missing object: history ends here
     }
     for (const parent of parents) if (!seen.has(parent)) queue.push(parent);
   }

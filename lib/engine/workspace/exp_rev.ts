@@ -1,4 +1,5 @@
-import { InvalidArgumentError } from "../../errors/mod.ts";
+import { CorruptError, InvalidArgumentError } from "../../errors/mod.ts";
+import { completeSnapshot } from "../../git/commit_objects.ts";
 import { localExpRefs, resolveExpNames } from "../../git/exp_refs.ts";
 import { readHead, readRef, readRefs } from "../../git/refs_read.ts";
 import { type GitCache, resolveRevision } from "../../git/revision.ts";
@@ -46,11 +47,35 @@ export async function resolveRev(
  * an experiment name — where an ambiguous name fails with DVC's "Ambiguous
  * name … full refnames" list — else DVC's `'<rev>' does not appear to be an
  * experiment commit.` with the Git error as its cause.
+ *
+ * Apply writes every file of the commit, so its snapshot must be complete
+ * here before anything changes: objects a partial clone left out are fetched
+ * through the fetcher on `cache`; any still missing (a commit fetched into
+ * a shallow clone without its history, by a tool that does not speak the
+ * shallow protocol) are a one-line CorruptError.
  */
 export async function resolveApplyRev(
   gitdir: string,
   rev: string,
   cache: GitCache = {},
+): Promise<string> {
+  const sha = await resolveApplyCommit(gitdir, rev, cache);
+  const missing = await completeSnapshot(gitdir, sha, cache);
+  if (missing.length > 0) {
+    throw new CorruptError(
+      `Experiment commit '${sha.slice(0, 7)}' is incomplete in this repository (Git object '${
+        missing[0]
+      }' is missing; it was fetched without its history): remove it with 'dxp exp remove ${rev}' and pull it again with 'dxp exp pull'.`,
+      { data: { rev, missing } },
+    );
+  }
+  return sha;
+}
+
+async function resolveApplyCommit(
+  gitdir: string,
+  rev: string,
+  cache: GitCache,
 ): Promise<string> {
   try {
     return await resolveRev(gitdir, rev, cache);

@@ -1,8 +1,11 @@
 /**
  * Which objects a pack must carry so the other side, which has `haves`, can
  * use `wants` — git's `rev-list --objects --objects-edge <wants> --not <haves>`.
+ * Commits listed in the repository's `.git/shallow` (and any extra shallow
+ * commits given, e.g. a shallow client's) count as having no parents.
  */
-import { CorruptError } from "../../errors/mod.ts";
+import { CorruptError, DxpError, ExitCode } from "../../errors/mod.ts";
+import { readShallow } from "../shallow.ts";
 import { ObjectStore } from "./object_store.ts";
 import { parseCommit, type ParsedTreeEntry, parseTag, parseTree } from "./object_parse.ts";
 
@@ -17,7 +20,7 @@ interface WalkCommit {
 const SLOP = 5;
 
 class ObjectReader {
-  constructor(readonly store: ObjectStore) {}
+  constructor(readonly store: ObjectStore, readonly grafts: ReadonlySet<string> = new Set()) {}
 
   async parsed(oid: string) {
     return await this.store.read(oid);
@@ -28,7 +31,14 @@ class ObjectReader {
     if (obj.type !== "commit") {
       throw new CorruptError(`Git object '${oid}' is a ${obj.type}, not a commit.`);
     }
-    return { oid, ...parseCommit(oid, obj.data) };
+    const parsed = parseCommit(oid, obj.data);
+    // A shallow commit's parents are not here (or not on the other side): history ends at it.
+    return { oid, ...parsed, parents: this.grafts.has(oid) ? [] : parsed.parents };
+  }
+
+  /** The parents the commit really names, whatever the shallow boundary. */
+  async realParents(oid: string): Promise<string[]> {
+    return parseCommit(oid, (await this.store.read(oid)).data).parents;
   }
 
   async tree(oid: string): Promise<ParsedTreeEntry[]> {
@@ -166,11 +176,77 @@ async function walkCommits(
   return { interesting, edges: [...edges.values()] };
 }
 
+/** What {@link planObjects} found. */
+export interface ObjectPlan {
+  /** The objects to send, commits before their trees and blobs. */
+  readonly oids: string[];
+  /**
+   * Commits of this repository's own shallow boundary that must be sent
+   * while the other side is not known to have their parents: the receiver
+   * would get them without their history.
+   */
+  readonly shallowEdges: string[];
+}
+
+export interface PlanOptions {
+  /** Reuse an open store (and its cache). */
+  readonly store?: ObjectStore;
+  /** More commits to treat as parentless (a shallow client's boundary, new `deepen` cuts). */
+  readonly extraShallow?: Iterable<string>;
+}
+
 /**
  * Every object reachable from `wants` that is not reachable from the `haves`
  * present in `gitdir` (absent haves are ignored). Trees and blobs of the
  * boundary commits count as present, so a commit on top of a baseline the
- * other side has costs only its own changed trees and blobs.
+ * other side has costs only its own changed trees and blobs. Walks stop at
+ * the repository's shallow commits and at `extraShallow`.
+ */
+export async function planObjects(
+  gitdir: string,
+  wants: readonly string[],
+  haves: readonly string[],
+  options: PlanOptions = {},
+): Promise<ObjectPlan> {
+  const own = await readShallow(gitdir);
+  const grafts = new Set([...own, ...(options.extraShallow ?? [])]);
+  const store = options.store ?? ObjectStore.open(gitdir);
+  try {
+    const reader = new ObjectReader(store, grafts);
+    const { oids, commits } = await walk(reader, wants, haves);
+    const known = new Set(haves);
+    const shallowEdges: string[] = [];
+    for (const oid of commits) {
+      if (!own.has(oid)) continue;
+      const parents = await reader.realParents(oid);
+      if (parents.some((p) => !known.has(p))) shallowEdges.push(oid);
+    }
+    return { oids, shallowEdges };
+  } finally {
+    if (options.store === undefined) await store.close();
+  }
+}
+
+/**
+ * Fails (as {@link objectsToSend} would) when `wants` cannot be sent to a
+ * side that has `haves` because this shallow clone lacks their history —
+ * cheap to call early, before anything else changes; a complete repository
+ * returns at once.
+ */
+export async function checkSendable(
+  gitdir: string,
+  wants: readonly string[],
+  haves: readonly string[],
+): Promise<void> {
+  if ((await readShallow(gitdir)).size === 0 || wants.length === 0) return;
+  await objectsToSend(gitdir, wants, haves);
+}
+
+/**
+ * The objects a push must send (see {@link planObjects}). From a shallow
+ * clone, a commit at the clone's edge that the remote lacks cannot be sent
+ * (its parents are not here): that is an error naming the commit, before
+ * anything is sent.
  */
 export async function objectsToSend(
   gitdir: string,
@@ -178,19 +254,26 @@ export async function objectsToSend(
   haves: readonly string[],
   options: { store?: ObjectStore } = {},
 ): Promise<string[]> {
-  const store = options.store ?? ObjectStore.open(gitdir);
-  try {
-    return await walk(new ObjectReader(store), wants, haves);
-  } finally {
-    if (options.store === undefined) await store.close();
+  const plan = await planObjects(gitdir, wants, haves, options);
+  const edge = plan.shallowEdges[0];
+  if (edge !== undefined) {
+    throw new DxpError(
+      "ShallowHistory",
+      `Cannot push commit '${
+        edge.slice(0, 7)
+      }' without its history: this is a shallow clone and the Git remote does not have that commit's parents; make the clone complete with 'git fetch --unshallow', then push again.`,
+      ExitCode.failure,
+      { data: { commit: edge } },
+    );
   }
+  return plan.oids;
 }
 
 async function walk(
   reader: ObjectReader,
   wants: readonly string[],
   haves: readonly string[],
-): Promise<string[]> {
+): Promise<{ oids: string[]; commits: string[] }> {
   const out: string[] = [];
   const seen = new Set<string>();
 
@@ -221,6 +304,13 @@ async function walk(
   for (const edge of edges) {
     await markTreeUninteresting(reader, edge.tree, seen);
   }
+  // Across a shallow boundary the haves may not be edges of what is sent:
+  // their trees count as present too (git's --objects-edge-aggressive).
+  if (reader.grafts.size > 0) {
+    for (const oid of haveCommits) {
+      await markTreeUninteresting(reader, (await reader.commit(oid)).tree, seen);
+    }
+  }
   for (const tag of tags) {
     if (!seen.has(tag)) {
       seen.add(tag);
@@ -231,5 +321,5 @@ async function walk(
     out.push(c.oid);
     await addTree(reader, c.tree, seen, out);
   }
-  return out;
+  return { oids: out, commits: interesting.map((c) => c.oid) };
 }

@@ -36,9 +36,16 @@ export function verifyPack(pack: Uint8Array): { objects: number; checksum: strin
 /**
  * Writes `pack` into `gitdir` with its `.idx` so every object in it is
  * readable. A truncated or corrupt pack, or one whose deltas need objects
- * outside it (a thin pack), is rejected and leaves nothing behind.
+ * outside it (a thin pack), is rejected and leaves nothing behind. With
+ * `promisor` (a pack from a partial clone's promisor remote) a `.promisor`
+ * file marks it as git does: objects it refers to may be missing here and
+ * can be fetched from that remote.
  */
-export async function storePack(gitdir: string, pack: Uint8Array): Promise<{ objects: number }> {
+export async function storePack(
+  gitdir: string,
+  pack: Uint8Array,
+  options: { promisor?: boolean } = {},
+): Promise<{ objects: number }> {
   const { objects, checksum } = verifyPack(pack);
   if (objects === 0) return { objects: 0 };
   // Index first (in memory): a bad pack fails before anything touches the disk.
@@ -52,6 +59,7 @@ export async function storePack(gitdir: string, pack: Uint8Array): Promise<{ obj
     await mkdir(packDir, { recursive: true });
     const base = join(packDir, `pack-${checksum}`);
     await rename(join(quarantine, "tmp.pack"), `${base}.pack`);
+    if (options.promisor) await writeFile(`${base}.promisor`, "");
     await rename(join(quarantine, "tmp.idx"), `${base}.idx`);
     return { objects };
   } finally {

@@ -79,6 +79,7 @@ export async function readV0Advertisement(
   }
 
   const refs = new Map<string, string>();
+  const shallow: string[] = [];
   let capabilities = new Set<string>();
   let isFirst = true;
   while (pkt !== null && pkt.kind === "data") {
@@ -92,7 +93,12 @@ export async function readV0Advertisement(
       }
       isFirst = false;
     }
-    if (!line.startsWith("shallow ")) {
+    if (line.startsWith("shallow ")) {
+      // A shallow server names the commits where its own history stops.
+      const oid = line.slice(8);
+      if (!OID_RE.test(oid)) throw badLine(line);
+      shallow.push(oid);
+    } else {
       const space = line.indexOf(" ");
       const oid = line.slice(0, space);
       const name = line.slice(space + 1);
@@ -106,9 +112,13 @@ export async function readV0Advertisement(
     throw new GitRemoteError("The Git remote closed the connection while sending its refs.");
   }
   const headTarget = headTargetOf(capabilities);
-  return headTarget === undefined
-    ? { refs, capabilities, protocol: 0 }
-    : { refs, headTarget, capabilities, protocol: 0 };
+  return {
+    refs,
+    capabilities,
+    protocol: 0,
+    ...(headTarget === undefined ? {} : { headTarget }),
+    ...(shallow.length === 0 ? {} : { shallow }),
+  };
 }
 
 /** The v2 `ls-refs` request (symrefs, and one `ref-prefix` per prefix). */

@@ -9,14 +9,22 @@ const decoder = new TextDecoder();
 
 /**
  * Yields the channel-1 payloads until the flush that ends the side-band
- * stream (or the end of the stream). Progress goes to `onProgress`.
+ * stream (or the end of the stream). Progress goes to `onProgress`. With
+ * `requireFlush`, an end of stream before that flush is an error: the
+ * server (or the connection) stopped half-way.
  */
 export async function* demuxSideband(
   reader: PktReader,
   onProgress?: (text: string) => void,
+  requireFlush = false,
 ): AsyncGenerator<Uint8Array> {
   for (;;) {
     const pkt = await reader.read();
+    if (pkt === null && requireFlush) {
+      throw new GitRemoteError(
+        "The Git remote closed the connection before it finished sending its objects; nothing was stored.",
+      );
+    }
     if (pkt === null || pkt.kind !== "data") return;
     const channel = pkt.data[0];
     const payload = pkt.data.subarray(1);

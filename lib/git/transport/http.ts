@@ -16,11 +16,7 @@ import {
 import { AGENT } from "../protocol/agent.ts";
 import type { PktReader } from "../protocol/pkt_line.ts";
 import { buildReceivePackRequest, readReportStatus } from "../protocol/receive_pack.ts";
-import {
-  buildV0FetchRequest,
-  buildV2FetchRequest,
-  readPackResponse,
-} from "../protocol/upload_pack.ts";
+import { fetchRequestBytes, NOTHING_FETCHED, readFetchAnswer } from "../protocol/fetch_exchange.ts";
 import { HttpAuth } from "./http_auth.ts";
 import { proxyFor } from "./http_proxy.ts";
 import { extraHeadersFor } from "./http_extra_headers.ts";
@@ -29,6 +25,8 @@ import { HttpConnectionPool } from "./http_request.ts";
 import { tlsSettingsFor } from "./http_tls.ts";
 import type {
   Advertisement,
+  FetchedPack,
+  FetchRequest,
   FetchSession,
   ListRefsOptions,
   PushSession,
@@ -179,23 +177,24 @@ function fetchSession(
 ): FetchSession {
   const withSignal = signal === undefined ? {} : { signal };
   const v2 = advertisement.protocol === 2;
+  const fetch = async (request: FetchRequest): Promise<FetchedPack> => {
+    // Nothing wanted: no request at all (git sends none either).
+    if (request.wants.length === 0) return NOTHING_FETCHED;
+    const bytes = fetchRequestBytes(request, advertisement, ctx.displayUrl);
+    const reader = await rpc(ctx, base, "git-upload-pack", bytes, { v2, ...withSignal });
+    const answer = await readFetchAnswer(
+      reader,
+      request,
+      advertisement,
+      (text) => ctx.onDebug?.(`remote: ${text.trimEnd()}`),
+    );
+    ctx.onDebug?.(`http: received a pack of ${answer.pack.length} bytes`);
+    return answer;
+  };
   return {
     advertisement,
-    async fetchPack(wants: readonly string[], haves: readonly string[]): Promise<Uint8Array> {
-      // Nothing wanted: no request at all (git sends none either).
-      if (wants.length === 0) return new Uint8Array(0);
-      const request = v2
-        ? buildV2FetchRequest(wants, haves)
-        : buildV0FetchRequest(wants, haves, advertisement.capabilities);
-      const reader = await rpc(ctx, base, "git-upload-pack", request, { v2, ...withSignal });
-      const caps = advertisement.capabilities;
-      const pack = await readPackResponse(reader, advertisement.protocol, {
-        sideband: caps.has("side-band-64k") || caps.has("side-band"),
-        onProgress: (text) => ctx.onDebug?.(`remote: ${text.trimEnd()}`),
-      });
-      ctx.onDebug?.(`http: received a pack of ${pack.length} bytes`);
-      return pack;
-    },
+    fetch,
+    fetchPack: async (wants, haves) => (await fetch({ wants, haves })).pack,
     close(): Promise<void> {
       ctx.pool.close();
       return Promise.resolve();

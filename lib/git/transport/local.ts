@@ -3,14 +3,16 @@
  * push runs in-process on the remote's Git directory (no git binary).
  */
 import { DxpError, GitRemoteError, InterruptedError } from "../../errors/mod.ts";
-import { buildPack } from "../pack/build_pack.ts";
 import { ObjectStore } from "../pack/object_store.ts";
-import { objectsToSend } from "../pack/objects_to_send.ts";
+import { serveFetch } from "../pack/serve_fetch.ts";
 import { filterRefs } from "../protocol/advertisement.ts";
+import { NOTHING_FETCHED } from "../protocol/fetch_exchange.ts";
 import { receive } from "./local_receive.ts";
 import { findLocalRepo, localAdvertisement } from "./local_repo.ts";
 import type {
   Advertisement,
+  FetchedPack,
+  FetchRequest,
   FetchSession,
   ListRefsOptions,
   PushSession,
@@ -51,37 +53,39 @@ export function createLocalTransport(
     const { repo, full } = await open(list);
     const advertisement: Advertisement = { ...full, refs: filterRefs(full.refs, list.prefixes) };
     let requested = false;
+    const fetch = async (request: FetchRequest): Promise<FetchedPack> => {
+      if (requested) throw new Error("fetch() can be called only once per session");
+      requested = true;
+      if (request.wants.length === 0) return NOTHING_FETCHED;
+      checkAbort(list.signal);
+      const store = ObjectStore.open(repo.gitdir);
+      try {
+        for (const oid of request.wants) {
+          if (!(await store.has(oid))) {
+            throw new GitRemoteError(
+              `The Git remote '${displayUrl}' does not have the requested object '${oid}'.`,
+            );
+          }
+        }
+        const answer = await serveFetch(repo.gitdir, store, request);
+        checkAbort(list.signal);
+        return answer;
+      } catch (e) {
+        if (e instanceof InterruptedError || e instanceof GitRemoteError) throw e;
+        throw new GitRemoteError(
+          `The Git remote '${displayUrl}' could not send its objects (${
+            (e as Error).message.replace(/\.$/, "")
+          }).`,
+          { cause: e },
+        );
+      } finally {
+        await store.close();
+      }
+    };
     return {
       advertisement,
-      async fetchPack(wants, haves) {
-        if (requested) throw new Error("fetchPack() can be called only once per session");
-        requested = true;
-        if (wants.length === 0) return new Uint8Array(0);
-        checkAbort(list.signal);
-        const store = ObjectStore.open(repo.gitdir);
-        try {
-          for (const oid of wants) {
-            if (!(await store.has(oid))) {
-              throw new GitRemoteError(
-                `The Git remote '${displayUrl}' does not have the requested object '${oid}'.`,
-              );
-            }
-          }
-          const oids = await objectsToSend(repo.gitdir, wants, haves, { store });
-          checkAbort(list.signal);
-          return await buildPack(repo.gitdir, oids, { store });
-        } catch (e) {
-          if (e instanceof InterruptedError || e instanceof GitRemoteError) throw e;
-          throw new GitRemoteError(
-            `The Git remote '${displayUrl}' could not send its objects (${
-              (e as Error).message.replace(/\.$/, "")
-            }).`,
-            { cause: e },
-          );
-        } finally {
-          await store.close();
-        }
-      },
+      fetch,
+      fetchPack: async (wants, haves) => (await fetch({ wants, haves })).pack,
       close: () => Promise.resolve(),
     };
   }

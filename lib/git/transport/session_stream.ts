@@ -12,13 +12,11 @@ import {
 } from "../protocol/advertisement.ts";
 import { FLUSH_PKT, type PktReader } from "../protocol/pkt_line.ts";
 import { buildReceivePackRequest, readReportStatus } from "../protocol/receive_pack.ts";
-import {
-  buildV0FetchRequest,
-  buildV2FetchRequest,
-  readPackResponse,
-} from "../protocol/upload_pack.ts";
+import { fetchRequestBytes, NOTHING_FETCHED, readFetchAnswer } from "../protocol/fetch_exchange.ts";
 import type {
   Advertisement,
+  FetchedPack,
+  FetchRequest,
   FetchSession,
   PushSession,
   RefUpdate,
@@ -97,32 +95,38 @@ export async function readUploadPackAdvertisement(
 export function streamFetchSession(
   conn: StreamConnection,
   advertisement: Advertisement,
+  displayUrl: string,
 ): FetchSession {
   let requested = false;
   let closed = false;
+  const fetch = async (request: FetchRequest): Promise<FetchedPack> => {
+    if (requested) throw new Error("fetch() can be called only once per session");
+    if (request.wants.length === 0) return NOTHING_FETCHED;
+    const bytes = fetchRequestBytes(request, advertisement, displayUrl);
+    requested = true;
+    const answer = await exchange(
+      conn,
+      bytes,
+      () =>
+        readFetchAnswer(
+          conn.reader,
+          request,
+          advertisement,
+          (text) => conn.onDebug?.(`remote: ${text.trimEnd()}`),
+        ),
+    );
+    conn.onDebug?.(
+      `git: received a pack of ${answer.pack.length} bytes` +
+        (answer.shallow.length + answer.unshallow.length > 0
+          ? ` (${answer.shallow.length} shallow, ${answer.unshallow.length} unshallow)`
+          : ""),
+    );
+    return answer;
+  };
   return {
     advertisement,
-    async fetchPack(wants, haves) {
-      if (requested) throw new Error("fetchPack() can be called only once per session");
-      if (wants.length === 0) return new Uint8Array(0);
-      requested = true;
-      const caps = advertisement.capabilities;
-      const request = advertisement.protocol === 2
-        ? buildV2FetchRequest(wants, haves)
-        : buildV0FetchRequest(wants, haves, caps);
-      const sideband = caps.has("side-band-64k") || caps.has("side-band");
-      const pack = await exchange(
-        conn,
-        request,
-        () =>
-          readPackResponse(conn.reader, advertisement.protocol, {
-            sideband,
-            onProgress: (text) => conn.onDebug?.(`remote: ${text.trimEnd()}`),
-          }),
-      );
-      conn.onDebug?.(`git: received a pack of ${pack.length} bytes`);
-      return pack;
-    },
+    fetch,
+    fetchPack: async (wants, haves) => (await fetch({ wants, haves })).pack,
     async close() {
       if (closed) return;
       closed = true;

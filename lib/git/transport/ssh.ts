@@ -78,7 +78,7 @@ export function createSshTransport(
       await conn.finish().catch(() => undefined);
       throw e;
     }
-    return streamFetchSession(conn, advertisement);
+    return streamFetchSession(conn, advertisement, displayUrl);
   }
 
   return {

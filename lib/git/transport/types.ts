@@ -19,6 +19,8 @@ export interface Advertisement {
   readonly capabilities: ReadonlySet<string>;
   /** Protocol version the server spoke. */
   readonly protocol: 0 | 2;
+  /** v0: commits where the server's own history stops (it is a shallow clone itself). */
+  readonly shallow?: readonly string[];
 }
 
 /** One ref update command for receive-pack. `ZERO_OID` for create (old) / delete (new). */
@@ -42,13 +44,41 @@ export interface ListRefsOptions {
   readonly signal?: AbortSignal;
 }
 
+/** One fetch request (gitprotocol-pack / gitprotocol-v2 `fetch`). */
+export interface FetchRequest {
+  /** Objects to receive (commits, or any object by id as a partial clone's lazy fetch does). */
+  readonly wants: readonly string[];
+  /** Commits we have: the server leaves out what is reachable from them. */
+  readonly haves: readonly string[];
+  /** Our shallow commits (`.git/shallow`): the server must not assume we have their parents. */
+  readonly shallow?: readonly string[];
+  /** Only this many commits of history below each want (`deepen <n>`). */
+  readonly depth?: number;
+}
+
+/** What a fetch brought back. */
+export interface FetchedPack {
+  /** The packfile ("PACK…"), or empty when nothing was needed. */
+  readonly pack: Uint8Array;
+  /**
+   * Commits the pack holds without their parents (the `depth` cut, or the
+   * server's own shallow boundary): they become shallow commits here.
+   */
+  readonly shallow: readonly string[];
+  /** Our shallow commits whose parents the pack now carries. */
+  readonly unshallow: readonly string[];
+}
+
 /** A fetch session: advertisement first, then one negotiation + pack. */
 export interface FetchSession {
   readonly advertisement: Advertisement;
   /**
-   * Asks for `wants` telling the server we have `haves`; returns the raw
-   * packfile bytes ("PACK…"), or an empty array when nothing was needed.
+   * Sends one fetch request and returns the pack with the server's shallow
+   * answers. A request with `shallow` or `depth` needs a server that
+   * supports shallow clients (GitRemoteError otherwise).
    */
+  fetch(request: FetchRequest): Promise<FetchedPack>;
+  /** `fetch({ wants, haves })` for a complete repository, returning only the pack. */
   fetchPack(wants: readonly string[], haves: readonly string[]): Promise<Uint8Array>;
   /** Ends the session cleanly (flush, close stdin, wait for the process). */
   close(): Promise<void>;
