@@ -101,7 +101,7 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 /** Python's `json.encoder.encode_basestring_ascii` (ensure_ascii=True). */
-function pyJsonString(text: string): string {
+export function pyJsonString(text: string): string {
   let out = '"';
   for (let i = 0; i < text.length; i++) {
     const ch = text.charAt(i);
