@@ -130,7 +130,7 @@ Deno.test("WorkspaceHasher refuses a file that changes while it is read, and rec
       },
     });
     await assert.rejects(
-      hasher.digest("big.bin", ["md5"], "output"),
+      hasher.digest("big.bin", "md5", "output"),
       (error: unknown) =>
         error instanceof FileChangedError &&
         error.message ===

@@ -19,11 +19,37 @@ export interface DirManifestEntry {
  */
 export function serializeDirManifest(entries: readonly DirManifestEntry[]): Uint8Array {
   const sorted = [...entries].sort((a, b) => compareCodePoints(a.relpath, b.relpath));
-  const items = sorted.map((e) =>
-    `{"md5": ${pyJsonString(e.md5)}, "relpath": ${pyJsonString(e.relpath)}}`
-  );
+  // Pieces joined a few thousand entries at a time and encoded into one
+  // buffer: a string (or rope) per entry would be garbage worth several
+  // times the manifest for 100,000 files.
+  const encoder = new TextEncoder();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < sorted.length; i += 4096) {
+    const parts: string[] = [i === 0 ? "[" : ", "];
+    const end = Math.min(sorted.length, i + 4096);
+    for (let j = i; j < end; j++) {
+      const e = sorted[j]!;
+      if (j > i) parts.push(", ");
+      parts.push('{"md5": "', e.md5, '", "relpath": ');
+      if (NEEDS_ESCAPE.test(e.relpath)) parts.push(pyJsonString(e.relpath));
+      else parts.push('"', e.relpath, '"');
+      parts.push("}");
+    }
+    const chunk = encoder.encode(parts.join(""));
+    chunks.push(chunk);
+    total += chunk.length;
+  }
+  if (chunks.length === 0) return encoder.encode("[]");
+  const out = new Uint8Array(total + 1);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  out[at] = 0x5d; // "]"
   // Every character is ASCII after escaping, so this encoding is byte-exact.
-  return new TextEncoder().encode(`[${items.join(", ")}]`);
+  return out;
 }
 
 /**
@@ -100,17 +126,19 @@ const SHORT_ESCAPES: Record<string, string> = {
   "\t": "\\t",
 };
 
+// deno-lint-ignore no-control-regex
+const NEEDS_ESCAPE = /[^\x20-\x7e]|["\\]/;
+
 /** Python's `json.encoder.encode_basestring_ascii` (ensure_ascii=True). */
 export function pyJsonString(text: string): string {
-  let out = '"';
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charAt(i);
-    const code = text.charCodeAt(i);
-    const short = SHORT_ESCAPES[ch];
-    if (short !== undefined) out += short;
-    else if (code >= 0x20 && code <= 0x7e) out += ch;
-    // UTF-16 units are exactly Python's surrogate-pair escapes for astral chars.
-    else out += `\\u${code.toString(16).padStart(4, "0")}`;
-  }
-  return `${out}"`;
+  // One replace over the whole string: building it char by char makes a
+  // rope node per character (hundreds of MB for a 100,000-file manifest).
+  // deno-lint-ignore no-control-regex
+  return `"${
+    text.replace(/[^\x20-\x7e]|["\\]/g, (ch) => {
+      const short = SHORT_ESCAPES[ch];
+      // UTF-16 units are exactly Python's surrogate-pair escapes for astral chars.
+      return short ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`;
+    })
+  }"`;
 }

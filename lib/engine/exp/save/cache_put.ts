@@ -1,16 +1,25 @@
-import { constants } from "node:fs";
-import { chmod, copyFile, link, mkdir, rename, stat, unlink } from "node:fs/promises";
+import { constants, lstatSync } from "node:fs";
+import { chmod, copyFile, link, mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
-import { addBytesToCache, addFileToCache } from "../../../cache/add.ts";
+import { addBytesToCache } from "../../../cache/add.ts";
 import type { LocalCache } from "../../../cache/cache.ts";
 import type { LinkType } from "../../../cache/link_types.ts";
-import { tempNameFor } from "../../../store/local_write.ts";
+import { objectKey } from "../../../core/object_key.ts";
+import { storeErrorFromErrno } from "../../../store/errors.ts";
+import { readChunks } from "../../../store/local_stream.ts";
+import { tempNameFor, writeAtomic } from "../../../store/local_write.ts";
+import { forEachLimit } from "../../../transfer/parallel.ts";
 import type { HashScheme } from "../../../util/object_hasher.ts";
 import type { Stamp } from "../../workspace/state.ts";
-import { FileChangedError, type ItemDigest } from "./hash_items.ts";
+import { FileChangedError, type ItemDigest, memberStamp, sameStamp } from "./hash_items.ts";
 import { absPath } from "./targets.ts";
 
-/** What putting outputs into the cache needs. */
+/** Files of a directory put into the cache at once. */
+const PARALLEL = 16;
+/** Files up to this size are copied through one pooled buffer. */
+const SMALL_FILE = 256 * 1024;
+
+/** What putting outputs into the cache needs (one per save: it learns what the disk cannot do). */
 export interface CachePutContext {
   readonly cache: LocalCache;
   readonly root: string;
@@ -18,9 +27,13 @@ export interface CachePutContext {
   readonly linkTypes: readonly LinkType[];
   readonly signal?: AbortSignal | undefined;
   readonly show: (path: string) => string;
+  /** Link types the file system refused once: not tried again (DVC drops them too). */
+  readonly refused: Set<LinkType>;
+  /** Reused read buffers for small files. */
+  readonly buffers: Uint8Array[];
 }
 
-// The file system cannot make this kind of link: try the next type (DVC drops it too).
+// The file system cannot make this kind of link: try the next type.
 const UNSUPPORTED = new Set([
   "ENOTSUP",
   "EOPNOTSUPP",
@@ -30,7 +43,6 @@ const UNSUPPORTED = new Set([
   "ENOTTY",
   "EPERM",
   "EACCES",
-  "EMLINK",
 ]);
 
 /**
@@ -50,27 +62,33 @@ export async function putOutput(
 ): Promise<void> {
   const types = copyOnly ? [] : ctx.linkTypes;
   if (digest.kind === "file") {
-    await putFile(ctx, path, digest.oids[scheme]!, scheme, digest.stamp!, types);
+    await putFile(ctx, path, digest.oid, scheme, digest.stamp!, types);
     return;
   }
-  for (const member of digest.members ?? []) {
-    await putFile(
-      ctx,
-      `${path}/${member.relpath}`,
-      member.oids[scheme]!,
-      scheme,
-      member.stamp,
-      types,
-    );
-  }
+  // Objects already in the cache (absent or protected, 0444) are sorted out
+  // synchronously; only the others cost an async call each.
+  const missing = (digest.members ?? []).filter((m) => !protectedObject(ctx, m.oid, scheme));
+  await forEachLimit(
+    missing,
+    PARALLEL,
+    ctx.signal,
+    (member) =>
+      putFile(ctx, `${path}/${member.relpath}`, member.oid, scheme, memberStamp(member), types),
+  );
   // The manifest last: a `.dir` in the cache promises that its files are there.
   await addBytesToCache(
     ctx.cache,
-    digest.manifests![scheme]!,
-    digest.oids[scheme]!,
+    digest.manifest!,
+    digest.oid,
     scheme,
     ctx.signal,
   );
+}
+
+/** True when the object is in the cache with mode 0444 (trusted, as DVC does). */
+function protectedObject(ctx: CachePutContext, oid: string, scheme: HashScheme): boolean {
+  const seen = lstatSync(ctx.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
+  return seen !== undefined && seen.isFile() && (seen.mode & 0o7777) === 0o444;
 }
 
 async function putFile(
@@ -81,22 +99,66 @@ async function putFile(
   stamp: Stamp,
   types: readonly LinkType[],
 ): Promise<void> {
-  if (await ctx.cache.has(oid, scheme, ctx.signal)) return;
-  const src = absPath(ctx.root, path);
   const target = ctx.cache.objectPath(oid, scheme);
+  // A quick look first: most objects are either absent or protected (0444),
+  // and a failed async lstat costs an Error per file over 100,000 files.
+  const seen = lstatSync(target, { throwIfNoEntry: false });
+  if (seen !== undefined && (!seen.isFile() || (seen.mode & 0o7777) !== 0o444)) {
+    if (await ctx.cache.has(oid, scheme, ctx.signal)) return;
+  } else if (seen !== undefined) {
+    return;
+  }
+  const src = absPath(ctx.root, path);
   for (const type of types) {
     if (type === "copy") break;
-    if (type === "symlink" || (type === "hardlink" && stamp.size === 0n)) continue;
-    const made = await linkInto(ctx, src, target, type, stamp, path);
-    if (made) return;
+    if (type === "symlink" || ctx.refused.has(type)) continue;
+    if (type === "hardlink" && stamp.size === 0n) continue;
+    if (await linkInto(ctx, src, target, type, stamp, path)) return;
   }
+  const key = objectKey(oid, scheme);
+  await ctx.cache.beforeDownload({ key, localPath: target });
+  const small = stamp.size <= BigInt(SMALL_FILE);
+  // Small files go through one pooled buffer: two fresh read buffers per file
+  // would be most of the memory churn of a 100,000-file output.
+  const buffer = small ? ctx.buffers.pop() ?? new Uint8Array(SMALL_FILE + 1) : undefined;
   try {
-    await addFileToCache(ctx.cache, src, oid, scheme, ctx.signal);
+    const source = buffer === undefined
+      ? readChunks(src, { action: `read '${path}'`, where: src }, ctx.signal)
+      : once(await readWhole(src, buffer));
+    await writeAtomic(target, source, {
+      expect: { hash: oid, scheme },
+      signal: ctx.signal,
+      fileMode: 0o444,
+      context: { action: `add '${key}' to the cache`, where: target },
+      sourceLabel: `'${path}'`,
+    });
   } catch (error) {
     // The copy is verified against the hash: a mismatch means the file changed since.
     if ((error as { code?: string }).code === "Corrupt") throw new FileChangedError(ctx.show(path));
-    throw error;
+    throw storeErrorFromErrno(error, { action: `read '${path}'`, where: src });
+  } finally {
+    if (buffer !== undefined) ctx.buffers.push(buffer);
   }
+}
+
+/** The whole file in `buffer` (a file that grew past it is read only in part: the hash check refuses it). */
+async function readWhole(path: string, buffer: Uint8Array): Promise<Uint8Array> {
+  const handle = await open(path, "r");
+  try {
+    let filled = 0;
+    while (filled < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, null);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    return buffer.subarray(0, filled);
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+async function* once(bytes: Uint8Array): AsyncIterable<Uint8Array> {
+  yield bytes;
 }
 
 /**
@@ -125,7 +187,12 @@ async function linkInto(
     }
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
-    if (UNSUPPORTED.has((error as NodeJS.ErrnoException).code ?? "")) return false;
+    const code = (error as NodeJS.ErrnoException).code ?? "";
+    if (UNSUPPORTED.has(code)) {
+      ctx.refused.add(type);
+      return false;
+    }
+    if (code === "EMLINK") return false;
     throw error;
   }
   try {
@@ -140,11 +207,5 @@ async function linkInto(
 }
 
 async function assertStamp(src: string, stamp: Stamp, ctx: CachePutContext, path: string) {
-  const now = await stat(src, { bigint: true }).catch(() => undefined);
-  if (
-    now === undefined || now.ino !== stamp.ino || now.mtimeNs !== stamp.mtimeNs ||
-    now.size !== stamp.size
-  ) {
-    throw new FileChangedError(ctx.show(path));
-  }
+  if (!(await sameStamp(src, stamp))) throw new FileChangedError(ctx.show(path));
 }

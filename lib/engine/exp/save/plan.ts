@@ -114,12 +114,12 @@ async function planItem<T extends SaveItem>(
   ctx: PlanContext,
 ): Promise<Planned<T>> {
   let scheme = item.scheme;
-  let digest = await ctx.hasher.digest(item.path, [scheme], what);
+  let digest = await ctx.hasher.digest(item.path, scheme, what);
   if (digest === undefined) throw doesNotExist(what, ctx.show(item.path));
   // DVC keeps a 2.x entry as it is while its content is unchanged (`update_legacy_hash_name`).
-  if (scheme === "md5-dos2unix" && digest.oids[scheme] !== item.recorded) {
+  if (scheme === "md5-dos2unix" && digest.oid !== item.recorded) {
     scheme = "md5";
-    digest = await ctx.hasher.digest(item.path, [scheme], what);
+    digest = await ctx.hasher.digest(item.path, scheme, what);
     if (digest === undefined) throw doesNotExist(what, ctx.show(item.path));
   }
   return { item, digest, scheme };
@@ -131,7 +131,7 @@ export function hashedItem(planned: Planned<SaveItem>): HashedItem {
   return {
     defPath: planned.item.defPath,
     scheme,
-    md5: digest.oids[scheme]!,
+    md5: digest.oid,
     size: digest.size,
     ...(digest.kind === "dir" ? { nfiles: digest.nfiles } : {}),
     ...(digest.isexec ? { isexec: true } : {}),

@@ -1,6 +1,6 @@
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import { openCache } from "../../../cache/cache.ts";
-import { parseLinkTypes } from "../../../cache/link_types.ts";
+import { type LinkType, parseLinkTypes } from "../../../cache/link_types.ts";
 import { formatExpRef } from "../../../core/exp_ref.ts";
 import { DxpError, ExitCode, InvalidArgumentError } from "../../../errors/mod.ts";
 import { updateRef } from "../../../git/ref_write.ts";
@@ -137,7 +137,15 @@ async function save(project: Project, options: ExpSaveOptions): Promise<ExpSaveR
   const plans = await planStages(selected, { root: project.root, hasher, show });
 
   // 2. Objects into the cache, run-cache entries.
-  const put = { cache, root: project.root, linkTypes, signal, show };
+  const put = {
+    cache,
+    root: project.root,
+    linkTypes,
+    signal,
+    show,
+    refused: new Set<LinkType>(),
+    buffers: [],
+  };
   for (const plan of plans) {
     for (const out of plan.outs) {
       if (out.out.cache) await putOutput(put, out.out.path, out.digest, out.scheme);
@@ -193,7 +201,8 @@ async function save(project: Project, options: ExpSaveOptions): Promise<ExpSaveR
     const dirty = new Set([...commit.workDirty, ...overrides.keys()]);
     await resetIndexToHead(project.gitWorkTree, gitdir, commit.headFiles, dirty);
   }
-  await state.save().catch(() => undefined);
+  // Rewriting the stamp cache is only worth it when something was read.
+  if (hasher.hashedFiles > 0) await state.save().catch(() => undefined);
   return {
     name: name!,
     ref: expRef,
