@@ -380,3 +380,52 @@ Deno.test("dxp exp save refuses a missing params key and a missing dependency wi
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp exp save Git-ignores a new stage's output as DVC does, and refuses an output Git tracks", async () => {
+  const fx = await fixtureCopy("save");
+  try {
+    appendFileSync(
+      join(fx.repo, "dvc.yaml"),
+      "  report:\n    cmd: python3 report.py\n    deps:\n    - metrics.json\n    outs:\n    - report.txt\n",
+    );
+    writeFileSync(join(fx.repo, "report.txt"), "report\n");
+    const r = fx.dxp(["exp", "save", "-n", "with-report"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+    assert.equal(
+      readFileSync(join(fx.repo, ".gitignore"), "utf8"),
+      "/features\n/model.bin\n/report.txt\n",
+    );
+    const files = fx.git(["ls-tree", "-r", "--name-only", expRef("with-report")]).split("\n");
+    assert.ok(!files.includes("report.txt"));
+    assert.equal(
+      fx.git(["show", `${expRef("with-report")}:.gitignore`]),
+      "/features\n/model.bin\n/report.txt\n",
+    );
+    assert.match(
+      fx.git(["show", `${expRef("with-report")}:dvc.lock`]),
+      / {2}report:\n {4}cmd: python3 report.py\n/,
+    );
+    assert.ok(
+      existsSync(
+        join(fx.repo, ".dvc/cache/files/md5", md5(join(fx.repo, "report.txt")).slice(0, 2)),
+      ),
+    );
+
+    // An output Git tracks would put its bytes into the commit: refused, nothing saved.
+    fx.git(["add", "-f", "report.txt"]);
+    fx.git(["commit", "-qm", "track the report"]);
+    const tracked = fx.dxp(["exp", "save", "-n", "tracked"]);
+    assert.equal(tracked.code, 255);
+    assert.equal(
+      tracked.stderr,
+      "ERROR: failed to save experiment - output 'report.txt' is already tracked by SCM (e.g. Git); stop tracking it with 'git rm -r --cached report.txt' and a commit, then save again\n",
+    );
+    assert.equal(
+      fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"]).includes("/tracked"),
+      false,
+    );
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -126,14 +126,12 @@ const SHORT_ESCAPES: Record<string, string> = {
   "\t": "\\t",
 };
 
-// deno-lint-ignore no-control-regex
 const NEEDS_ESCAPE = /[^\x20-\x7e]|["\\]/;
 
 /** Python's `json.encoder.encode_basestring_ascii` (ensure_ascii=True). */
 export function pyJsonString(text: string): string {
   // One replace over the whole string: building it char by char makes a
   // rope node per character (hundreds of MB for a 100,000-file manifest).
-  // deno-lint-ignore no-control-regex
   return `"${
     text.replace(/[^\x20-\x7e]|["\\]/g, (ch) => {
       const short = SHORT_ESCAPES[ch];

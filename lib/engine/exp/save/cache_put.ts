@@ -72,8 +72,7 @@ export async function putOutput(
     missing,
     PARALLEL,
     ctx.signal,
-    (member) =>
-      putFile(ctx, `${path}/${member.relpath}`, member.oid, scheme, memberStamp(member), types),
+    (member) => putFile(ctx, member.path, member.oid, scheme, memberStamp(member), types),
   );
   // The manifest last: a `.dir` in the cache promises that its files are there.
   await addBytesToCache(

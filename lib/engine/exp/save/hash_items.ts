@@ -25,8 +25,8 @@ const RACY_NS = 2_000_000_000n;
  * no stat object): there may be 100,000 of them.
  */
 export interface MemberDigest {
-  /** Path inside the directory, `/`-separated. */
-  readonly relpath: string;
+  /** Project path of the file (the manifest's relpath is the part below the directory). */
+  readonly path: string;
   readonly ino: number;
   readonly mtimeMs: number;
   readonly size: number;
@@ -144,18 +144,21 @@ export class WorkspaceHasher {
     for (let i = 0; i < members.length; i++) {
       const m = members[i]!;
       size += m.size;
-      const known = this.#opts.state.lookupApprox([path, m.relpath].join("/"), m, scheme);
+      const known = this.#opts.state.lookupApprox(m.path, m, scheme);
       if (known === undefined) unknown.push(i);
       else m.oid = known;
     }
     await forEachLimit(unknown, PARALLEL, this.#opts.signal, async (i) => {
       const m = members[i]!;
-      const file = `${path}/${m.relpath}`;
+      const file = m.path;
       m.oid = await this.#file(file, await this.#exactStamp(file, m), scheme);
     });
     if (members.length === 0) this.empty.push(this.#opts.show(path));
     const manifest = serializeDirManifest(
-      members.map((m): DirManifestEntry => ({ md5: m.oid, relpath: m.relpath })),
+      members.map((m): DirManifestEntry => ({
+        md5: m.oid,
+        relpath: m.path.slice(path.length + 1),
+      })),
     );
     return {
       kind: "dir",
@@ -236,7 +239,7 @@ export class WorkspaceHasher {
   async #listDir(path: string): Promise<MemberDigest[]> {
     const rules = await this.#rulesFor(path);
     const out: MemberDigest[] = [];
-    const walk = async (dir: string, rel: string, inherited: IgnoreRules): Promise<void> => {
+    const walk = async (dir: string, inherited: IgnoreRules): Promise<void> => {
       const abs = absPath(this.#opts.root, dir);
       // Names only: every entry is stat'ed anyway (Dirents would be garbage on top).
       const names = await readdir(abs);
@@ -257,7 +260,7 @@ export class WorkspaceHasher {
           // join() makes a flat string: a template literal makes a rope that keeps
           // its pieces alive (~100 bytes more per file over 100,000 files).
           out.push({
-            relpath: rel === "" ? name : [rel, name].join("/"),
+            path: [dir, name].join("/"),
             ino: info.ino,
             mtimeMs: info.mtimeMs,
             size: info.size,
@@ -266,10 +269,10 @@ export class WorkspaceHasher {
         }
       });
       for (const name of subdirs.sort()) {
-        await walk(joinTreePath(dir, name), rel === "" ? name : `${rel}/${name}`, local);
+        await walk(joinTreePath(dir, name), local);
       }
     };
-    await walk(path, "", rules);
+    await walk(path, rules);
     return out;
   }
 

@@ -14,6 +14,7 @@ import { WorkspaceState } from "../../workspace/state.ts";
 import { putOutput } from "./cache_put.ts";
 import { identityLine, resetIndexToHead, writeExpCommit } from "./exp_commit.ts";
 import { checkExpName, randomExpName } from "./exp_name.ts";
+import { ignoreLinesFor, writeIgnoreLines } from "./gitignore_outs.ts";
 import { WorkspaceHasher } from "./hash_items.ts";
 import { planStages, type StagePlan } from "./plan.ts";
 import { writeRunCacheEntry } from "./run_cache_write.ts";
@@ -136,7 +137,14 @@ async function save(project: Project, options: ExpSaveOptions): Promise<ExpSaveR
   // 1. Hash and check everything; nothing is written before this is done.
   const plans = await planStages(selected, { root: project.root, hasher, show });
 
-  // 2. Objects into the cache, run-cache entries.
+  const ignoreLines = await ignoreLinesFor(plans.flatMap((p) => p.outs.map((o) => o.out)), {
+    dir: project.gitWorkTree,
+    gitdir,
+    toGit,
+    show,
+  });
+
+  // 2. Objects into the cache, run-cache entries, `.gitignore` lines for new outputs.
   const put = {
     cache,
     root: project.root,
@@ -158,6 +166,8 @@ async function save(project: Project, options: ExpSaveOptions): Promise<ExpSaveR
     }
     await writeRunCacheEntry(cache, plan.lockEntry);
   }
+
+  include.push(...await writeIgnoreLines(project.gitWorkTree, ignoreLines));
 
   // 3. The new stage files and the experiment commit (Git objects only).
   const stageFiles = writeStageFiles(plans, workspace, show);
