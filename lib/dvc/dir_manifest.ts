@@ -19,36 +19,38 @@ export interface DirManifestEntry {
  */
 export function serializeDirManifest(entries: readonly DirManifestEntry[]): Uint8Array {
   const sorted = [...entries].sort((a, b) => compareCodePoints(a.relpath, b.relpath));
-  // Pieces joined a few thousand entries at a time and encoded into one
-  // buffer: a string (or rope) per entry would be garbage worth several
-  // times the manifest for 100,000 files.
-  const encoder = new TextEncoder();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (let i = 0; i < sorted.length; i += 4096) {
-    const parts: string[] = [i === 0 ? "[" : ", "];
-    const end = Math.min(sorted.length, i + 4096);
-    for (let j = i; j < end; j++) {
-      const e = sorted[j]!;
-      if (j > i) parts.push(", ");
-      parts.push('{"md5": "', e.md5, '", "relpath": ');
-      if (NEEDS_ESCAPE.test(e.relpath)) parts.push(pyJsonString(e.relpath));
-      else parts.push('"', e.relpath, '"');
-      parts.push("}");
-    }
-    const chunk = encoder.encode(parts.join(""));
-    chunks.push(chunk);
-    total += chunk.length;
-  }
-  if (chunks.length === 0) return encoder.encode("[]");
-  const out = new Uint8Array(total + 1);
+  // Written byte by byte into one buffer of the exact size: strings per entry
+  // (or one big string) would be garbage worth several times the manifest
+  // for 100,000 files. Everything is ASCII after escaping.
+  const paths = sorted.map((e) =>
+    NEEDS_ESCAPE.test(e.relpath) ? pyJsonString(e.relpath) : undefined
+  );
+  const ENTRY = '{"md5": "'.length + '", "relpath": '.length + "}".length;
+  let total = 2 + Math.max(0, sorted.length - 1) * 2;
+  sorted.forEach((e, i) => {
+    total += ENTRY + e.md5.length + (paths[i]?.length ?? e.relpath.length + 2);
+  });
+  const out = new Uint8Array(total);
   let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  out[at] = 0x5d; // "]"
-  // Every character is ASCII after escaping, so this encoding is byte-exact.
+  const put = (text: string) => {
+    for (let i = 0; i < text.length; i++) out[at++] = text.charCodeAt(i);
+  };
+  put("[");
+  sorted.forEach((e, i) => {
+    if (i > 0) put(", ");
+    put('{"md5": "');
+    put(e.md5);
+    put('", "relpath": ');
+    const escaped = paths[i];
+    if (escaped !== undefined) put(escaped);
+    else {
+      put('"');
+      put(e.relpath);
+      put('"');
+    }
+    put("}");
+  });
+  put("]");
   return out;
 }
 

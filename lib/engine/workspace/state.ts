@@ -182,15 +182,17 @@ export class WorkspaceState {
     const tmp = tempPathFor(this.#path);
     const handle = await open(tmp, "wx", 0o644);
     try {
-      let batch = [HEADER, JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid]))];
+      let batch = [HEADER, "\n", JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid])), "\n"];
       for (const [path, value] of this.files) {
-        batch.push(`${value} ${path}`);
-        if (batch.length >= 4096) {
-          await handle.write(`${batch.join("\n")}\n`);
+        // Pieces, not a template literal: a rope per line would be garbage.
+        batch.push(value, " ", path);
+        batch.push("\n");
+        if (batch.length >= 16384) {
+          await handle.write(batch.join(""));
           batch = [];
         }
       }
-      await handle.write(batch.length > 0 ? `${batch.join("\n")}\n` : "");
+      await handle.write(batch.join(""));
       await handle.close();
       await rename(tmp, this.#path);
     } catch (error) {

@@ -1,5 +1,5 @@
 import { constants, lstatSync } from "node:fs";
-import { chmod, copyFile, link, mkdir, open, rename, unlink } from "node:fs/promises";
+import { chmod, copyFile, link, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { dirname } from "node:path";
 import { addBytesToCache } from "../../../cache/add.ts";
 import type { LocalCache } from "../../../cache/cache.ts";
@@ -59,15 +59,24 @@ export async function putOutput(
   digest: ItemDigest,
   scheme: HashScheme,
   copyOnly = false,
+  previous?: { readonly oid: string; readonly scheme: HashScheme },
 ): Promise<void> {
   const types = copyOnly ? [] : ctx.linkTypes;
   if (digest.kind === "file") {
     await putFile(ctx, path, digest.oid, scheme, digest.stamp!, types);
     return;
   }
-  // Objects already in the cache (absent or protected, 0444) are sorted out
-  // synchronously; only the others cost an async call each.
-  const missing = (digest.members ?? []).filter((m) => !protectedObject(ctx, m.oid, scheme));
+  // A protected `.dir` in the cache was written after all its files (always,
+  // by DVC and dxp): its files are not checked one by one again, as DVC
+  // trusts a remote's `.dir`. Otherwise the objects already there are
+  // sorted out synchronously; only the others cost an async call each.
+  if (protectedObject(ctx, digest.oid, scheme)) return;
+  // The files of the `.dir` recorded before are in the cache too: only new
+  // ones are looked at (a changed file in a 100,000-file output is one stat).
+  const before = previous === undefined ? new Set<string>() : await manifestOids(ctx, previous);
+  const missing = (digest.members ?? []).filter((m) =>
+    !before.has(m.oid) && !protectedObject(ctx, m.oid, scheme)
+  );
   await forEachLimit(
     missing,
     PARALLEL,
@@ -82,6 +91,31 @@ export async function putOutput(
     scheme,
     ctx.signal,
   );
+}
+
+/**
+ * The file oids of a protected `.dir` object in the cache (same scheme as
+ * the new one), read straight from its bytes; empty when it is not there.
+ */
+async function manifestOids(
+  ctx: CachePutContext,
+  previous: { readonly oid: string; readonly scheme: HashScheme },
+): Promise<Set<string>> {
+  const oids = new Set<string>();
+  if (!previous.oid.endsWith(".dir") || !protectedObject(ctx, previous.oid, previous.scheme)) {
+    return oids;
+  }
+  const bytes = await readFile(ctx.cache.objectPath(previous.oid, previous.scheme)).catch(() =>
+    undefined
+  );
+  if (bytes === undefined) return oids;
+  const text = new TextDecoder().decode(bytes);
+  const key = '{"md5": "';
+  for (let at = text.indexOf(key); at >= 0; at = text.indexOf(key, at + 1)) {
+    const oid = text.slice(at + key.length, at + key.length + 32);
+    if (/^[0-9a-f]{32}$/.test(oid)) oids.add(oid);
+  }
+  return oids;
 }
 
 /** True when the object is in the cache with mode 0444 (trusted, as DVC does). */

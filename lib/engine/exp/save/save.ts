@@ -156,7 +156,16 @@ async function save(project: Project, options: ExpSaveOptions): Promise<ExpSaveR
   };
   for (const plan of plans) {
     for (const out of plan.outs) {
-      if (out.out.cache) await putOutput(put, out.out.path, out.digest, out.scheme);
+      if (!out.out.cache) continue;
+      const recorded = out.out.recorded;
+      await putOutput(
+        put,
+        out.out.path,
+        out.digest,
+        out.scheme,
+        false,
+        recorded === undefined ? undefined : { oid: recorded, scheme: out.out.scheme },
+      );
     }
   }
   for (const plan of plans) {
