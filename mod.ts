@@ -21,6 +21,7 @@ export { expList, type ExpListEntry } from "./lib/engine/exp/list.ts";
 export { expPush } from "./lib/engine/exp/push.ts";
 export { expPull } from "./lib/engine/exp/pull.ts";
 export { expRemove } from "./lib/engine/exp/remove.ts";
+export { expSave, type ExpSaveOptions, type ExpSaveResult } from "./lib/engine/exp/save/save.ts";
 export { createExpDataSync } from "./lib/engine/exp/data.ts";
 export { dataFetch, dataPush } from "./lib/engine/data/sync.ts";
 export { cloudStatus } from "./lib/engine/data/status.ts";

@@ -34,6 +34,8 @@ export interface CollectResult {
    * be read was skipped, an output with a bad hash was left out.
    */
   warnings: string[];
+  /** Every stage file read without a problem (`dvc.yaml` and `.dvc` files), in walk order. */
+  stageFiles: string[];
 }
 
 const PIPELINE_FILE = "dvc.yaml";
@@ -58,7 +60,7 @@ export async function collectOuts(
   options: CollectOptions = {},
 ): Promise<CollectResult> {
   const outPaths = new Set<string>();
-  const result: CollectResult = { outs: [], declared: outPaths, warnings: [] };
+  const result: CollectResult = { outs: [], declared: outPaths, warnings: [], stageFiles: [] };
   const decoder = new TextDecoder();
   const readText = async (path: string) => {
     const bytes = await tree.readFile(path);
@@ -91,6 +93,7 @@ export async function collectOuts(
           ? await pipelineOuts(path, readText, outPaths, report)
           : await dvcFileOuts(path, readText, outPaths, report);
         result.outs.push(...found);
+        result.stageFiles.push(path);
       } catch (error) {
         if (error instanceof StageFileError) report(error.at({ file: path }));
         else throw error;

@@ -27,6 +27,13 @@ export interface DeclaredStage {
   outs: DeclaredOut[];
   /** 1-based line of the stage's definition in `dvc.yaml`. */
   line?: number;
+  /**
+   * The stage's definition as written (the `do:` body for `foreach`), with
+   * the templating context its `${…}` expressions resolve against; for
+   * readers of fields beyond the outputs (`cmd`, `deps`, `params`).
+   */
+  body: Record<string, unknown>;
+  context: Record<string, unknown>;
 }
 
 /** Reads a project file (tree path); `undefined` when it does not exist. */
@@ -228,7 +235,7 @@ async function resolveStage(
       }
     }
   }
-  return { name, wdir, outs };
+  return { name, wdir, outs, body, context: ctx };
 }
 
 /** Merges `vars` entries (inline mappings, or files `path[:key,…]`) into `ctx`. */

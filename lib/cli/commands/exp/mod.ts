@@ -6,6 +6,7 @@ import { expListCommand } from "./list.ts";
 import { expPullCommand } from "./pull.ts";
 import { expPushCommand } from "./push.ts";
 import { expRemoveCommand } from "./remove.ts";
+import { expSaveCommand } from "./save.ts";
 import { expShowCommand } from "./show.ts";
 
 /** `dxp exp …` (alias `experiments`): share experiments. */
@@ -19,5 +20,6 @@ export function expCommand(state: RunState) {
     .addCommand(expRemoveCommand(state))
     .addCommand(expApplyCommand(state))
     .addCommand(expBranchCommand(state))
-    .addCommand(expShowCommand(state));
+    .addCommand(expShowCommand(state))
+    .addCommand(expSaveCommand(state));
 }
