@@ -8,8 +8,8 @@ import type { HashScheme } from "../../util/object_hasher.ts";
  * The objects of the part of a directory output a target names (a file or
  * a folder inside it): only the files under those paths, as DVC moves for
  * `dvc push data/nested`; never the `.dir` object itself, whose presence
- * on a remote or in the cache promises every member. `unreadable` is the
- * `.dir` object when its manifest could not be read (members unknown);
+ * on a remote promises every member. `dir` is that `.dir` object;
+ * `unreadable` is it too when its manifest could not be read (members unknown);
  * `matched` the paths of `within` that name at least one file.
  */
 export async function partialDirObjects(
@@ -17,15 +17,18 @@ export async function partialDirObjects(
   within: readonly string[],
   readManifest: (oid: string, scheme: HashScheme) => Promise<Uint8Array | undefined>,
   manifests: Map<string, DirManifestEntry[]>,
-): Promise<{ objects: DvcObject[]; matched: Set<string>; unreadable?: DvcObject }> {
+): Promise<{ objects: DvcObject[]; matched: Set<string>; dir: DvcObject; unreadable?: DvcObject }> {
   const id = `${out.scheme}:${out.hash}`;
+  const dir = {
+    oid: out.hash,
+    scheme: out.scheme,
+    key: objectKey(out.hash, out.scheme),
+    isDir: true,
+  };
   let entries = manifests.get(id);
   if (entries === undefined) {
     const bytes = await readManifest(out.hash, out.scheme);
-    if (bytes === undefined) {
-      const dir = { oid: out.hash, scheme: out.scheme, key: objectKey(out.hash, out.scheme) };
-      return { objects: [], matched: new Set(within), unreadable: { ...dir, isDir: true } };
-    }
+    if (bytes === undefined) return { objects: [], matched: new Set(within), dir, unreadable: dir };
     if (dirOid(bytes) !== out.hash) {
       throw new CorruptError(
         `The '.dir' object '${out.hash}' does not hash to its name; delete '${
@@ -47,5 +50,5 @@ export async function partialDirObjects(
     const key = objectKey(entry.md5, out.scheme);
     objects.set(key, { oid: entry.md5, scheme: out.scheme, key, isDir: false });
   }
-  return { objects: [...objects.values()], matched };
+  return { objects: [...objects.values()], matched, dir };
 }

@@ -37,6 +37,12 @@ export interface DataPlan {
   /** `.dir` objects whose manifest could not be read (members unknown), with their remote id. */
   readonly unreadableDirs: { remoteId: string; object: DvcObject; group: string }[];
   /**
+   * `.dir` objects of directories only part of which was asked for (a target
+   * inside them): not moved as objects themselves, but their manifest is what
+   * says which files those are.
+   */
+  readonly partialDirs: DvcObject[];
+  /**
    * Groups whose DVC files could not be read (only with `unreadable:
    * "record"`): what failed, naming the tree and the file. Nothing of such
    * a group is planned, so it can never count as complete.
@@ -148,6 +154,7 @@ export async function planData(
     remotes: new Map(),
     needs: new Map(),
     unreadableDirs: [],
+    partialDirs: [],
     unreadable: new Map(),
   };
   const collected = await routeUnits(rt, units, options, plan.unreadable);
@@ -179,6 +186,7 @@ export async function planData(
         for (const path of part.within!) partsAsked.add(path);
         for (const path of partial.matched) partsFound.add(path);
         if (partial.unreadable) missingDirs.push(partial.unreadable);
+        else plan.partialDirs.push(partial.dir);
         objects.push(...partial.objects);
       }
       for (const object of objects) {

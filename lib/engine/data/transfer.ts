@@ -57,8 +57,9 @@ export async function uploadUnits(
 
 /**
  * Plans (fetching `.dir` manifests the cache lacks into a staging folder)
- * and downloads what the cache lacks; each staged `.dir` enters the cache
- * only after all its members did, so a `.dir` in the cache means complete.
+ * and downloads what the cache lacks; a staged `.dir` enters the cache only
+ * after all its members did (or, for a target inside it, after the files
+ * asked for), never as a half-written file.
  */
 export async function downloadUnits(
   rt: DataRuntime,
@@ -249,6 +250,14 @@ async function downloadPlan(
       await rt.cache.store.put(object.key, path, { expect: expectOf(object) });
       transferred++;
     }
+  }
+  // A part of a directory was fetched: its manifest comes along (as DVC's
+  // granular fetch does), so a checkout of that part knows its files. It is
+  // not counted: it is not one of the files asked for.
+  for (const dir of plan.partialDirs) {
+    const path = staged.get(`${dir.scheme}:${dir.oid}`);
+    if (path === undefined || (await rt.cache.has(dir.oid, dir.scheme, rt.signal))) continue;
+    await rt.cache.store.put(dir.key, path, { expect: expectOf(dir) });
   }
   if (missing.length > 0) warnings.unshift(missingWarning(missing));
   return {
