@@ -8,7 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
   type FixtureCopy,
@@ -562,6 +570,40 @@ Deno.test("dxp exp push --json and exp pull --json: every field of the result", 
     // --json prints nothing else on stdout.
     assert.equal(pulled.stdout.trim().startsWith("{"), true);
   } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("a corrupt object on an HTTP remote fails its download without 'run the command again' (a rerun cannot help); after repair a rerun finishes", async () => {
+  const fx = await fixtureCopy("basic");
+  const folder = join(fx.root, "http-store");
+  cpSync(join(fx.root, "dvcstore"), folder, { recursive: true });
+  const remote = await startHttpDvcRemote(folder);
+  try {
+    const clone = fx.freshClone();
+    writeFileSync(
+      join(clone, ".dvc", "config.local"),
+      `['remote "store"']\n    url = ${remote.url}\n`,
+    );
+    const key = keyOf(md5(readFileSync(join(fx.repo, "model.bin"))));
+    const victim = join(folder, key);
+    const good = readFileSync(victim);
+    chmodSync(victim, 0o644);
+    writeFileSync(victim, "not the model\n");
+    const result = await dxpAsync(fx, ["fetch"], clone);
+    assert.equal(result.code, 1, result.stderr);
+    assert.ok(result.stderr.includes(`WARNING: failed to download '${key}': `), result.stderr);
+    assert.match(result.stderr, /^ERROR: 1 file failed to download \(DVC remote 'store'\)$/m);
+    assert.doesNotMatch(result.stderr, /run the command again/);
+    assert.equal(result.stdout, "22 files fetched\n");
+    // Nothing of the bad bytes entered the cache.
+    assert.equal(cacheOf(clone).includes(key), false);
+    writeFileSync(victim, good);
+    const again = await dxpAsync(fx, ["fetch"], clone);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, "1 file fetched\n");
+  } finally {
+    await remote.stop();
     await fx.cleanup();
   }
 });
