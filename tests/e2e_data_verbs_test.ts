@@ -25,6 +25,7 @@ import {
   workspaceFiles,
 } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
+import { remoteObjects, useEmptyRemotes } from "./helpers/dvc_remotes.ts";
 import { startHttpDvcRemote } from "./helpers/http_dvc_remote.ts";
 import { DXP_BIN, run, runAsync } from "./helpers/tmp.ts";
 
@@ -307,6 +308,19 @@ Deno.test("-j N runs N transfers at once (push, fetch, exp push, exp pull over a
         readFileSync(join(fx.repo, ".dvc", "cache", key)),
       );
     }
+    // pull -j 3 in a second clone: three downloads at once, then the checkout.
+    const second = join(fx.root, "clone-2");
+    run("git", ["clone", "-q", join(fx.root, "origin.git"), second], { env: fx.env });
+    useRemote(second);
+    remote.holdUntil = 3;
+    remote.maxInFlight.clear();
+    const pulledAll = await dxpAsync(fx, ["pull", "-j", "3"], second);
+    assert.equal(pulledAll.code, 0, pulledAll.stderr);
+    assert.equal(remote.maxInFlight.get("GET"), 3);
+    assert.deepEqual(
+      readFileSync(join(second, "model.bin")),
+      readFileSync(join(fx.repo, "model.bin")),
+    );
   } finally {
     await remote.stop();
     await fx.cleanup();
@@ -604,6 +618,79 @@ Deno.test("a corrupt object on an HTTP remote fails its download without 'run th
     assert.equal(again.stdout, "1 file fetched\n");
   } finally {
     await remote.stop();
+    await fx.cleanup();
+  }
+});
+
+Deno.test("push/fetch/pull -a, -T, -A and --rev each add exactly their revisions' objects", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    // Each baseline's `features` directory has its own .dir object.
+    const DIRS = {
+      b1: "files/md5/01/b232f9f1ca1d2f678e14b05ef7e65e.dir",
+      b2: "files/md5/2f/bab8762288a819a6de3a68ba83469a.dir",
+      b3: "files/md5/84/bec0f471a62dfa560ea098f794b835.dir",
+    };
+    const R1 = "59cd22220db6b081790dd907a87d270cc16022c1";
+    const R2 = "989d273dd6006ac3f8bf3e5a301479492e0a2e11";
+    const which = (keys: string[]) =>
+      Object.entries(DIRS).filter(([, dir]) => keys.includes(dir)).map(([name]) => name);
+    const clone = (name: string, setup: (dir: string) => void = () => {}) => {
+      const dir = join(fx.root, name);
+      run("git", ["clone", "-q", join(fx.root, "origin.git"), dir], { env: fx.env });
+      writeFileSync(
+        join(dir, ".dvc", "config.local"),
+        ["store", "other", "third"].map((r) => `['remote "${r}"']\n    url = ../../${r}\n`).join(
+          "",
+        ),
+      );
+      setup(dir);
+      return dir;
+    };
+    const tagB1 = (dir: string) => fx.git(["tag", "v1", R1], dir);
+    const branchB2 = (dir: string) => fx.git(["branch", "b2", R2], dir);
+    const cases: [string, string[], (dir: string) => void, string[]][] = [
+      ["fetch-a", ["fetch", "-a"], branchB2, ["b2", "b3"]],
+      ["fetch-T", ["fetch", "-T"], tagB1, ["b1", "b3"]],
+      ["fetch-A", ["fetch", "-A"], () => {}, ["b1", "b2", "b3"]],
+      ["fetch-rev", ["fetch", "--rev", R2], () => {}, ["b2", "b3"]],
+      ["pull-T", ["pull", "-T"], tagB1, ["b1", "b3"]],
+      ["pull-rev", ["pull", "--rev", R1], () => {}, ["b1", "b3"]],
+      ["pull-A", ["pull", "-A"], () => {}, ["b1", "b2", "b3"]],
+    ];
+    for (const [name, argv, setup, expected] of cases) {
+      const dir = clone(name, setup);
+      const result = fx.dxp(argv, dir);
+      assert.equal(result.code, 0, `${name}: ${result.stderr}`);
+      assert.deepEqual(which(cacheOf(dir)), expected, name);
+      // The work tree is HEAD's (B3) whatever else was fetched.
+      if (argv[0] === "pull") {
+        assert.equal(
+          md5(readFileSync(join(dir, "features", "rows.csv"))),
+          "e6d49d2d9b64295d2ac7f6bd29f35b52",
+        );
+      }
+    }
+    // push: into empty remotes, from a fixture repo (B1-B3 in its cache).
+    const pushCases: [string[], (repo: FixtureCopy) => void, string[]][] = [
+      [["push", "--rev", R1], () => {}, ["b1", "b3"]],
+      [["push", "-a"], (repo) => repo.git(["branch", "old", R2]), ["b2", "b3"]],
+      [["push", "-T"], (repo) => repo.git(["tag", "v1", R1]), ["b1", "b3"]],
+    ];
+    for (const [argv, setup, expected] of pushCases) {
+      const repo = await fixtureCopy("remotes");
+      try {
+        const folders = useEmptyRemotes(repo);
+        setup(repo);
+        const result = repo.dxp(argv);
+        assert.equal(result.code, 0, `${argv.join(" ")}: ${result.stderr}`);
+        const keys = [...remoteObjects(repo.root, folders)].map((o) => o.slice(o.indexOf("/") + 1));
+        assert.deepEqual(which(keys), expected, argv.join(" "));
+      } finally {
+        await repo.cleanup();
+      }
+    }
+  } finally {
     await fx.cleanup();
   }
 });
