@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureCopy, listFiles, sectionLines, workspaceFiles } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
@@ -139,5 +139,34 @@ Deno.test("dxp pull then push in a fresh clone: DVC's files, cache and messages,
     } finally {
       await fx.cleanup();
     }
+  }
+});
+
+Deno.test("dxp status -c names what only the remote has (deleted) and what neither has (missing), each against its own remote", async () => {
+  const fx = await fixtureCopy("remotes");
+  try {
+    const clone = fx.freshClone();
+    const line = (state: string, path: string) => `\t${`${state}:`.padEnd(20)}${path}`;
+    const fresh = fx.dxp(["status", "-c"], clone);
+    assert.equal(fresh.code, 0, fresh.stderr);
+    // The directory's manifest is not local yet: it is judged by its .dir alone.
+    assert.deepEqual(sortedLines(fresh.stdout), [
+      line("deleted", "data/raw.csv"),
+      line("deleted", "features"),
+      line("deleted", "model.bin"),
+      line("deleted", "report.txt"),
+    ]);
+    assert.equal(fx.dxp(["fetch"], clone).code, 0);
+    // report.txt (pinned to `third`) gone from the cache and from `third`.
+    const key = "files/md5/ae/cd01184a2cb57bd312a9c79e6a21b6";
+    for (const dir of [join(clone, ".dvc", "cache"), join(fx.root, "third")]) {
+      chmodSync(join(dir, key), 0o644);
+      rmSync(join(dir, key));
+    }
+    const missing = fx.dxp(["status", "-c"], clone);
+    assert.equal(missing.stdout, `${line("missing", "report.txt")}\n`);
+    assert.equal(fx.dxp(["status", "-c", "-q"], clone).code, 1);
+  } finally {
+    await fx.cleanup();
   }
 });
