@@ -94,7 +94,7 @@ Deno.test("push, fetch, pull, status -c, exp push and exp pull without a default
       [["status", "-c"], fx.repo, "status"],
       [["exp", "push", "origin", "no-default"], fx.repo, "exp push"],
       [["fetch"], clone, "fetch"],
-      [["pull"], clone, "fetch"],
+      [["pull"], clone, "pull"],
     ];
     for (const [argv, cwd, command] of cases) {
       const result = fx.dxp(argv, cwd);
@@ -459,6 +459,25 @@ Deno.test("exp push of an experiment whose dvc.lock cannot be read keeps its ref
     assert.equal(allowed.code, 1, allowed.stderr);
     assert.match(allowed.stderr, /^ERROR: experiment 'broken-lock' .*dvc\.lock/m);
     assert.match(fx.git(["ls-remote", "../origin.git"]), /broken-lock/);
+
+    // The same for a broken dvc.yaml or .dvc file of an experiment.
+    for (const [file, name] of [["dvc.yaml", "broken-yaml"], ["data/raw.csv.dvc", "broken-dvc"]]) {
+      const commit = commitWithFile(fx, B2, file!, "stages: [\n");
+      fx.git(["update-ref", `refs/exps/c8/${B2.slice(2)}/${name}`, commit]);
+      const other = fx.dxp(["exp", "push", "origin", name!]);
+      assert.equal(other.code, 1, other.stderr);
+      assert.ok(
+        other.stderr.includes(
+          `ERROR: experiment '${name}' (commit ${commit.slice(0, 7)}): '${file}'`,
+        ),
+        other.stderr,
+      );
+      assert.match(
+        other.stderr,
+        new RegExp(`^Experiment ${name} was not pushed: its DVC files`, "m"),
+      );
+      assert.doesNotMatch(fx.git(["ls-remote", "../origin.git"]), new RegExp(name!));
+    }
 
     // Pulling it cannot list its data either: not a silent success.
     const clone = fx.freshClone();
