@@ -16,6 +16,7 @@ export interface ExpSyncFlags {
   remote?: string;
   jobs?: number;
   runCache?: boolean;
+  allowMissing?: true;
   json?: true;
   dryRun?: true;
   progress: boolean;
@@ -39,21 +40,24 @@ export interface ExpSyncCommon {
 /**
  * Runs `exp push`/`exp pull` with the data half wired in (unless
  * `--no-cache` or `--dry-run`), its progress display, and its stores closed
- * afterwards whatever happens.
+ * afterwards whatever happens. The data half is opened even for a dry run,
+ * so an unknown `-r` fails before any traffic either way.
  */
 export async function runExpSync(
   project: Project,
   ctx: CliContext,
+  command: "exp push" | "exp pull",
   gitRemote: string,
   names: string[],
   opts: ExpSyncFlags,
   verb: (common: ExpSyncCommon) => Promise<ExpSyncResult>,
 ): Promise<ExpSyncResult> {
   const progress = progressDisplay(ctx, opts.progress && !opts.json);
-  const data = opts.cache && !opts.dryRun
+  const data = opts.cache
     ? await createExpDataSync(project, {
       ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
       ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+      command,
       runCache: opts.runCache ?? false,
       onProgress: (p) => progress.update(p),
       onDebug: (line) => ctx.debug(line),
@@ -68,7 +72,7 @@ export async function runExpSync(
       num: opts.num,
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,
-      ...(data ? { data } : {}),
+      ...(data && !opts.dryRun ? { data } : {}),
       openTransport: transportOpener(project, ctx),
       signal: ctx.signal,
       onDebug: (line) => ctx.debug(line),

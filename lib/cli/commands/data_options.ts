@@ -1,5 +1,6 @@
 import { Command } from "@commander-js/extra-typings";
 import type { DataOptions } from "../../engine/data/runtime.ts";
+import type { RevisionFlags } from "../../engine/data/sync.ts";
 import type { PlanTransferReport } from "../../engine/data/transfer.ts";
 import type { Project } from "../../project/project.ts";
 import type { CliContext } from "../context.ts";
@@ -21,44 +22,56 @@ export function dataCommand(name: string, description: string) {
     )
     .option("-a, --all-branches", "also every local branch's outputs")
     .option("-T, --all-tags", "also every tag's outputs")
+    .option("-A, --all-commits", "also the outputs of every commit (experiments excepted)")
     .option("--rev <commit>", "also this commit's outputs (repeatable)", collect)
     .option("--no-progress", "no progress output");
 }
 
-/** Maps parsed flags to the engine's revision and data options. */
-export function dataFlags(
-  targets: string[],
-  opts: { remote?: string; jobs?: number; allBranches?: true; allTags?: true; rev?: string[] },
-) {
-  return {
-    targets,
-    revs: opts.rev ?? [],
-    allBranches: opts.allBranches ?? false,
-    allTags: opts.allTags ?? false,
-    ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
-    ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
-  };
+/** The parsed flags `push`, `fetch` and `pull` share. */
+export interface DataFlags {
+  remote?: string;
+  jobs?: number;
+  allBranches?: true;
+  allTags?: true;
+  allCommits?: true;
+  rev?: string[];
+  progress: boolean;
 }
 
-/** Runs one data verb with its progress display and prints its warnings. */
+/**
+ * Runs one data verb: what to cover (targets relative to the cwd, revisions)
+ * and the one DataOptions object (`-r`, `-j`, progress); prints its warnings.
+ */
 export async function runDataVerb(
   ctx: CliContext,
   project: Project,
   targets: string[],
-  opts: Parameters<typeof dataFlags>[1] & { progress: boolean },
+  opts: DataFlags,
   verb: (
     project: Project,
-    flags: ReturnType<typeof dataFlags> & DataOptions,
+    flags: RevisionFlags,
+    options: DataOptions,
   ) => Promise<PlanTransferReport>,
 ): Promise<PlanTransferReport> {
   const progress = progressDisplay(ctx, opts.progress);
   try {
-    const report = await verb(project, {
-      ...dataFlags(targets, opts),
-      signal: ctx.signal,
-      onProgress: (p) => progress.update(p),
-      onDebug: (line) => ctx.debug(line),
-    });
+    const report = await verb(
+      project,
+      {
+        targets: { paths: targets, cwd: ctx.cwd },
+        revs: opts.rev ?? [],
+        allBranches: opts.allBranches ?? false,
+        allTags: opts.allTags ?? false,
+        allCommits: opts.allCommits ?? false,
+      },
+      {
+        ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
+        ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
+        signal: ctx.signal,
+        onProgress: (p) => progress.update(p),
+        onDebug: (line) => ctx.debug(line),
+      },
+    );
     progress.stop();
     for (const warning of report.warnings) ctx.err(`${warning}\n`);
     return report;

@@ -11,7 +11,13 @@ export function pullCommand(state: RunState) {
     .option("-f, --force", "overwrite or remove workspace files whose content is not in the cache")
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
-        const fetched = await runDataVerb(ctx, project, targets, opts, dataFetch);
+        const fetched = await runDataVerb(
+          ctx,
+          project,
+          targets,
+          opts,
+          (p, flags, options) => dataFetch(p, flags, { ...options, command: "pull" }),
+        );
         // `push: false` outputs cannot be on the remote: skipped, not failures.
         const result = await checkout(project, {
           targets,

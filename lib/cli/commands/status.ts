@@ -23,6 +23,7 @@ export function statusCommand(state: RunState) {
         const status = await cloudStatus(project, {
           ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
           signal: ctx.signal,
+          onDebug: (line) => ctx.debug(line),
         });
         if (opts.json) {
           ctx.out(
@@ -35,13 +36,12 @@ export function statusCommand(state: RunState) {
             }\n`,
           );
         } else if (status.changed.length === 0) {
-          for (const remote of status.remotes) {
-            ctx.out(`Cache and remote '${remote}' are in sync.\n`);
-          }
+          ctx.out(`Cache and remote '${status.remote}' are in sync.\n`);
         } else {
           for (const c of status.changed) ctx.out(`\t${`${c.state}:`.padEnd(20)}${c.path}\n`);
         }
-        return 0;
+        // DVC: `-q` turns the answer into the exit code (1 = not in sync); otherwise 0.
+        return ctx.quiet && status.changed.length > 0 ? 1 : 0;
       })
     );
 }

@@ -51,13 +51,7 @@ export function renderExpPush(result: ExpSyncResult, noCache: boolean): Rendered
     stderr += `Git remote ${remote} rejected experiment ${labels.get(e.ref)}: ${e.reason}\n`;
   }
   const incomplete = namesWith(result, "data_incomplete", labels);
-  if (incomplete.length > 0) {
-    stderr +=
-      `Experiment ${
-        humanJoin(incomplete)
-      } was not pushed: some of its data is not on the DVC remote ` +
-      "(see the warnings above); run the command again to finish, or use --allow-missing.\n";
-  }
+  stderr += heldBackLines(result, labels);
   if (upToDate.length > 0) {
     stdout += `Experiment ${humanJoin(upToDate)} ${
       upToDate.length > 1 ? "are" : "is"
@@ -73,14 +67,51 @@ export function renderExpPush(result: ExpSyncResult, noCache: boolean): Rendered
     stdout +=
       "To push cached outputs for this experiment to DVC remote storage, re-run this command without '--no-cache'.\n";
   }
+  // With --allow-missing a ref may go out without its data: still not a success.
   const failed = diverged.length + incomplete.length > 0 ||
     result.entries.some((e) => e.status === "rejected") || (result.data?.failed ?? 0) > 0 ||
-    (result.data?.missing.length ?? 0) > 0;
+    (result.data?.missing.length ?? 0) > 0 || (result.data?.incomplete.size ?? 0) > 0;
   return { stdout, stderr: dataWarnings(result) + stderr, exitCode: failed ? 1 : 0 };
 }
 
-/** `exp pull` output: plain names (DVC prints a list repr), forced updates reported. */
-export function renderExpPull(result: ExpSyncResult, noCache: boolean): Rendered {
+/**
+ * One line per kind of reason an experiment's ref was held back, saying what
+ * helps: a rerun only finishes failed transfers; missing objects must be
+ * brought back first, unreadable DVC files fixed in the experiment's commit.
+ */
+function heldBackLines(result: ExpSyncResult, labels: Map<string, string>): string {
+  const held = result.entries.filter((e) => e.status === "data_incomplete");
+  const kindOf = (e: ExpSyncEntry) => result.data?.incomplete.get(e.ref)?.kind ?? "missing";
+  let text = "";
+  for (const e of held.filter((e) => kindOf(e) === "unreadable")) {
+    text += `Experiment ${labels.get(e.ref)} was not pushed: ${e.reason}; fix that file in ` +
+      "the experiment's commit, or push the ref without its data with --allow-missing.\n";
+  }
+  const missing = held.filter((e) => kindOf(e) === "missing").map((e) => labels.get(e.ref)!);
+  if (missing.length > 0) {
+    text += `Experiment ${humanJoin(missing)} was not pushed: some of its objects are missing ` +
+      "from the local cache (see the warning above); fetch or reproduce them, or push the ref " +
+      "without them with --allow-missing.\n";
+  }
+  const failed = held.filter((e) => kindOf(e) === "failed").map((e) => labels.get(e.ref)!);
+  if (failed.length > 0) {
+    text += `Experiment ${humanJoin(failed)} was not pushed: some of its objects failed to ` +
+      "upload (see the errors above); run the command again to finish, or use --allow-missing.\n";
+  }
+  return text;
+}
+
+/**
+ * `exp pull` output: plain names (DVC prints a list repr), forced updates
+ * reported. Exit 1 when an experiment diverged, a download failed, an
+ * experiment's DVC files cannot be read, or (without `--allow-missing`)
+ * objects are missing from the remote.
+ */
+export function renderExpPull(
+  result: ExpSyncResult,
+  noCache: boolean,
+  allowMissing = false,
+): Rendered {
   const labels = displayNames(result.entries);
   const remote = pyRepr(result.remote);
   let stdout = "";
@@ -105,7 +136,11 @@ export function renderExpPull(result: ExpSyncResult, noCache: boolean): Rendered
     stdout +=
       "To pull cached outputs for this experiment from DVC remote storage, re-run this command without '--no-cache'.\n";
   }
-  const failed = (result.data?.failed ?? 0) > 0 || (result.data?.missing.length ?? 0) > 0;
+  const unreadable = [...(result.data?.incomplete.values() ?? [])].some((p) =>
+    p.kind === "unreadable"
+  );
+  const failed = diverged.length > 0 || (result.data?.failed ?? 0) > 0 || unreadable ||
+    (!allowMissing && (result.data?.missing.length ?? 0) > 0);
   return { stdout, stderr: stderr + dataWarnings(result), exitCode: failed ? 1 : 0 };
 }
 

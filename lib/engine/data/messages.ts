@@ -1,4 +1,7 @@
 import type { DvcObject } from "../../dvc/mod.ts";
+import { type ConfigError, CorruptError } from "../../errors/mod.ts";
+import { configError, type DvcConfig } from "../../project/dvc_config/mod.ts";
+import type { Project } from "../../project/project.ts";
 import type { TransferReport } from "../../transfer/mod.ts";
 
 /** DVC's warning for objects that exist neither locally nor on the remote. */
@@ -8,7 +11,28 @@ export function missingWarning(objects: readonly DvcObject[]): string {
     lines.join("\n");
 }
 
-/** One line per failed object (first few), then DVC's count line. */
+/**
+ * DVC's `NoRemoteError` (spec §5.3): an output needs the default remote and
+ * there is none. `command` is what the hint tells the user to rerun with `-r`.
+ */
+export function noRemoteError(
+  project: Project,
+  config: DvcConfig,
+  command = "push",
+): ConfigError {
+  const where = `no remote specified in Repo: '${project.root}'.`;
+  return configError(
+    config.remoteNames().length > 0
+      ? `${where} Setup default remote with\n    dvc remote default <remote name>\nor use:\n    dvc ${command} -r <remote name>`
+      : `${where} Create a default remote with\n    dvc remote add -d <remote name> <remote url>`,
+  );
+}
+
+/**
+ * One line per failed object (first few), then the count. The rerun hint is
+ * given only when a rerun can help: bytes that do not match their hash
+ * (a corrupt object on the other side) fail again the same way.
+ */
 export function transferWarnings(
   report: TransferReport,
   direction: "upload" | "download",
@@ -21,8 +45,10 @@ export function transferWarnings(
   );
   if (failures.length > 5) lines.push(`WARNING: … and ${failures.length - 5} more`);
   const noun = failures.length === 1 ? "file" : "files";
+  const retryable = failures.some(({ error }) => !(error instanceof CorruptError));
   lines.push(
-    `ERROR: ${failures.length} ${noun} failed to ${direction} (DVC remote '${remote}'); run the command again to retry them`,
+    `ERROR: ${failures.length} ${noun} failed to ${direction} (DVC remote '${remote}')` +
+      (retryable ? "; run the command again to retry them" : ""),
   );
   return lines;
 }

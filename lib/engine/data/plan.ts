@@ -8,12 +8,18 @@ import {
   workspaceTree,
 } from "../../dvc/mod.ts";
 import type { DirManifestEntry } from "../../dvc/dir_manifest.ts";
+import { StageFileError } from "../../dvc/out.ts";
+import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { type DvcConfig, type DvcRemote, loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { expCommits } from "../exp/commits.ts";
+import { noRemoteError } from "./messages.ts";
+import { partialDirObjects } from "./partial_dir.ts";
+import type { DataRuntime } from "./runtime.ts";
+import { selectTargets, type TargetedOut, type Targets, unknownTargetError } from "./targets.ts";
 
 /** Objects going to (or coming from) one DVC remote. */
 export interface RemotePlan {
@@ -22,7 +28,7 @@ export interface RemotePlan {
   readonly objects: Map<string, DvcObject>;
 }
 
-/** What the data half must move for a set of experiments. */
+/** What the data half must move for a set of trees. */
 export interface DataPlan {
   /** By remote identity (name + url). */
   readonly remotes: Map<string, RemotePlan>;
@@ -30,7 +36,18 @@ export interface DataPlan {
   readonly needs: Map<string, Set<string>>;
   /** `.dir` objects whose manifest could not be read (members unknown), with their remote id. */
   readonly unreadableDirs: { remoteId: string; object: DvcObject; group: string }[];
-  readonly warnings: string[];
+  /**
+   * `.dir` objects of directories only part of which was asked for (a target
+   * inside them): not moved as objects themselves, but their manifest is what
+   * says which files those are.
+   */
+  readonly partialDirs: DvcObject[];
+  /**
+   * Groups whose DVC files could not be read (only with `unreadable:
+   * "record"`): what failed, naming the tree and the file. Nothing of such
+   * a group is planned, so it can never count as complete.
+   */
+  readonly unreadable: Map<string, string>;
 }
 
 /** Reads a `.dir` manifest for an object going to/coming from `remote`. */
@@ -41,11 +58,16 @@ export type RemoteManifestReader = (
 ) => Promise<Uint8Array | undefined>;
 
 export interface PlanOptions {
-  /** `-r NAME`: use this remote; outputs with another explicit `remote:` are skipped. */
-  readonly remoteName?: string;
   readonly readManifest: RemoteManifestReader;
-  /** Keep only outputs matching one of these (path, folder, stage file, `file:stage`, stage name). */
-  readonly targets?: readonly string[];
+  /** Keep only what these select (`push`/`fetch` targets); an unknown one is an error. */
+  readonly targets?: Targets;
+  /**
+   * A tree whose `dvc.yaml`, `dvc.lock` or `.dvc` files cannot be read:
+   * `"fail"` (default) stops the command before anything moves; `"record"`
+   * leaves its group out and says why in `unreadable` (one experiment's
+   * broken lock file must not block the others, nor be pushed without data).
+   */
+  readonly unreadable?: "fail" | "record";
 }
 
 /** One tree whose outputs are planned, and the group its objects count for. */
@@ -54,6 +76,8 @@ export interface PlanUnit {
   readonly group: string;
   /** Cache key of the tree (a commit SHA, or "workspace"). */
   readonly id: string;
+  /** The tree as messages name it: `workspace`, `commit 989d273`, `experiment 'exp-3' (commit d05afa8)`. */
+  readonly label: string;
   readonly tree: ProjectTree;
   /** The repository config of that tree: committed `.dvc/config` text, or undefined for the work tree's files. */
   readonly configText: Promise<string | undefined>;
@@ -62,13 +86,14 @@ export interface PlanUnit {
 /** Units for experiments: every commit of each, grouped by the experiment's ref (spec §3.1). */
 export async function experimentUnits(
   project: Project,
-  exps: readonly { ref: string; sha: string; baseline: string }[],
+  exps: readonly { ref: string; sha: string; baseline: string; name: string }[],
   cache: GitCache = {},
 ): Promise<PlanUnit[]> {
   const units: PlanUnit[] = [];
   for (const exp of exps) {
     for (const commit of await expCommits(project.gitDir, exp.sha, exp.baseline, cache)) {
-      units.push(commitUnit(project, exp.ref, commit, cache));
+      const label = `experiment '${exp.name}' (commit ${commit.slice(0, 7)})`;
+      units.push(commitUnit(project, exp.ref, commit, label, cache));
     }
   }
   return units;
@@ -79,6 +104,7 @@ export function commitUnit(
   project: Project,
   group: string,
   commit: string,
+  label = `commit ${commit.slice(0, 7)}`,
   cache: GitCache = {},
 ): PlanUnit {
   const subdir = relative(project.gitWorkTree, project.root).split("\\").join("/");
@@ -86,7 +112,7 @@ export function commitUnit(
   const configText = tree.readFile(".dvc/config").then((bytes) =>
     bytes === undefined ? "" : new TextDecoder().decode(bytes)
   );
-  return { group, id: commit, tree, configText };
+  return { group, id: commit, label, tree, configText };
 }
 
 /** The work tree, with the workspace's own config files. */
@@ -94,64 +120,113 @@ export function workspaceUnit(project: Project): PlanUnit {
   return {
     group: "workspace",
     id: "workspace",
+    label: "workspace",
     tree: workspaceTree(project.root),
     configText: Promise.resolve(undefined),
   };
 }
 
-/**
- * The DVC remote an output's objects travel to or from (spec §3.3), or
- * undefined when they do not travel: `cache: false` and `push: false`
- * outputs; outputs with their own `remote:` other than `-r`; no remote
- * configured anywhere (DVC then silently moves nothing).
- */
-export function transferRemoteOf(
-  out: DvcOut,
-  remoteName: string | undefined,
-  config: DvcConfig,
-): string | undefined {
-  if (!out.cache || !out.push) return undefined;
-  if (remoteName !== undefined && out.remote !== undefined && out.remote !== remoteName) {
-    return undefined;
-  }
-  return out.remote ?? remoteName ?? config.coreRemote;
+/** What a tree's DVC files say, with the config in force for it. */
+export interface RoutedUnit {
+  readonly unit: PlanUnit;
+  readonly config: DvcConfig;
+  /** Selected outputs by the name of the remote they travel to or from. */
+  readonly byRemote: Map<string, TargetedOut[]>;
 }
 
-function matchesTarget(out: DvcOut, targets: readonly string[] | undefined): boolean {
-  if (targets === undefined || targets.length === 0) return true;
-  return targets.some((raw) => {
-    const target = raw.replace(/\/+$/, "").replace(/^\.\//, "");
-    return out.path === target || out.path.startsWith(`${target}/`) || out.stageFile === target ||
-      (out.stage !== undefined &&
-        (target === out.stage || target === `${out.stageFile}:${out.stage}`));
-  });
-}
+/** What planData's first step needs from the runtime. */
+type Router = Pick<DataRuntime, "project" | "routeOf" | "workspaceConfig" | "command">;
 
 /**
- * Plans the objects of a set of trees (spec §3): each tree's outputs
- * (cached, pushable), each output's remote (its own `remote:`, else `-r`,
- * else `core.remote` of that tree's config merged with the local, global and
- * system files), and each directory's members. Outputs with no remote
- * anywhere are skipped silently, as DVC does.
+ * Plans the objects of a set of trees (spec §3) in two steps. First, with
+ * no traffic at all: each tree's outputs (strictly read), the targets they
+ * match, and each output's remote (`runtime.routeOf`); an unknown target, or
+ * an output needing a default remote that does not exist, stops here.
+ * Then each output's objects: files, `.dir` objects and their members (only
+ * the files under the target for a path inside a directory output).
  */
 export async function planData(
-  project: Project,
+  rt: Router,
   units: readonly PlanUnit[],
   options: PlanOptions,
 ): Promise<DataPlan> {
-  const plan: DataPlan = { remotes: new Map(), needs: new Map(), unreadableDirs: [], warnings: [] };
-  const configs = new Map<string, Promise<DvcConfig>>();
+  const plan: DataPlan = {
+    remotes: new Map(),
+    needs: new Map(),
+    unreadableDirs: [],
+    partialDirs: [],
+    unreadable: new Map(),
+  };
+  const collected = await routeUnits(rt, units, options, plan.unreadable);
   const manifests = new Map<string, DirManifestEntry[]>();
-  const treeOuts = new Map<string, Promise<{ outs: DvcOut[]; config: DvcConfig }>>();
+  // Paths inside directory outputs: known only once their manifest is read.
+  const partsAsked = new Set<string>();
+  const partsFound = new Set<string>();
+  for (const { unit, config, byRemote } of collected) {
+    let needs = plan.needs.get(unit.group);
+    if (needs === undefined) {
+      needs = new Set<string>();
+      plan.needs.set(unit.group, needs);
+    }
+    for (const [name, selected] of byRemote) {
+      const remote = config.remote(name);
+      const remoteId = `${remote.name}\0${remote.url}`;
+      let remotePlan = plan.remotes.get(remoteId);
+      if (remotePlan === undefined) {
+        remotePlan = { remote, objects: new Map() };
+        plan.remotes.set(remoteId, remotePlan);
+      }
+      const read = (oid: string, scheme: HashScheme) => options.readManifest(remote, oid, scheme);
+      const whole = selected.filter((s) => s.within === undefined).map((s) => s.out);
+      const set = await objectsOfOuts(whole, read, { push: true, manifests });
+      const objects = [...set.objects];
+      const missingDirs = [...set.missingManifests];
+      for (const part of selected.filter((s) => s.within !== undefined)) {
+        const partial = await partialDirObjects(part.out, part.within!, read, manifests);
+        for (const path of part.within!) partsAsked.add(path);
+        for (const path of partial.matched) partsFound.add(path);
+        if (partial.unreadable) missingDirs.push(partial.unreadable);
+        else plan.partialDirs.push(partial.dir);
+        objects.push(...partial.objects);
+      }
+      for (const object of objects) {
+        if (!remotePlan.objects.has(object.key)) remotePlan.objects.set(object.key, object);
+        needs.add(`${remoteId}\0${object.key}`);
+      }
+      for (const object of missingDirs) {
+        plan.unreadableDirs.push({ remoteId, object, group: unit.group });
+      }
+    }
+  }
+  for (const path of partsAsked) {
+    if (!partsFound.has(path)) throw unknownTargetError(path, rt.project.root, rt.project.root);
+  }
+  return plan;
+}
 
+/**
+ * Step one of planData, no traffic: each tree's outputs (strictly read),
+ * the targets they match, and each output's remote. Throws for an unknown
+ * target, for an output needing a default remote that does not exist, and
+ * (unless `unreadable: "record"`, which fills `unreadable`) for DVC files
+ * that cannot be read.
+ */
+export async function routeUnits(
+  rt: Router,
+  units: readonly PlanUnit[],
+  options: Omit<PlanOptions, "readManifest">,
+  unreadable: Map<string, string> = new Map(),
+): Promise<RoutedUnit[]> {
+  const configs = new Map<string, Promise<DvcConfig>>();
+  const treeOuts = new Map<string, Promise<DvcOut[]>>();
   const configFor = async (unit: PlanUnit) => {
     const text = await unit.configText;
     const key = text ?? "\0workspace";
     let config = configs.get(key);
     if (config === undefined) {
       config = loadDvcConfig({
-        dvcDir: project.dvcDir,
-        env: project.env,
+        dvcDir: rt.project.dvcDir,
+        env: rt.project.env,
         ...(text !== undefined ? { repoConfigText: text } : {}),
       });
       configs.set(key, config);
@@ -161,56 +236,54 @@ export async function planData(
   const outsOf = (unit: PlanUnit) => {
     let pending = treeOuts.get(unit.id);
     if (pending === undefined) {
-      pending = (async () => {
-        const config = await configFor(unit);
-        const collected = await collectOuts(unit.tree);
-        for (const warning of collected.warnings) {
-          plan.warnings.push(`WARNING: failed to collect '${unit.id}', skipping: ${warning}`);
-        }
-        return { outs: collected.outs, config };
-      })();
+      pending = collectOuts(unit.tree, { strict: true }).then((result) => result.outs);
       treeOuts.set(unit.id, pending);
     }
     return pending;
   };
 
+  const collected: RoutedUnit[] = [];
+  const matchedTargets = new Set<string>();
+  let needsDefault = false;
   for (const unit of units) {
-    let needs = plan.needs.get(unit.group);
-    if (needs === undefined) {
-      needs = new Set<string>();
-      plan.needs.set(unit.group, needs);
+    if (unreadable.has(unit.group)) continue;
+    let outs: DvcOut[];
+    try {
+      outs = await outsOf(unit);
+    } catch (error) {
+      if (!(error instanceof StageFileError)) throw error;
+      const what = unit.label === "workspace" ? error.message : `${unit.label}: ${error.message}`;
+      if (options.unreadable !== "record") {
+        throw new DxpError("UnreadableMetadata", what, ExitCode.failure, { cause: error });
+      }
+      unreadable.set(unit.group, what);
+      continue;
     }
-    const { outs, config } = await outsOf(unit);
-    const groups = new Map<string, DvcOut[]>();
-    for (const out of outs) {
-      if (!matchesTarget(out, options.targets)) continue;
-      const name = transferRemoteOf(out, options.remoteName, config);
-      if (name === undefined) continue;
-      const list = groups.get(name) ?? [];
-      list.push(out);
-      groups.set(name, list);
+    const config = await configFor(unit);
+    let selected: TargetedOut[] = outs.map((out) => ({ out }));
+    if (options.targets !== undefined && options.targets.paths.length > 0) {
+      const result = selectTargets(outs, options.targets, rt.project.root);
+      selected = result.selected;
+      for (const target of options.targets.paths) {
+        if (!result.unmatched.includes(target)) matchedTargets.add(target);
+      }
     }
-    for (const [name, groupOuts] of groups) {
-      const remote = config.remote(name);
-      const remoteId = `${remote.name}\0${remote.url}`;
-      let remotePlan = plan.remotes.get(remoteId);
-      if (remotePlan === undefined) {
-        remotePlan = { remote, objects: new Map() };
-        plan.remotes.set(remoteId, remotePlan);
-      }
-      const set = await objectsOfOuts(
-        groupOuts,
-        (oid, scheme) => options.readManifest(remote, oid, scheme),
-        { push: true, manifests },
-      );
-      for (const object of set.objects) {
-        remotePlan.objects.set(object.key, object);
-        needs.add(`${remoteId}\0${object.key}`);
-      }
-      for (const object of set.missingManifests) {
-        plan.unreadableDirs.push({ remoteId, object, group: unit.group });
-      }
+    const byRemote = new Map<string, TargetedOut[]>();
+    for (const sel of selected) {
+      const route = rt.routeOf(sel.out, config);
+      if (route.kind === "no-remote") needsDefault = true;
+      if (route.kind !== "remote") continue;
+      const list = byRemote.get(route.name) ?? [];
+      list.push(sel);
+      byRemote.set(route.name, list);
+    }
+    collected.push({ unit, config, byRemote });
+  }
+  for (const target of options.targets?.paths ?? []) {
+    if (!matchedTargets.has(target)) {
+      throw unknownTargetError(target, options.targets!.cwd, rt.project.root);
     }
   }
-  return plan;
+  if (needsDefault) throw noRemoteError(rt.project, rt.workspaceConfig, rt.command);
+  return collected.filter((c) => !unreadable.has(c.unit.group));
 }

@@ -1,7 +1,6 @@
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import { RUN_CACHE_DIR } from "../../core/object_key.ts";
-import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import { transfer, type TransferItem } from "../../transfer/mod.ts";
 import type { DataRuntime } from "./runtime.ts";
 
@@ -9,17 +8,23 @@ import type { DataRuntime } from "./runtime.ts";
  * `--run-cache` (spec §3.7): every file under the local `runs/` goes to the
  * remote's `runs/` (overwritten, no existence check, as DVC does), or every
  * remote `runs/` file comes into the local cache. The remote is `-r`, else
- * the workspace's `core.remote`; none configured → nothing, like DVC.
+ * the workspace's `core.remote` (none: DVC's "no remote specified" error).
+ * An HTTP(S) remote cannot list, so it has no run cache: skipped, as DVC
+ * does (spec §3.7).
  * Returns the number of files moved.
  */
 export async function transferRunCache(
   rt: DataRuntime,
   direction: "upload" | "download",
 ): Promise<number> {
-  const config = await loadDvcConfig({ dvcDir: rt.project.dvcDir, env: rt.project.env });
-  const name = rt.remoteName ?? config.coreRemote;
-  if (name === undefined) return 0;
-  const remote = config.remote(name);
+  const remote = rt.defaultRemote();
+  if (remote.type === "http" || remote.type === "https") {
+    rt.onDebug?.(
+      `failed to ${direction === "upload" ? "push" : "pull"} run cache: ` +
+        "run-cache is not supported for http filesystem",
+    );
+    return 0;
+  }
   const { store } = rt.storeFor(remote);
   const items: TransferItem[] = [];
   if (direction === "upload") {

@@ -1,24 +1,27 @@
-import { readRefs } from "../../git/refs_read.ts";
-import { resolveRevision } from "../../git/revision.ts";
+import { readHead, readRefs } from "../../git/refs_read.ts";
+import { type GitCache, peelToCommit, readParents, resolveRevision } from "../../git/revision.ts";
 import type { Project } from "../../project/project.ts";
 import { commitUnit, type PlanUnit, workspaceUnit } from "./plan.ts";
 import { type DataOptions, openDataRuntime } from "./runtime.ts";
+import type { Targets } from "./targets.ts";
 import { downloadUnits, type PlanTransferReport, uploadUnits } from "./transfer.ts";
 
-/** Which revisions `push`/`fetch` cover besides the work tree (DVC's flags). */
+/** What `push`/`fetch` cover: targets, and which revisions besides the work tree (DVC's flags). */
 export interface RevisionFlags {
-  readonly targets?: readonly string[];
+  readonly targets?: Targets;
   /** `--rev R` (repeatable). */
   readonly revs?: readonly string[];
   /** `-a`: every local branch. */
   readonly allBranches?: boolean;
   /** `-T`: every tag. */
   readonly allTags?: boolean;
+  /** `-A`: every commit reachable from a branch, tag or HEAD (not experiments, as DVC). */
+  readonly allCommits?: boolean;
 }
 
 /**
  * The trees DVC's `push`/`fetch` cover: the work tree, plus the tip of every
- * `--rev`, branch (`-a`) or tag (`-T`) given.
+ * `--rev`, branch (`-a`) or tag (`-T`) given, or every commit (`-A`).
  */
 export async function revisionUnits(project: Project, flags: RevisionFlags): Promise<PlanUnit[]> {
   const units = [workspaceUnit(project)];
@@ -34,16 +37,47 @@ export async function revisionUnits(project: Project, flags: RevisionFlags): Pro
       commits.add(await resolveRevision(project.gitDir, ref));
     }
   }
+  if (flags.allCommits) {
+    for (const commit of await allCommits(project.gitDir)) commits.add(commit);
+  }
   for (const commit of commits) units.push(commitUnit(project, commit, commit));
   return units;
+}
+
+/**
+ * Every commit reachable from HEAD and the refs, leaving out DVC's own
+ * `refs/exps/` (DVC's `-A` does not cover experiments: fixtures README §9.4).
+ * A parent missing from a shallow clone ends that line of history.
+ */
+async function allCommits(gitdir: string): Promise<string[]> {
+  const cache: GitCache = {};
+  const tips = new Set<string>();
+  const head = (await readHead(gitdir)).oid;
+  if (head !== undefined) tips.add(head);
+  for (const [ref, oid] of await readRefs(gitdir, "refs/")) {
+    if (ref.startsWith("refs/exps/") || ref === "refs/stash") continue;
+    const commit = await peelToCommit(gitdir, oid, cache).catch(() => undefined);
+    if (commit !== undefined) tips.add(commit);
+  }
+  const seen = new Set<string>();
+  const queue = [...tips];
+  while (queue.length > 0) {
+    const oid = queue.pop()!;
+    if (seen.has(oid)) continue;
+    seen.add(oid);
+    const parents = await readParents(gitdir, oid, cache).catch(() => [] as string[]);
+    queue.push(...parents.filter((p) => !seen.has(p)));
+  }
+  return [...seen];
 }
 
 /** `dxp push`: upload the objects of the work tree (and revisions) to their remotes. */
 export async function dataPush(
   project: Project,
-  flags: RevisionFlags & DataOptions,
+  flags: RevisionFlags,
+  options: DataOptions = {},
 ): Promise<PlanTransferReport> {
-  const rt = await openDataRuntime(project, flags);
+  const rt = await openDataRuntime(project, { command: "push", ...options });
   try {
     return await uploadUnits(rt, await revisionUnits(project, flags), targetsOf(flags));
   } finally {
@@ -54,9 +88,10 @@ export async function dataPush(
 /** `dxp fetch`: download the objects of the work tree (and revisions) into the cache. */
 export async function dataFetch(
   project: Project,
-  flags: RevisionFlags & DataOptions,
+  flags: RevisionFlags,
+  options: DataOptions = {},
 ): Promise<PlanTransferReport> {
-  const rt = await openDataRuntime(project, flags);
+  const rt = await openDataRuntime(project, { command: "fetch", ...options });
   try {
     return await downloadUnits(rt, await revisionUnits(project, flags), targetsOf(flags));
   } finally {
@@ -64,9 +99,6 @@ export async function dataFetch(
   }
 }
 
-function targetsOf(flags: RevisionFlags & DataOptions) {
-  return {
-    ...(flags.targets !== undefined ? { targets: flags.targets } : {}),
-    ...(flags.remoteName !== undefined ? { remoteName: flags.remoteName } : {}),
-  };
+function targetsOf(flags: RevisionFlags): { targets?: Targets } {
+  return flags.targets !== undefined ? { targets: flags.targets } : {};
 }

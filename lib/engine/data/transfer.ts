@@ -10,6 +10,17 @@ import { missingWarning, transferWarnings } from "./messages.ts";
 import { type DataPlan, planData, type PlanOptions, type PlanUnit } from "./plan.ts";
 import type { DataRuntime } from "./runtime.ts";
 
+/**
+ * Why a group (an experiment ref, a revision) is not complete: some object is
+ * missing (from the local cache on upload, from the remote on download) or
+ * its manifest is; some transfer failed; its DVC files cannot be read.
+ * Only `failed` can be finished by running the command again.
+ */
+export type GroupProblem =
+  | { readonly kind: "missing" }
+  | { readonly kind: "failed" }
+  | { readonly kind: "unreadable"; readonly detail: string };
+
 /** Outcome of moving a plan's objects. */
 export interface PlanTransferReport {
   /** Objects moved. */
@@ -21,6 +32,8 @@ export interface PlanTransferReport {
   readonly warnings: string[];
   /** Groups (experiment refs, revisions) whose every object is now where it should be. */
   readonly complete: Set<string>;
+  /** The other groups, and why. */
+  readonly incomplete: Map<string, GroupProblem>;
 }
 
 type Plain = Omit<PlanOptions, "readManifest">;
@@ -35,7 +48,7 @@ export async function uploadUnits(
   options: Plain = {},
 ): Promise<PlanTransferReport> {
   announceCollecting(rt);
-  const plan = await planData(rt.project, units, {
+  const plan = await planData(rt, units, {
     ...options,
     readManifest: (_remote, oid, scheme) => readCached(rt.cache, oid, scheme),
   });
@@ -44,8 +57,9 @@ export async function uploadUnits(
 
 /**
  * Plans (fetching `.dir` manifests the cache lacks into a staging folder)
- * and downloads what the cache lacks; each staged `.dir` enters the cache
- * only after all its members did, so a `.dir` in the cache means complete.
+ * and downloads what the cache lacks; a staged `.dir` enters the cache only
+ * after all its members did (or, for a target inside it, after the files
+ * asked for), never as a half-written file.
  */
 export async function downloadUnits(
   rt: DataRuntime,
@@ -57,7 +71,7 @@ export async function downloadUnits(
   const staging = await mkdtemp(join(rt.project.dvcDir, "tmp", "dxp-manifests-"));
   const staged = new Map<string, string>();
   try {
-    const plan = await planData(rt.project, units, {
+    const plan = await planData(rt, units, {
       ...options,
       readManifest: async (remote, oid, scheme) => {
         const local = await readCached(rt.cache, oid, scheme);
@@ -97,7 +111,7 @@ async function uploadPlan(rt: DataRuntime, plan: DataPlan): Promise<PlanTransfer
   const missing: DvcObject[] = [];
   const failed = new Set<string>();
   let transferred = 0;
-  const warnings = [...plan.warnings];
+  const warnings = unreadableWarnings(plan);
   for (const { remoteId, object } of plan.unreadableDirs) {
     absent.add(`${remoteId}\0${object.key}`);
     missing.push(object);
@@ -165,13 +179,7 @@ async function uploadPlan(rt: DataRuntime, plan: DataPlan): Promise<PlanTransfer
     throwIfStopped(report);
   }
   if (missing.length > 0) warnings.unshift(missingWarning(missing));
-  return {
-    transferred,
-    missing,
-    failed: failed.size,
-    warnings,
-    complete: completeGroups(plan, absent, failed),
-  };
+  return { transferred, missing, failed: failed.size, warnings, ...outcome(plan, absent, failed) };
 }
 
 async function downloadPlan(
@@ -179,7 +187,7 @@ async function downloadPlan(
   plan: DataPlan,
   staged: Map<string, string>,
 ): Promise<PlanTransferReport> {
-  const warnings = [...plan.warnings];
+  const warnings = unreadableWarnings(plan);
   const missing: DvcObject[] = plan.unreadableDirs.map((d) => d.object);
   const absent = new Set(plan.unreadableDirs.map((d) => `${d.remoteId}\0${d.object.key}`));
   const failedKeys = new Set<string>();
@@ -243,22 +251,46 @@ async function downloadPlan(
       transferred++;
     }
   }
+  // A part of a directory was fetched: its manifest comes along (as DVC's
+  // granular fetch does), so a checkout of that part knows its files. It is
+  // not counted: it is not one of the files asked for.
+  for (const dir of plan.partialDirs) {
+    const path = staged.get(`${dir.scheme}:${dir.oid}`);
+    if (path === undefined || (await rt.cache.has(dir.oid, dir.scheme, rt.signal))) continue;
+    await rt.cache.store.put(dir.key, path, { expect: expectOf(dir) });
+  }
   if (missing.length > 0) warnings.unshift(missingWarning(missing));
   return {
     transferred,
     missing,
     failed: failedKeys.size,
     warnings,
-    complete: completeGroups(plan, absent, failedKeys),
+    ...outcome(plan, absent, failedKeys),
   };
 }
 
-function completeGroups(plan: DataPlan, absent: Set<string>, failed: Set<string>): Set<string> {
+/** One error line per tree whose DVC files could not be read (naming it and the file). */
+function unreadableWarnings(plan: DataPlan): string[] {
+  return [...plan.unreadable.values()].map((what) => `ERROR: ${what}`);
+}
+
+/** Which groups are complete, and why the others are not (missing wins: a rerun cannot fix it). */
+function outcome(
+  plan: DataPlan,
+  absent: Set<string>,
+  failed: Set<string>,
+): Pick<PlanTransferReport, "complete" | "incomplete"> {
   const complete = new Set<string>();
-  for (const [group, needs] of plan.needs) {
-    if (![...needs].some((need) => absent.has(need) || failed.has(need))) complete.add(group);
+  const incomplete = new Map<string, GroupProblem>();
+  for (const [group, detail] of plan.unreadable) {
+    incomplete.set(group, { kind: "unreadable", detail });
   }
-  return complete;
+  for (const [group, needs] of plan.needs) {
+    if ([...needs].some((need) => absent.has(need))) incomplete.set(group, { kind: "missing" });
+    else if ([...needs].some((need) => failed.has(need))) incomplete.set(group, { kind: "failed" });
+    else complete.add(group);
+  }
+  return { complete, incomplete };
 }
 
 function throwIfStopped(report: TransferReport): void {

@@ -8,7 +8,10 @@ import type { ExpDataReport, ExpDataSync } from "./sync_types.ts";
 /**
  * The data half of `exp push`/`exp pull` over the project's DVC remotes and
  * local cache (spec §3–§4): every commit of each experiment, its outputs,
- * their remotes; uploads before refs, downloads verified.
+ * their remotes; uploads before refs, downloads verified. `-r`, `-j` and
+ * the rest are read from the one runtime built from `options`. An
+ * experiment whose DVC files cannot be read is reported incomplete (its ref
+ * is then not pushed), never silently skipped.
  */
 export async function createExpDataSync(
   project: Project,
@@ -20,12 +23,15 @@ export async function createExpDataSync(
     async push(exps, signal) {
       // Run cache first, as DVC does; its files count as uploaded.
       const runs = options.runCache ? await transferRunCache(withSignal(signal), "upload") : 0;
-      const report = await uploadUnits(withSignal(signal), await experimentUnits(project, exps));
-      return { ...summary(report, runs), complete: report.complete };
+      const units = await experimentUnits(project, exps);
+      return summary(await uploadUnits(withSignal(signal), units, { unreadable: "record" }), runs);
     },
     async pull(exps, signal) {
       if (options.runCache) await transferRunCache(withSignal(signal), "download");
-      return summary(await downloadUnits(withSignal(signal), await experimentUnits(project, exps)));
+      const units = await experimentUnits(project, exps);
+      return summary(
+        await downloadUnits(withSignal(signal), units, { unreadable: "record" }),
+      );
     },
     close: () => rt.close(),
   };
@@ -41,5 +47,7 @@ function summary(report: PlanTransferReport, extra = 0): ExpDataReport {
     missing: [...seen.values()],
     failed: report.failed,
     warnings: report.warnings,
+    complete: report.complete,
+    incomplete: report.incomplete,
   };
 }

@@ -28,8 +28,8 @@ export interface ExpPullOptions extends ExpSelection {
  * ONE upload-pack session (telling the server every local tip and the
  * experiments' baselines we have, so only new objects come), store the pack,
  * then move each local ref — only after its objects are stored, with a
- * compare-and-swap against the value read at the start. Then the data half
- * downloads their DVC objects into the local cache.
+ * compare-and-swap against the value read at the start — after the data
+ * half has downloaded their DVC objects into the local cache.
  */
 export async function expPull(project: Project, options: ExpPullOptions): Promise<ExpSyncResult> {
   // Reset after a pack is stored: isomorphic-git caches the list of packs.
@@ -95,15 +95,16 @@ export async function expPull(project: Project, options: ExpPullOptions): Promis
   }
   if (options.dryRun) return { entries, remote: options.gitRemote, data: null, dryRun: true };
 
-  for (const entry of entries) {
-    if (entry.status !== "success") continue;
-    await updateRef(gitdir, entry.ref, entry.sha, entry.previousSha);
-  }
-
+  // Data before refs: the commits are stored, so their DVC files can be read;
+  // a command that stops here (no DVC remote, interrupted) leaves no new ref.
   let data: ExpDataReport | null = null;
   if (options.data) {
     const eligible = entries.filter((e) => e.status === "success" || e.status === "up_to_date");
     data = await options.data.pull(eligible, options.signal);
+  }
+  for (const entry of entries) {
+    if (entry.status !== "success") continue;
+    await updateRef(gitdir, entry.ref, entry.sha, entry.previousSha);
   }
   return { entries, remote: options.gitRemote, data, dryRun: false };
 }

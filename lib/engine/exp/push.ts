@@ -8,7 +8,13 @@ import { resolveGitRemote } from "../../project/git_remote.ts";
 import type { Project } from "../../project/project.ts";
 import { isAncestor } from "./ancestry.ts";
 import { type ExpSelection, selectExperiments } from "./select.ts";
-import type { ExpDataReport, ExpDataSync, ExpSyncEntry, ExpSyncResult } from "./sync_types.ts";
+import type {
+  ExpDataProblem,
+  ExpDataReport,
+  ExpDataSync,
+  ExpSyncEntry,
+  ExpSyncResult,
+} from "./sync_types.ts";
 
 export interface ExpPushOptions extends ExpSelection {
   readonly gitRemote: string;
@@ -79,10 +85,9 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       data = report;
       if (!options.allowMissing) {
         for (const entry of eligible) {
-          if (entry.status === "success" && !report.complete.has(entry.ref)) {
-            entry.status = "data_incomplete";
-            entry.reason = "some of its objects are not on the DVC remote";
-          }
+          if (entry.status !== "success" || report.complete.has(entry.ref)) continue;
+          entry.status = "data_incomplete";
+          entry.reason = incompleteReason(report.incomplete.get(entry.ref));
         }
       }
     }
@@ -112,5 +117,17 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
     return { entries, remote: options.gitRemote, data, dryRun: false };
   } finally {
     await session.close();
+  }
+}
+
+/** Why an experiment's ref was held back, in words (the data half says which objects). */
+function incompleteReason(problem: ExpDataProblem | undefined): string {
+  switch (problem?.kind) {
+    case "unreadable":
+      return `its DVC files cannot be read: ${problem.detail}`;
+    case "failed":
+      return "some of its objects failed to upload";
+    default:
+      return "some of its objects are missing from the local cache";
   }
 }

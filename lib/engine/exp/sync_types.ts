@@ -25,6 +25,16 @@ export interface ExpSyncEntry {
   reason?: string;
 }
 
+/**
+ * Why an experiment's data is not complete: an object is missing (from the
+ * local cache on push, from the remote on pull), a transfer failed (a rerun
+ * can finish it), or its DVC files cannot be read (`detail` names the file).
+ */
+export type ExpDataProblem =
+  | { readonly kind: "missing" }
+  | { readonly kind: "failed" }
+  | { readonly kind: "unreadable"; readonly detail: string };
+
 /** Counts and notes of the data (DVC remote) half of a push or pull. */
 export interface ExpDataReport {
   /** Objects transferred (DVC's "N files uploaded"/"fetched"). */
@@ -35,6 +45,10 @@ export interface ExpDataReport {
   readonly failed: number;
   /** Lines to show as warnings. */
   readonly warnings: readonly string[];
+  /** Refs whose every object is where it should be (on the remote after push, in the cache after pull). */
+  readonly complete: ReadonlySet<string>;
+  /** The other refs, and why. */
+  readonly incomplete: ReadonlyMap<string, ExpDataProblem>;
 }
 
 /**
@@ -42,11 +56,8 @@ export interface ExpDataReport {
  * the given experiments and says which experiments are complete.
  */
 export interface ExpDataSync {
-  /** Uploads the objects of `exps`; `complete` lists refs whose every object is now on the remote. */
-  push(
-    exps: readonly ExpSyncEntry[],
-    signal?: AbortSignal,
-  ): Promise<ExpDataReport & { complete: Set<string> }>;
+  /** Uploads the objects of `exps`. */
+  push(exps: readonly ExpSyncEntry[], signal?: AbortSignal): Promise<ExpDataReport>;
   /** Downloads the objects of `exps` into the local cache. */
   pull(exps: readonly ExpSyncEntry[], signal?: AbortSignal): Promise<ExpDataReport>;
   /** Releases the stores (ssh processes, sockets). */

@@ -1,6 +1,6 @@
 import { expApply } from "../../../engine/exp/apply.ts";
 import { expPull } from "../../../engine/exp/pull.ts";
-import { InvalidArgumentError } from "../../../errors/mod.ts";
+import { UsageError } from "../../../errors/mod.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";
 import { expSyncJson, renderExpPull } from "../../render/exp_sync.ts";
@@ -17,11 +17,18 @@ export function expPullCommand(state: RunState) {
     .action((gitRemote, names, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
         if (opts.apply && names.length !== 1) {
-          throw new InvalidArgumentError("--apply needs exactly one experiment name or ref.");
+          throw new UsageError("--apply needs exactly one experiment name or ref.");
         }
-        const result = await runExpSync(project, ctx, gitRemote, names, opts, (common) =>
-          expPull(project, common));
-        const rendered = renderExpPull(result, !opts.cache);
+        const result = await runExpSync(
+          project,
+          ctx,
+          "exp pull",
+          gitRemote,
+          names,
+          opts,
+          (common) => expPull(project, common),
+        );
+        const rendered = renderExpPull(result, !opts.cache, opts.allowMissing ?? false);
         if (opts.json) {
           ctx.out(`${JSON.stringify(expSyncJson(result, "pull"), null, 2)}\n`);
           return rendered.exitCode;

@@ -10,14 +10,17 @@ export function expPushCommand(state: RunState) {
     "push",
     "Push experiments: their data to DVC remote storage, then their refs to a Git remote.",
   )
-    .option(
-      "--allow-missing",
-      "push refs even when some of their data is missing from the DVC remote",
-    )
     .action((gitRemote, names, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
-        const result = await runExpSync(project, ctx, gitRemote, names, opts, (common) =>
-          expPush(project, { ...common, allowMissing: opts.allowMissing ?? false }));
+        const result = await runExpSync(
+          project,
+          ctx,
+          "exp push",
+          gitRemote,
+          names,
+          opts,
+          (common) => expPush(project, { ...common, allowMissing: opts.allowMissing ?? false }),
+        );
         const rendered = renderExpPush(result, !opts.cache);
         if (opts.json) {
           ctx.out(`${JSON.stringify(expSyncJson(result, "push"), null, 2)}\n`);

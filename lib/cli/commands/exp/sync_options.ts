@@ -41,6 +41,12 @@ export function syncCommand(name: "push" | "pull", description: string) {
       "parallel transfers (default: the remote's jobs, else 4 × CPU count)",
       parseIntOption,
     )
+    .option(
+      "--allow-missing",
+      name === "push"
+        ? "push refs even when some of their data is missing from the DVC remote"
+        : "exit 0 even when some of the experiments' data is missing from the DVC remote",
+    )
     .addOption(new Option("--run-cache", "also transfer the run cache"))
     .addOption(new Option("--no-run-cache", "do not transfer the run cache (default)"))
     .option("--json", "print the result as JSON")
