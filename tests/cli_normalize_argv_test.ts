@@ -82,7 +82,7 @@ Deno.test("normalizeArgv() reports argparse's ambiguity, except where only dxp's
   );
   assert.equal(
     norm(["push", "--all"]).error,
-    "ambiguous option: --all could match --all-branches, --all-tags",
+    "ambiguous option: --all could match --all-branches, --all-tags, --all-commits",
   );
   assert.equal(norm(["--v"]).error, "ambiguous option: --v could match --version, --verbose");
   // DVC has no --allow-missing, --apply, --json or --cd there: DVC's option wins.

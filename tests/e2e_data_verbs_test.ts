@@ -439,11 +439,11 @@ Deno.test("exp push of an experiment whose dvc.lock cannot be read keeps its ref
     // A line naming the experiment and the file, and the ref held back.
     assert.match(
       result.stderr,
-      /^ERROR: experiment 'broken-lock' \(commit [0-9a-f]{7}\): 'dvc\.lock' is not valid YAML/m,
+      /^ERROR: experiment 'broken-lock' \(commit [0-9a-f]{7}\): 'dvc\.lock' is invalid \(possible merge conflicts\): line 1, column 1: /m,
     );
     assert.match(
       result.stderr,
-      /^Experiment broken-lock was not pushed: its DVC files cannot be read: .*dvc\.lock.*--allow-missing\.$/m,
+      /^Experiment broken-lock was not pushed: its DVC files cannot be read \(the error above names the file\); .*--allow-missing\.$/m,
     );
     // The other experiment is not held back by it.
     assert.equal(
@@ -485,7 +485,7 @@ Deno.test("exp push of an experiment whose dvc.lock cannot be read keeps its ref
     assert.equal(pulled.code, 1, pulled.stderr);
     assert.match(
       pulled.stderr,
-      /^ERROR: experiment 'broken-lock' .*'dvc\.lock' is not valid YAML/m,
+      /^ERROR: experiment 'broken-lock' .*'dvc\.lock' is invalid \(possible merge conflicts\)/m,
     );
     // Its commit is there to inspect; no data could be planned.
     assert.match(fx.git(["for-each-ref", "refs/exps"], clone), /broken-lock/);
@@ -508,7 +508,11 @@ Deno.test("dxp push/fetch/status -c with a work tree whose dvc.lock cannot be re
     for (const argv of [["push"], ["fetch"], ["status", "-c"]]) {
       const result = fx.dxp(argv);
       assert.equal(result.code, 255, argv.join(" "));
-      assert.match(result.stderr, /^ERROR: 'dvc\.lock' is not valid YAML/, argv.join(" "));
+      assert.match(
+        result.stderr,
+        /^ERROR: 'dvc\.lock' is invalid \(possible merge conflicts\): line 1, column 1: /,
+        argv.join(" "),
+      );
       assert.equal(result.stderr.split("\n").length, 2, "one line");
     }
     assert.deepEqual(listFiles(join(fx.root, "empty")), []);

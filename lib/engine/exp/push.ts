@@ -124,7 +124,7 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
 function incompleteReason(problem: ExpDataProblem | undefined): string {
   switch (problem?.kind) {
     case "unreadable":
-      return `its DVC files cannot be read: ${problem.detail}`;
+      return "its DVC files cannot be read (the error above names the file)";
     case "failed":
       return "some of its objects failed to upload";
     default:
