@@ -71,7 +71,6 @@ export function ustarBlock(fields: HeaderFields): Uint8Array {
 
 /** True when ustar cannot carry `path` or `size` and a pax header must precede the entry. */
 export function needsPax(path: string, size: number): boolean {
-  // deno-lint-ignore no-control-regex
   return encoder.encode(path).length > 100 || /[^\x20-\x7e]/.test(path) || size > MAX_OCTAL_SIZE;
 }
 

@@ -9,8 +9,8 @@ import {
   BLOCK,
   isZeroBlock,
   paddingAfter,
-  parseHeader,
   type ParsedHeader,
+  parseHeader,
   parsePaxRecords,
   TYPE,
 } from "./tar_header.ts";
@@ -89,7 +89,11 @@ async function* members(reader: ChunkReader): AsyncGenerator<TarEntry> {
   for (;;) {
     const at = reader.offset;
     if (await reader.atEnd()) {
-      throw new TarError("truncated", `it ends at byte ${at} without its end-of-archive marker`, at);
+      throw new TarError(
+        "truncated",
+        `it ends at byte ${at} without its end-of-archive marker`,
+        at,
+      );
     }
     const block = await readBlock(reader, "a header");
     if (isZeroBlock(block)) {

@@ -85,7 +85,6 @@ export class TarWriter {
 
 /** The ustar name field when a pax header carries the real name: ASCII, at most 100 bytes. */
 function asciiName(path: string): string {
-  // deno-lint-ignore no-control-regex
   const ascii = path.replace(/[^\x20-\x7e]/g, "_");
   return ascii.length <= 100 ? ascii : ascii.slice(ascii.length - 100);
 }

@@ -1,0 +1,152 @@
+/**
+ * An export file on disk: one file, or volumes `FILE.001`, `FILE.002`, …
+ * read as one byte stream. Which volumes exist is settled before anything
+ * is read: a gap in the numbers, or a volume shorter than the first one
+ * that is not the last, names the volume at fault.
+ */
+import { open, readdir, stat } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import { InvalidArgumentError } from "../../errors/mod.ts";
+
+/** The files of one export, in order. */
+export interface VolumeSet {
+  /** The name the user gave, for messages. */
+  readonly label: string;
+  readonly volumes: readonly { readonly path: string; readonly size: number }[];
+  /** True when the export was split into numbered volumes. */
+  readonly split: boolean;
+}
+
+const VOLUME = /^(.*)\.(\d{3,})$/;
+
+async function fileSize(path: string): Promise<number | undefined> {
+  try {
+    const stats = await stat(path);
+    return stats.isFile() ? stats.size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Finds the export named `path`: the file itself, or — for `FILE.001` or a
+ * `FILE` that only exists as `FILE.001` — every volume `FILE.NNN`. Throws an
+ * InvalidArgumentError naming a missing or short volume.
+ */
+export async function findVolumes(path: string): Promise<VolumeSet> {
+  const numbered = VOLUME.exec(path);
+  let base: string | undefined;
+  if (numbered !== null && Number(numbered[2]) === 1) base = numbered[1]!;
+  else if (numbered !== null) {
+    throw new InvalidArgumentError(
+      `'${path}' is volume ${Number(numbered[2])} of an export: import its first volume '${
+        numbered[1]
+      }.${"1".padStart(numbered[2]!.length, "0")}'.`,
+    );
+  } else {
+    const size = await fileSize(path);
+    if (size !== undefined) return { label: path, volumes: [{ path, size }], split: false };
+    base = path;
+  }
+  const numbers: { n: number; name: string }[] = [];
+  const prefix = `${basename(base)}.`;
+  const siblings = await readdir(dirname(base)).catch(() => [] as string[]);
+  for (const name of siblings) {
+    const rest = name.slice(prefix.length);
+    if (name.startsWith(prefix) && /^\d{3,}$/.test(rest)) numbers.push({ n: Number(rest), name });
+  }
+  numbers.sort((a, b) => a.n - b.n);
+  if (numbers.length === 0) {
+    throw new InvalidArgumentError(`'${path}' does not exist or is not a file.`);
+  }
+  const volumes: { path: string; size: number }[] = [];
+  for (let i = 0; i < numbers.length; i++) {
+    const { n, name } = numbers[i]!;
+    const file = join(dirname(base), name);
+    if (n !== i + 1) {
+      throw new InvalidArgumentError(
+        `Volume '${
+          join(dirname(base), `${prefix}${String(i + 1).padStart(3, "0")}`)
+        }' of '${path}' is missing; nothing was imported.`,
+      );
+    }
+    const size = await fileSize(file);
+    if (size === undefined) {
+      throw new InvalidArgumentError(`Volume '${file}' of '${path}' is not a readable file.`);
+    }
+    volumes.push({ path: file, size });
+  }
+  const first = volumes[0]!.size;
+  for (let i = 1; i < volumes.length; i++) {
+    const last = i === volumes.length - 1;
+    if (last ? volumes[i]!.size > first : volumes[i]!.size !== first) {
+      throw new InvalidArgumentError(
+        `Volume '${volumes[i]!.path}' of '${path}' is truncated or damaged (${
+          volumes[i]!.size
+        } bytes where the other volumes have ${first}); copy it again; nothing was imported.`,
+      );
+    }
+  }
+  return { label: path, volumes, split: true };
+}
+
+/** The volume holding byte `offset` of the stream. */
+export function volumeAt(set: VolumeSet, offset: number): string {
+  let start = 0;
+  for (const volume of set.volumes) {
+    if (offset < start + volume.size) return volume.path;
+    start += volume.size;
+  }
+  return set.volumes[set.volumes.length - 1]!.path;
+}
+
+/** Every byte of every volume in order, in chunks of up to `chunk` bytes. */
+export async function* readVolumes(
+  set: VolumeSet,
+  chunk = 1024 * 1024,
+  onVolume?: (path: string) => void,
+): AsyncGenerator<Uint8Array> {
+  for (const volume of set.volumes) {
+    onVolume?.(volume.path);
+    const handle = await open(volume.path, "r");
+    try {
+      for (;;) {
+        const buffer = new Uint8Array(chunk);
+        const { bytesRead } = await handle.read(buffer, 0, chunk, null);
+        if (bytesRead === 0) break;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+/** `length` bytes from `offset` of the stream (fewer at its end). */
+export async function readAt(set: VolumeSet, offset: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let filled = 0;
+  let start = 0;
+  for (const volume of set.volumes) {
+    const end = start + volume.size;
+    const at = offset + filled;
+    if (filled < length && at < end && at >= start) {
+      const take = Math.min(length - filled, end - at);
+      const handle = await open(volume.path, "r");
+      try {
+        const { bytesRead } = await handle.read(out, filled, take, at - start);
+        filled += bytesRead;
+        if (bytesRead < take) break;
+      } finally {
+        await handle.close();
+      }
+    }
+    start = end;
+  }
+  return out.subarray(0, filled);
+}
+
+/** The whole stream's size. */
+export function totalSize(set: VolumeSet): number {
+  return set.volumes.reduce((n, v) => n + v.size, 0);
+}
