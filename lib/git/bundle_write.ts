@@ -10,7 +10,7 @@ import { deflateSync } from "node:zlib";
 import { DxpError, ExitCode } from "../errors/mod.ts";
 import { packEntryHeader } from "./pack/build_pack.ts";
 import { ObjectStore } from "./pack/object_store.ts";
-import { parseCommit } from "./pack/object_parse.ts";
+import { parseCommit, parseTree } from "./pack/object_parse.ts";
 import { planObjects } from "./pack/objects_to_send.ts";
 
 const TYPE_CODES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -65,8 +65,32 @@ export async function planBundle(
       if (!carried.has(parent)) prerequisites.add(parent);
     }
   }
+  const edges = new Set(prerequisites);
   for (const tip of tips) if (!carried.has(tip)) prerequisites.add(tip);
-  return { refs, prerequisites: [...prerequisites].sort(), objects: plan.oids };
+  // The walk counts only the trees of edge commits as present; the receiver has
+  // every have's tree (git's --objects-edge-aggressive): an experiment next to
+  // one it already has costs only what differs between the two.
+  const present = new Set<string>();
+  for (const have of new Set(haves)) {
+    if (edges.has(have)) continue;
+    const object = await store.tryRead(have);
+    if (object?.type !== "commit") continue;
+    await markTree(store, parseCommit(have, object.data).tree, present);
+  }
+  const objects = present.size === 0 ? plan.oids : plan.oids.filter((oid) => !present.has(oid));
+  return { refs, prerequisites: [...prerequisites].sort(), objects };
+}
+
+/** Adds `tree` and everything below it to `present` (subtrees already there are skipped). */
+async function markTree(store: ObjectStore, tree: string, present: Set<string>): Promise<void> {
+  if (present.has(tree)) return;
+  present.add(tree);
+  const object = await store.tryRead(tree);
+  if (object?.type !== "tree") return;
+  for (const entry of parseTree(tree, object.data)) {
+    if (entry.type === "tree") await markTree(store, entry.oid, present);
+    else if (entry.type === "blob") present.add(entry.oid);
+  }
 }
 
 /** The text before the pack: signature, prerequisites, refs, blank line. */

@@ -38,7 +38,7 @@ import type { ExpSyncEntry, ExpSyncResult } from "./sync_types.ts";
 
 /** Where the archive comes from: a file (or its first volume), or a stream (stdin). */
 export type ImportInput =
-  | { readonly path: string }
+  | { readonly path: string; readonly label?: string }
   | { readonly stream: AsyncIterable<Uint8Array> };
 
 export interface ExpImportOptions {
@@ -63,11 +63,11 @@ export async function expImport(
   options: ExpImportOptions,
 ): Promise<ExpSyncResult> {
   const gitdir = project.gitDir;
-  const label = "path" in options.input ? options.input.path : "-";
+  const label = "path" in options.input ? options.input.label ?? options.input.path : "-";
   let volumes: VolumeSet | undefined;
   let source: AsyncIterable<Uint8Array>;
   if ("path" in options.input) {
-    volumes = await findVolumes(options.input.path);
+    volumes = await findVolumes(options.input.path, label);
     const set = volumes;
     source = readVolumes(set, 1024 * 1024, (path) => options.onDebug?.(`reading '${path}'`));
   } else {
@@ -231,20 +231,19 @@ async function checkData(
       const tree = storeCommitTree(store, commit, subdir);
       const { outs } = await collectOuts(tree, { strict: true, revision: commit });
       const set = await objectsOfOuts(outs, readManifest, { push: true, manifests });
-      const lacking = [...set.missingManifests.map((o) => o.key)];
+      const lacking = new Set(set.missingManifests.map((o) => o.key));
       for (const object of set.objects) {
         if (checked.has(object.key) || inFile.has(object.key)) continue;
         if (await cache.has(object.oid, object.scheme)) checked.add(object.key);
-        else lacking.push(object.key);
+        else lacking.add(object.key);
       }
-      if (lacking.length > 0) {
+      if (lacking.size > 0) {
+        const first = [...lacking][0];
         throw refused(
           label,
-          `experiment '${exp.name}' needs ${lacking.length} DVC ${
-            lacking.length === 1 ? "object" : "objects"
-          } neither in the file nor in this cache (first: '${
-            lacking[0]
-          }'): it was exported with --since/--have for another state of this clone`,
+          `experiment '${exp.name}' needs ${lacking.size} DVC ${
+            lacking.size === 1 ? "object" : "objects"
+          } neither in the file nor in this cache (first: '${first}'): it was exported with --since/--have for another state of this clone`,
         );
       }
     }

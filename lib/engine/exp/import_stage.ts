@@ -280,14 +280,15 @@ async function readBundleHeader(path: string, size: number, label: string): Prom
 }
 
 function tarProblem(error: TarError, volumes: VolumeSet | undefined): string {
+  if (error.kind === "unsafe") return `its ${error.message}`;
   if (error.kind !== "truncated") return `it is not a valid archive: ${error.message}`;
   if (volumes?.split) {
     const last = volumes.volumes[volumes.volumes.length - 1]!;
-    const next = last.path.replace(/\d+$/, (d) => String(Number(d) + 1).padStart(d.length, "0"));
+    const next = last.name.replace(/\d+$/, (d) => String(Number(d) + 1).padStart(d.length, "0"));
     const full = last.size === volumes.volumes[0]!.size;
     return full
-      ? `it ends with volume '${last.path}': volume '${next}' is missing (or '${last.path}' is truncated)`
-      : `its last volume '${last.path}' is truncated (or the volumes after it are missing)`;
+      ? `it ends with volume '${last.name}': volume '${next}' is missing (or '${last.name}' is truncated)`
+      : `its last volume '${last.name}' is truncated (or the volumes after it are missing)`;
   }
   return `it is truncated (${error.message})`;
 }

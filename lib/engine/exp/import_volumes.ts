@@ -12,7 +12,12 @@ import { InvalidArgumentError } from "../../errors/mod.ts";
 export interface VolumeSet {
   /** The name the user gave, for messages. */
   readonly label: string;
-  readonly volumes: readonly { readonly path: string; readonly size: number }[];
+  /** Each volume's file, its size, and its name as shown (built from `label`). */
+  readonly volumes: readonly {
+    readonly path: string;
+    readonly size: number;
+    readonly name: string;
+  }[];
   /** True when the export was split into numbered volumes. */
   readonly split: boolean;
 }
@@ -29,23 +34,28 @@ async function fileSize(path: string): Promise<number | undefined> {
 }
 
 /**
- * Finds the export named `path`: the file itself, or — for `FILE.001` or a
- * `FILE` that only exists as `FILE.001` — every volume `FILE.NNN`. Throws an
- * InvalidArgumentError naming a missing or short volume.
+ * Finds the export at `path` (named `label` in messages): the file itself,
+ * or — for `FILE.001` or a `FILE` that only exists as `FILE.001` — every
+ * volume `FILE.NNN`. Throws an InvalidArgumentError naming a missing or
+ * short volume.
  */
-export async function findVolumes(path: string): Promise<VolumeSet> {
+export async function findVolumes(path: string, label = path): Promise<VolumeSet> {
+  const shownBase = VOLUME.exec(label)?.[1] ?? label;
+  const shown = (suffix: string) => `${shownBase}.${suffix}`;
   const numbered = VOLUME.exec(path);
   let base: string | undefined;
   if (numbered !== null && Number(numbered[2]) === 1) base = numbered[1]!;
   else if (numbered !== null) {
     throw new InvalidArgumentError(
-      `'${path}' is volume ${Number(numbered[2])} of an export: import its first volume '${
-        numbered[1]
-      }.${"1".padStart(numbered[2]!.length, "0")}'.`,
+      `'${label}' is volume ${Number(numbered[2])} of an export: import its first volume '${
+        shown("1".padStart(numbered[2]!.length, "0"))
+      }'.`,
     );
   } else {
     const size = await fileSize(path);
-    if (size !== undefined) return { label: path, volumes: [{ path, size }], split: false };
+    if (size !== undefined) {
+      return { label, volumes: [{ path, size, name: label }], split: false };
+    }
     base = path;
   }
   const numbers: { n: number; name: string }[] = [];
@@ -57,57 +67,60 @@ export async function findVolumes(path: string): Promise<VolumeSet> {
   }
   numbers.sort((a, b) => a.n - b.n);
   if (numbers.length === 0) {
-    throw new InvalidArgumentError(`'${path}' does not exist or is not a file.`);
+    throw new InvalidArgumentError(`'${label}' does not exist or is not a file.`);
   }
-  const volumes: { path: string; size: number }[] = [];
+  const volumes: { path: string; size: number; name: string }[] = [];
   for (let i = 0; i < numbers.length; i++) {
     const { n, name } = numbers[i]!;
     const file = join(dirname(base), name);
     if (n !== i + 1) {
       throw new InvalidArgumentError(
         `Volume '${
-          join(dirname(base), `${prefix}${String(i + 1).padStart(3, "0")}`)
-        }' of '${path}' is missing; nothing was imported.`,
+          shown(String(i + 1).padStart(3, "0"))
+        }' of '${label}' is missing; nothing was imported.`,
       );
     }
     const size = await fileSize(file);
+    const volumeName = shown(name.slice(prefix.length));
     if (size === undefined) {
-      throw new InvalidArgumentError(`Volume '${file}' of '${path}' is not a readable file.`);
+      throw new InvalidArgumentError(
+        `Volume '${volumeName}' of '${label}' is not a readable file.`,
+      );
     }
-    volumes.push({ path: file, size });
+    volumes.push({ path: file, size, name: volumeName });
   }
   const first = volumes[0]!.size;
   for (let i = 1; i < volumes.length; i++) {
     const last = i === volumes.length - 1;
     if (last ? volumes[i]!.size > first : volumes[i]!.size !== first) {
       throw new InvalidArgumentError(
-        `Volume '${volumes[i]!.path}' of '${path}' is truncated or damaged (${
+        `Volume '${volumes[i]!.name}' of '${label}' is truncated or damaged (${
           volumes[i]!.size
         } bytes where the other volumes have ${first}); copy it again; nothing was imported.`,
       );
     }
   }
-  return { label: path, volumes, split: true };
+  return { label, volumes, split: true };
 }
 
-/** The volume holding byte `offset` of the stream. */
+/** The name of the volume holding byte `offset` of the stream. */
 export function volumeAt(set: VolumeSet, offset: number): string {
   let start = 0;
   for (const volume of set.volumes) {
-    if (offset < start + volume.size) return volume.path;
+    if (offset < start + volume.size) return volume.name;
     start += volume.size;
   }
-  return set.volumes[set.volumes.length - 1]!.path;
+  return set.volumes[set.volumes.length - 1]!.name;
 }
 
 /** Every byte of every volume in order, in chunks of up to `chunk` bytes. */
 export async function* readVolumes(
   set: VolumeSet,
   chunk = 1024 * 1024,
-  onVolume?: (path: string) => void,
+  onVolume?: (name: string) => void,
 ): AsyncGenerator<Uint8Array> {
   for (const volume of set.volumes) {
-    onVolume?.(volume.path);
+    onVolume?.(volume.name);
     const handle = await open(volume.path, "r");
     try {
       for (;;) {

@@ -46,7 +46,7 @@ export function expImportCommand(state: RunState) {
           result = await expImport(project, {
             input: file === "-"
               ? { stream: process.stdin as AsyncIterable<Uint8Array> }
-              : { path: resolve(ctx.cwd, file) },
+              : { path: resolve(ctx.cwd, file), label: file },
             names,
             force: opts.force ?? false,
             dryRun: opts.dryRun ?? false,
@@ -58,10 +58,9 @@ export function expImportCommand(state: RunState) {
         } finally {
           progress.stop();
         }
-        const shown = { ...result, remote: file };
-        const rendered = renderExpPull(shown, false);
+        const rendered = renderExpPull(result, false);
         if (opts.json) {
-          ctx.out(`${JSON.stringify(expSyncJson(shown, "pull"), null, 2)}\n`);
+          ctx.out(`${JSON.stringify(expSyncJson(result, "pull"), null, 2)}\n`);
           return rendered.exitCode;
         }
         ctx.err(rendered.stderr);
