@@ -3,7 +3,7 @@ import { Buffer } from "node:buffer";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { paxRecords, parsePaxRecords } from "../lib/util/tar_header.ts";
+import { parsePaxRecords, paxRecords } from "../lib/util/tar_header.ts";
 import { readTar, TarError } from "../lib/util/tar_read.ts";
 import { TarWriter } from "../lib/util/tar_write.ts";
 import { scratch } from "./helpers/tmp.ts";
@@ -127,7 +127,8 @@ Deno.test("readTar() refuses a truncated stream, a bad header checksum and links
     execFileSync("tar", ["-cf", archive, "-C", dir, "target", "link"]);
     await assert.rejects(
       readAll(readFileSync(archive)),
-      (e: unknown) => e instanceof TarError && e.kind === "unsafe" && /symbolic link/.test(e.message),
+      (e: unknown) =>
+        e instanceof TarError && e.kind === "unsafe" && /symbolic link/.test(e.message),
     );
     const hard = join(dir, "hard.tar");
     execFileSync("ln", [join(dir, "target"), join(dir, "target2")]);
