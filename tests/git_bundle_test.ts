@@ -29,7 +29,7 @@ function makeRepo(dir: string) {
   };
 }
 
-async function bundleFile(gitdir: string, plan: BundlePlan, path: string, store: ObjectStore) {
+async function bundleFile(plan: BundlePlan, path: string, store: ObjectStore) {
   const parts: Uint8Array[] = [];
   await writeBundle(plan, store, {
     write: (c) => {
@@ -53,7 +53,7 @@ Deno.test("writeBundle() output passes git bundle verify and git fetch, with the
     const revList = g(["rev-list", "--objects", e1, e2, "--not", c2], repo).split("\n")
       .filter(Boolean).map((l) => l.slice(0, 40));
     assert.deepEqual([...plan.objects].sort(), [...new Set(revList)].sort());
-    const file = await bundleFile(gitdir, plan, join(dir, "x.bundle"), store);
+    const file = await bundleFile(plan, join(dir, "x.bundle"), store);
     await store.close();
     const verify = run("git", ["bundle", "verify", file], { cwd: repo });
     assert.equal(verify.code, 0, verify.stderr);
@@ -93,7 +93,7 @@ Deno.test("planBundle(): a ref the receiver has becomes a prerequisite and the p
     const none = await planBundle(gitdir, refs, [c2, e1], store);
     assert.deepEqual(none.objects, []);
     assert.deepEqual(none.prerequisites, [e1]);
-    const file = await bundleFile(gitdir, none, join(dir, "empty.bundle"), store);
+    const file = await bundleFile(none, join(dir, "empty.bundle"), store);
     assert.equal(run("git", ["bundle", "verify", "-q", file], { cwd: repo }).code, 0);
     // exp-2 next to exp-1 (which the receiver has): exp-2's params.yaml and its commit and
     // root tree only; d/ is the same as in c2.
@@ -116,7 +116,7 @@ Deno.test("BundleQuarantine: objects are readable before promotion, an incomplet
     const before = objectsBefore();
     const store = ObjectStore.open(srcGit);
     const plan = await planBundle(srcGit, [{ ref: expRef(c2, "exp-1"), oid: e1 }], [c2], store);
-    const bytes = readFileSync(await bundleFile(srcGit, plan, join(dir, "x.bundle"), store));
+    const bytes = readFileSync(await bundleFile(plan, join(dir, "x.bundle"), store));
     const pack = bytes.subarray(parseBundleHeader(bytes).packOffset);
 
     const q = await BundleQuarantine.open(gitdir);
@@ -142,7 +142,7 @@ Deno.test("BundleQuarantine: objects are readable before promotion, an incomplet
       objects: plan.objects.filter((o) => o !== blobOf(source, `${e1}:d/e/c.txt`)),
     };
     assert.equal(partial.objects.length, plan.objects.length - 1);
-    const cut = readFileSync(await bundleFile(srcGit, partial, join(dir, "cut.bundle"), store));
+    const cut = readFileSync(await bundleFile(partial, join(dir, "cut.bundle"), store));
     await store.close();
     const q2 = await BundleQuarantine.open(gitdir);
     await q2.addPack(cut.subarray(parseBundleHeader(cut).packOffset));
