@@ -5,7 +5,8 @@
  * (selection, history, every object present in the cache); the archive is
  * then streamed member by member, so memory does not grow with its size.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { openCache } from "../../cache/mod.ts";
@@ -173,7 +174,7 @@ export async function expExport(
     }
 
     await mkdir(tmpDir, { recursive: true });
-    bundlePath = join(tmpDir, `dxp-export-${process_id()}.bundle`);
+    bundlePath = join(tmpDir, `dxp-export-${randomBytes(6).toString("hex")}.bundle`);
     const bundleFile = await fileSink(bundlePath);
     let bundleSize: number;
     try {
@@ -261,10 +262,6 @@ export async function expExport(
   }
 }
 
-function process_id(): string {
-  return crypto.randomUUID().slice(0, 8);
-}
-
 async function openSink(output: ExportOutput): Promise<ExportSink> {
   if ("write" in output) return streamSink(output.write);
   return output.split === undefined
@@ -289,35 +286,57 @@ async function* hashing(
 }
 
 /**
- * The bytes of a file in chunks of up to 1 MiB, through one reused buffer
- * (each chunk is copied by the sink before the next read). A file whose
- * size changed since it was planned is an error: the archive would lie.
+ * The bytes of a file: a small one in one synchronous read (thousands of
+ * async open/read/close round trips cost more than their bytes), a big one
+ * in 1 MiB chunks with the next read under way while a chunk is handled.
+ * A file whose size changed since it was planned is an error: the archive
+ * would lie.
  */
 async function* fileChunks(
   path: string,
   size: number,
   signal: AbortSignal | undefined,
 ): AsyncGenerator<Uint8Array> {
+  throwIfAborted(signal);
+  if (size <= CHUNK) {
+    const bytes = readFileSync(path);
+    if (bytes.length !== size) throw changed(path, bytes.length, size);
+    yield bytes;
+    return;
+  }
   const handle = await open(path, "r");
+  // Two buffers in turn: the sink has copied a chunk by the time the next is asked for.
+  const buffers = [new Uint8Array(CHUNK), new Uint8Array(CHUNK)];
+  let turn = 0;
+  const next = () => {
+    const buffer = buffers[turn++ % 2]!;
+    return handle.read(buffer, 0, CHUNK, null).then(({ bytesRead }) =>
+      buffer.subarray(0, bytesRead)
+    );
+  };
+  let ahead = next();
   try {
-    const buffer = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
     let done = 0;
     for (;;) {
       throwIfAborted(signal);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
-      if (bytesRead === 0) break;
-      done += bytesRead;
+      const bytes = await ahead;
+      if (bytes.length === 0) break;
+      done += bytes.length;
       if (done > size) break;
-      yield buffer.subarray(0, bytesRead);
+      ahead = next();
+      yield bytes;
     }
-    if (done !== size) {
-      throw new DxpError(
-        "ChangedWhileExporting",
-        `'${path}' changed while it was being exported (${done} bytes instead of ${size}); nothing was exported.`,
-        ExitCode.failure,
-      );
-    }
+    if (done !== size) throw changed(path, done, size);
   } finally {
+    await ahead.catch(() => undefined);
     await handle.close();
   }
+}
+
+function changed(path: string, actual: number, size: number): DxpError {
+  return new DxpError(
+    "ChangedWhileExporting",
+    `'${path}' changed while it was being exported (${actual} bytes instead of ${size}); nothing was exported.`,
+    ExitCode.failure,
+  );
 }

@@ -5,6 +5,7 @@
  * local cache — with each directory's `.dir` manifest and its members, in
  * the 3.x and the legacy layout.
  */
+import { lstatSync, type Stats } from "node:fs";
 import { lstat, readFile } from "node:fs/promises";
 import type { LocalCache } from "../../cache/mod.ts";
 import {
@@ -16,6 +17,7 @@ import {
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import type { GitCache } from "../../git/revision.ts";
 import type { Project } from "../../project/project.ts";
+import { isProtectedMode } from "../../store/local_verify.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { experimentUnits } from "../data/plan.ts";
@@ -85,7 +87,18 @@ export async function locateObjects(
 ): Promise<ExportObject[]> {
   const found: ExportObject[] = [];
   const missing: DvcObject[] = [];
-  await forEachLimit(objects, LOCAL_CHECKS, signal, async (object) => {
+  const slow: DvcObject[] = [];
+  for (const object of objects) {
+    // One synchronous lstat answers for a protected object (the usual case):
+    // thousands of async stats through the thread pool cost more.
+    const path = cache.objectPath(object.oid, object.scheme);
+    const stats = lstatQuiet(path);
+    if (stats?.isFile() && isProtectedMode(stats.mode)) {
+      found.push({ ...object, path, size: stats.size });
+    } else if (stats === undefined) missing.push(object);
+    else slow.push(object);
+  }
+  await forEachLimit(slow, LOCAL_CHECKS, signal, async (object) => {
     const path = cache.objectPath(object.oid, object.scheme);
     if (!(await cache.has(object.oid, object.scheme, signal))) {
       missing.push(object);
@@ -118,6 +131,14 @@ function missingError(count: number, key: string, exp: string): DxpError {
     ExitCode.failure,
     { data: { count, key } },
   );
+}
+
+function lstatQuiet(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }
 
 function compare(a: string, b: string): number {

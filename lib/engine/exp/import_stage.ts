@@ -7,6 +7,7 @@
  * outside the staging folder changes here.
  */
 import { createHash } from "node:crypto";
+import { chmodSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
 import { type FileHandle, mkdir, open } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { LocalCache } from "../../cache/mod.ts";
@@ -15,6 +16,7 @@ import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { type BundleHeader, MAX_BUNDLE_HEADER, parseBundleHeader } from "../../git/bundle_read.ts";
 import type { ObjectStore } from "../../git/pack/object_store.ts";
 import { throwIfAborted } from "../../store/abort.ts";
+import { isProtectedMode } from "../../store/local_verify.ts";
 import { createObjectHasher, type HashScheme } from "../../util/object_hasher.ts";
 import { readTar, TarError } from "../../util/tar_read.ts";
 import type { ArchiveProgress } from "./export.ts";
@@ -56,6 +58,8 @@ export interface StageOptions {
 }
 
 const MAX_MANIFEST = 1024 * 1024 * 1024;
+/** Objects up to this size are read into one buffer and written in one call. */
+const SMALL = 1024 * 1024;
 
 /** An archive that cannot be imported: one line, nothing changed. */
 export function refused(label: string, why: string): DxpError {
@@ -99,6 +103,11 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
       totalBytes: options.totalBytes,
     });
 
+  const checkMd5 = (actual: string, oid: string, path: string, offset: number) => {
+    if (actual !== oidDigest(oid)) {
+      throw refused(label, `its member '${path}' is corrupt: its md5 is ${actual}${where(offset)}`);
+    }
+  };
   try {
     for await (const entry of readTar(options.source)) {
       throwIfAborted(options.signal);
@@ -146,25 +155,32 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
           const { oid, scheme } = parseObjectKey(path)!;
           const isDir = oid.endsWith(".dir");
           const hasher = createObjectHasher(isDir ? "md5" : scheme);
-          const present = await cache.has(oid, scheme, options.signal);
-          const staged = present ? undefined : join(options.stagingDir, "objects", path);
-          const hashed = async function* () {
-            for await (const chunk of counted()) {
-              hasher.update(chunk);
-              yield chunk;
-            }
-          };
-          if (staged === undefined) {
-            for await (const _ of hashed()) { /* only checked */ }
+          const present = () => inCache(cache, oid, scheme, options.signal);
+          // One flat folder: the cache's own folders are made once, when objects move in.
+          let staged: string | undefined = join(options.stagingDir, path.replaceAll("/", "_"));
+          if (entry.size <= SMALL) {
+            // Small objects (most of them): one buffer, checked, then written
+            // synchronously — thousands of async open/write/close round trips
+            // through the thread pool cost more than the bytes.
+            const bytes = await collect(counted());
+            hasher.update(bytes);
+            checkMd5(hasher.digest(), oid, path, entry.dataOffset);
+            if (await present()) staged = undefined;
+            else writeSmall(staged, bytes, made);
           } else {
-            await writeStaged(staged, hashed(), made);
-          }
-          const actual = hasher.digest();
-          if (actual !== oidDigest(oid)) {
-            throw refused(
-              label,
-              `its member '${path}' is corrupt: its md5 is ${actual}${where(entry.dataOffset)}`,
-            );
+            if (await present()) staged = undefined;
+            const hashed = async function* () {
+              for await (const chunk of counted()) {
+                hasher.update(chunk);
+                yield chunk;
+              }
+            };
+            if (staged === undefined) {
+              for await (const _ of hashed()) { /* only checked */ }
+            } else {
+              await writeStaged(staged, hashed(), made);
+            }
+            checkMd5(hasher.digest(), oid, path, entry.dataOffset);
           }
           objects.push({ key: path, oid, scheme, isDir, size: entry.size, staged });
           done++;
@@ -293,6 +309,38 @@ function tarProblem(error: TarError, volumes: VolumeSet | undefined): string {
   return `it is truncated (${error.message})`;
 }
 
+/**
+ * Whether the cache already has a good copy: a file in mode 0444 is trusted
+ * after one synchronous lstat (the common answers, absent or protected,
+ * never wait for the thread pool); any other mode is re-hashed as DVC does.
+ */
+async function inCache(
+  cache: LocalCache,
+  oid: string,
+  scheme: HashScheme,
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  let stats;
+  try {
+    stats = lstatSync(cache.objectPath(oid, scheme));
+  } catch {
+    return false;
+  }
+  if (stats.isFile() && isProtectedMode(stats.mode)) return true;
+  return await cache.has(oid, scheme, signal);
+}
+
+function writeSmall(path: string, bytes: Uint8Array, made: Set<string>): void {
+  const dir = dirname(path);
+  if (!made.has(dir)) {
+    mkdirSync(dir, { recursive: true });
+    made.add(dir);
+  }
+  writeFileSync(path, bytes, { flag: "wx", mode: 0o444 });
+  // Exactly DVC's protected mode whatever the umask: the file is renamed into the cache as is.
+  chmodSync(path, 0o444);
+}
+
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   let total = 0;
@@ -331,6 +379,7 @@ async function writeStaged(
       pending = writeAll(handle, chunk);
     }
     await pending;
+    await handle.chmod(0o444);
   } finally {
     await pending.catch(() => undefined);
     await handle.close();

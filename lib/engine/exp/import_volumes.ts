@@ -113,7 +113,11 @@ export function volumeAt(set: VolumeSet, offset: number): string {
   return set.volumes[set.volumes.length - 1]!.name;
 }
 
-/** Every byte of every volume in order, in chunks of up to `chunk` bytes. */
+/**
+ * Every byte of every volume in order, in chunks of up to `chunk` bytes
+ * (each a fresh buffer the consumer may keep). The next read is already
+ * under way while the consumer handles a chunk.
+ */
 export async function* readVolumes(
   set: VolumeSet,
   chunk = 1024 * 1024,
@@ -122,14 +126,22 @@ export async function* readVolumes(
   for (const volume of set.volumes) {
     onVolume?.(volume.name);
     const handle = await open(volume.path, "r");
+    const next = () => {
+      const buffer = new Uint8Array(chunk);
+      return handle.read(buffer, 0, chunk, null).then(({ bytesRead }) =>
+        buffer.subarray(0, bytesRead)
+      );
+    };
+    let ahead = next();
     try {
       for (;;) {
-        const buffer = new Uint8Array(chunk);
-        const { bytesRead } = await handle.read(buffer, 0, chunk, null);
-        if (bytesRead === 0) break;
-        yield buffer.subarray(0, bytesRead);
+        const bytes = await ahead;
+        if (bytes.length === 0) break;
+        ahead = next();
+        yield bytes;
       }
     } finally {
+      await ahead.catch(() => undefined);
       await handle.close();
     }
   }
