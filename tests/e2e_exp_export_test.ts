@@ -806,3 +806,119 @@ Deno.test("dxp exp export selects as exp push does: --rev/-n and full refs", asy
     await fx.cleanup();
   }
 });
+
+/** Quotes one argument for /bin/sh. */
+function sq(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+/** Runs dist/dxp on a pseudo-terminal (`script`): stdout and stderr both arrive in `stdout`. */
+function dxpOnTty(fx: FixtureCopy, args: string[], cwd: string) {
+  const command = [DXP_BIN, ...args].map(sq).join(" ");
+  const r = spawnSync("script", ["-qfec", command, "/dev/null"], {
+    cwd,
+    env: { ...fx.env, SHELL: "/bin/sh", TERM: "xterm" },
+    encoding: "utf8",
+  });
+  return { code: r.status ?? 128, stdout: r.stdout };
+}
+
+Deno.test("dxp exp export / import on a terminal draw a progress bar; --no-progress and -q do not; no archive to a terminal", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const file = join(fx.root, "all.dxp");
+    const shown = dxpOnTty(fx, ["exp", "export", "-A", "-o", file], fx.repo);
+    assert.equal(shown.code, 0, shown.stdout);
+    assert.match(shown.stdout, /Exporting \|[█░]+\| 51\/51 objects/);
+    assert.ok(existsSync(file));
+    const plain = dxpOnTty(fx, ["exp", "export", "-A", "-o", file, "--no-progress"], fx.repo);
+    assert.equal(plain.code, 0, plain.stdout);
+    assert.doesNotMatch(plain.stdout, /Exporting/);
+    assert.match(plain.stdout, /^Exported experiment .*\r\n51 files exported\r\n$/);
+    const tty = dxpOnTty(fx, ["exp", "export", "-A", "-o", "-"], fx.repo);
+    assert.equal(tty.code, 255);
+    assert.match(
+      tty.stdout,
+      /^ERROR: Refusing to write an export to a terminal: redirect standard output or use -o FILE\.\r\n$/,
+    );
+
+    const clone = airGappedClone(fx);
+    const imported = dxpOnTty(fx, ["exp", "import", file], clone);
+    assert.equal(imported.code, 0, imported.stdout);
+    assert.match(imported.stdout, /Importing \|[█░]+\|/);
+    assert.match(imported.stdout, /Pulled experiment .* from Git remote '.*all\.dxp'\.\r\n$/);
+    const quiet = dxpOnTty(fx, ["exp", "import", file, "-q"], clone);
+    assert.equal(quiet.code, 0);
+    assert.equal(quiet.stdout, "");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp export --since a Git revision leaves out the commits the receiver has; dxp exp have -o - writes to a pipe", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const expA = `refs/exps/21/${B1.slice(2)}/exp-a`;
+    const json = (args: string[]) => {
+      const r = fx.dxp(["exp", "export", ...args, "-o", join(fx.root, "x.dxp"), "--json"]);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout);
+    };
+    const both = json([expA, "exp-b"]);
+    const aloneA = json([expA]);
+    const since = json([expA, "exp-b", "--since", EXP_B_REF]);
+    // The receiver has exp-b: its commit is a prerequisite and only exp-a's objects travel.
+    assert.equal(since.git_objects, aloneA.git_objects);
+    assert.ok(since.git_objects < both.git_objects, `${since.git_objects} < ${both.git_objects}`);
+    assert.deepEqual([...since.prerequisites].sort(), [B1, EXP_B].sort());
+    // A revision says nothing about DVC objects: they all travel.
+    assert.equal(since.objects, both.objects);
+    const bad = fx.dxp([
+      "exp",
+      "export",
+      "exp-b",
+      "--since",
+      "no-such-thing",
+      "-o",
+      join(fx.root, "c.dxp"),
+    ]);
+    assertRefused(
+      bad,
+      /^ERROR: --since 'no-such-thing' is neither an export file nor a Git revision of this repository\.$/m,
+    );
+
+    const clone = airGappedClone(fx);
+    const have = spawnSync(DXP_BIN, ["exp", "have", "-o", "-"], { cwd: clone, env: fx.env });
+    assert.equal(have.status, 0, String(have.stderr));
+    assert.match(
+      String(have.stderr),
+      /^Wrote 1 commit and 0 cached objects to standard output\.\n$/,
+    );
+    assert.equal(have.stdout.subarray(0, 11).toString(), "dxp-have 1\n");
+    const haveFile = join(fx.root, "clone.have");
+    writeFileSync(haveFile, have.stdout);
+    const viaHave = fx.dxp([
+      "exp",
+      "export",
+      "exp-b",
+      "--have",
+      haveFile,
+      "-o",
+      join(fx.root, "d.dxp"),
+      "--json",
+    ]);
+    assert.equal(viaHave.code, 0, viaHave.stderr);
+    assert.equal(JSON.parse(viaHave.stdout).objects, 23);
+    // A damaged have file is refused with one line.
+    const damaged = Buffer.from(have.stdout);
+    damaged[damaged.length - 5] = damaged[damaged.length - 5]! ^ 1;
+    writeFileSync(haveFile, damaged);
+    assertRefused(
+      fx.dxp(["exp", "export", "exp-b", "--have", haveFile, "-o", join(fx.root, "e.dxp")]),
+      /is not a usable have file \(its checksum does not match\)/,
+    );
+    assert.equal(existsSync(join(fx.root, "e.dxp")), false);
+  } finally {
+    await fx.cleanup();
+  }
+});
