@@ -20,6 +20,7 @@ import type { Project } from "../../project/project.ts";
 import { TarWriter } from "../../util/tar_write.ts";
 import { throwIfAborted } from "../../store/abort.ts";
 import {
+  type ArchiveProgress,
   BUNDLE_PATH,
   encodeManifest,
   type ExportedExp,
@@ -37,14 +38,7 @@ import { knownToReceiver } from "./export_since.ts";
 import { haveObjectId } from "./have.ts";
 import { type ExpSelection, selectExperiments } from "./select.ts";
 
-/** Progress of an export or import, for the CLI's display. */
-export interface ArchiveProgress {
-  readonly phase: "exporting" | "importing";
-  readonly doneObjects: number;
-  readonly totalObjects: number;
-  readonly doneBytes: number;
-  readonly totalBytes: number;
-}
+export type { ArchiveProgress };
 
 /** Where the archive goes: a file (optionally in volumes), or a caller's stream. */
 export type ExportOutput =

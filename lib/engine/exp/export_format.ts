@@ -23,6 +23,15 @@ export const BUNDLE_PATH = "dxp/experiments.bundle";
 export const MANIFEST_PATH = "dxp/manifest.json";
 export const MANIFEST_SUM_PATH = "dxp/manifest.json.sha256";
 
+/** Progress of an export or import, for the CLI's display. */
+export interface ArchiveProgress {
+  readonly phase: "exporting" | "importing";
+  readonly doneObjects: number;
+  readonly totalObjects: number;
+  readonly doneBytes: number;
+  readonly totalBytes: number;
+}
+
 /** One experiment carried by the file. */
 export interface ExportedExp {
   readonly ref: string;

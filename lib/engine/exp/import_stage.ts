@@ -7,21 +7,25 @@
  * outside the staging folder changes here.
  */
 import { createHash } from "node:crypto";
-import { chmodSync, lstatSync, mkdirSync, writeFileSync } from "node:fs";
-import { type FileHandle, mkdir, open } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { open } from "node:fs/promises";
+import { join } from "node:path";
 import type { LocalCache } from "../../cache/mod.ts";
 import { oidDigest, parseObjectKey } from "../../core/object_key.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { type BundleHeader, MAX_BUNDLE_HEADER, parseBundleHeader } from "../../git/bundle_read.ts";
 import type { ObjectStore } from "../../git/pack/object_store.ts";
 import { throwIfAborted } from "../../store/abort.ts";
-import { isProtectedMode } from "../../store/local_verify.ts";
 import { createObjectHasher, type HashScheme } from "../../util/object_hasher.ts";
 import { readTar, TarError } from "../../util/tar_read.ts";
-import type { ArchiveProgress } from "./export.ts";
-import { type Manifest, memberKind, parseManifest, unsafeReason } from "./export_format.ts";
+import {
+  type ArchiveProgress,
+  type Manifest,
+  memberKind,
+  parseManifest,
+  unsafeReason,
+} from "./export_format.ts";
 import { volumeAt, type VolumeSet } from "./import_volumes.ts";
+import { collect, inCache, writeSmall, writeStaged } from "./import_write.ts";
 
 /** A DVC object of the archive. */
 export interface StagedObject {
@@ -307,89 +311,4 @@ function tarProblem(error: TarError, volumes: VolumeSet | undefined): string {
       : `its last volume '${last.name}' is truncated (or the volumes after it are missing)`;
   }
   return `it is truncated (${error.message})`;
-}
-
-/**
- * Whether the cache already has a good copy: a file in mode 0444 is trusted
- * after one synchronous lstat (the common answers, absent or protected,
- * never wait for the thread pool); any other mode is re-hashed as DVC does.
- */
-async function inCache(
-  cache: LocalCache,
-  oid: string,
-  scheme: HashScheme,
-  signal: AbortSignal | undefined,
-): Promise<boolean> {
-  let stats;
-  try {
-    stats = lstatSync(cache.objectPath(oid, scheme));
-  } catch {
-    return false;
-  }
-  if (stats.isFile() && isProtectedMode(stats.mode)) return true;
-  return await cache.has(oid, scheme, signal);
-}
-
-function writeSmall(path: string, bytes: Uint8Array, made: Set<string>): void {
-  const dir = dirname(path);
-  if (!made.has(dir)) {
-    mkdirSync(dir, { recursive: true });
-    made.add(dir);
-  }
-  writeFileSync(path, bytes, { flag: "wx", mode: 0o444 });
-  // Exactly DVC's protected mode whatever the umask: the file is renamed into the cache as is.
-  chmodSync(path, 0o444);
-}
-
-async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  for await (const chunk of chunks) {
-    parts.push(chunk.slice());
-    total += chunk.length;
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-/**
- * Writes `chunks` to a new file `path` (0444, created exclusively), each
- * write overlapping the hashing of the next chunk.
- */
-async function writeStaged(
-  path: string,
-  chunks: AsyncIterable<Uint8Array>,
-  made: Set<string>,
-): Promise<void> {
-  const dir = dirname(path);
-  if (!made.has(dir)) {
-    await mkdir(dir, { recursive: true });
-    made.add(dir);
-  }
-  const handle = await open(path, "wx", 0o444);
-  let pending: Promise<void> = Promise.resolve();
-  try {
-    for await (const chunk of chunks) {
-      await pending;
-      pending = writeAll(handle, chunk);
-    }
-    await pending;
-    await handle.chmod(0o444);
-  } finally {
-    await pending.catch(() => undefined);
-    await handle.close();
-  }
-}
-
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let at = 0;
-  while (at < bytes.length) {
-    const { bytesWritten } = await handle.write(bytes, at, bytes.length - at);
-    at += bytesWritten;
-  }
 }
