@@ -145,7 +145,9 @@ export async function expExport(
     if (bundle.prerequisites.length === 0) {
       throw new DxpError(
         "UnrelatedHave",
-        `None of the commits in '${options.have}' is in the experiments' history: it was written in another project, or in a clone without this project's history; nothing was exported.`,
+        options.have !== undefined
+          ? `None of the commits in '${options.have}' is in the experiments' history: it was written in another project, or in a clone without this project's history; nothing was exported.`
+          : "The experiments' history does not reach their baselines: the file would hold a whole history any repository accepts; nothing was exported.",
         ExitCode.failure,
       );
     }
