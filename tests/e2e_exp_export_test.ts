@@ -519,6 +519,15 @@ Deno.test("dxp exp import refuses a file made for another project, and a file wi
       /it was made for another project: none of the commits it builds on \(21f7f42\) is in this repository; nothing was imported\.$/m,
     );
     assert.deepEqual(snapshot(fx, other), before);
+    // The other way round: a have file written there shares no commit with this history.
+    const otherHave = join(fx.root, "other.have");
+    assert.equal(fx.dxp(["exp", "have", "-o", otherHave], other).code, 0);
+    const toOther = join(fx.root, "to-other.dxp");
+    assertRefused(
+      fx.dxp(["exp", "export", "exp-b", "--have", otherHave, "-o", toOther]),
+      /^ERROR: None of the commits in '.*other\.have' is in the experiments' history: it was written in another project, or in a clone without this project's history; nothing was exported\.$/m,
+    );
+    assert.equal(existsSync(toOther), false);
 
     // Without its last two members (manifest and checksum) but with a proper end of archive.
     const clone = airGappedClone(fx);
