@@ -859,6 +859,14 @@ Deno.test("dxp exp export / import on a terminal draw a progress bar; --no-progr
     const quiet = dxpOnTty(fx, ["exp", "import", file, "-q"], clone);
     assert.equal(quiet.code, 0);
     assert.equal(quiet.stdout, "");
+    const noBar = dxpOnTty(fx, ["exp", "import", file, "--no-progress"], clone);
+    assert.equal(noBar.code, 0, noBar.stdout);
+    assert.equal(noBar.stdout, "No experiments to pull.\r\n");
+    const again = join(fx.root, "again.dxp");
+    const quietExport = dxpOnTty(fx, ["exp", "export", "-A", "-o", again, "-q"], fx.repo);
+    assert.equal(quietExport.code, 0);
+    assert.equal(quietExport.stdout, "");
+    assert.deepEqual(readFileSync(again), readFileSync(file));
   } finally {
     await fx.cleanup();
   }
