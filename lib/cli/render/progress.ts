@@ -1,18 +1,26 @@
 import process from "node:process";
 import cliProgress from "cli-progress";
 import type { DataProgress } from "../../engine/data/progress.ts";
+import type { ArchiveProgress } from "../../engine/exp/export.ts";
 import type { CliContext } from "../context.ts";
 
-const LABELS: Record<DataProgress["phase"], string> = {
+type Progress = DataProgress | ArchiveProgress;
+
+const LABELS: Record<Progress["phase"], string> = {
   collecting: "Collecting",
   checking: "Checking remote",
   uploading: "Pushing",
   downloading: "Fetching",
+  exporting: "Exporting",
+  importing: "Importing",
 };
+
+/** Phases that end with their final figures on a pipe. */
+const MOVING = new Set<Progress["phase"]>(["uploading", "downloading", "exporting", "importing"]);
 
 /** A progress display for the data half, and a function to end it. */
 export interface ProgressDisplay {
-  update(progress: DataProgress): void;
+  update(progress: Progress): void;
   stop(): void;
 }
 
@@ -34,8 +42,8 @@ export function progressDisplay(
   let phaseStart = 0;
   let lastAt = 0;
   let printed = false;
-  let last: DataProgress | undefined;
-  const line = (p: DataProgress) =>
+  let last: Progress | undefined;
+  const line = (p: Progress) =>
     ctx.err(
       `${LABELS[p.phase]}: ${p.doneObjects}/${p.totalObjects} objects` +
         (p.totalBytes > 0 ? `, ${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB\n` : "\n"),
@@ -58,7 +66,7 @@ export function progressDisplay(
     },
     stop() {
       // Close a long transfer with its final figures.
-      if (printed && last && (last.phase === "uploading" || last.phase === "downloading")) {
+      if (printed && last && MOVING.has(last.phase)) {
         line(last);
       }
     },

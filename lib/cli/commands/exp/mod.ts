@@ -2,6 +2,9 @@ import { Command } from "@commander-js/extra-typings";
 import type { RunState } from "../../command_kit.ts";
 import { expApplyCommand } from "./apply.ts";
 import { expBranchCommand } from "./branch.ts";
+import { expExportCommand } from "./export.ts";
+import { expHaveCommand } from "./have.ts";
+import { expImportCommand } from "./import.ts";
 import { expListCommand } from "./list.ts";
 import { expPullCommand } from "./pull.ts";
 import { expPushCommand } from "./push.ts";
@@ -21,5 +24,8 @@ export function expCommand(state: RunState) {
     .addCommand(expApplyCommand(state))
     .addCommand(expBranchCommand(state))
     .addCommand(expShowCommand(state))
-    .addCommand(expSaveCommand(state));
+    .addCommand(expSaveCommand(state))
+    .addCommand(expExportCommand(state))
+    .addCommand(expImportCommand(state))
+    .addCommand(expHaveCommand(state));
 }
