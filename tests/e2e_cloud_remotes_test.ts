@@ -17,7 +17,9 @@ import {
   testPki,
 } from "./helpers/azurite.ts";
 import { b64urlJson, startTokenServer } from "./helpers/oauth_token_server.ts";
-import { DXP_BIN, runAsync, type RunResult } from "./helpers/tmp.ts";
+import { startGcsContractServer } from "./helpers/gcs_contract_server.ts";
+import { DXP_BIN, goldenEnv, runAsync, type RunResult, scratch } from "./helpers/tmp.ts";
+import { generateSample } from "../scripts/sample/generate.ts";
 
 /** dist/dxp without blocking the event loop (the contract servers live in this process). */
 function dxp(
@@ -332,3 +334,202 @@ e2e(
     }
   },
 );
+
+// ---------------------------------------------------------------- Google Cloud Storage
+
+/** A GCS contract server with bucket `bucket` and a service-account key file in `dir`. */
+async function gcsServer(dir: string) {
+  const server = await startGcsContractServer();
+  server.addBucket("bucket");
+  const sa = server.oauth.addServiceAccount("pusher@dxp-test.iam.gserviceaccount.com").file;
+  writeFileSync(join(dir, "sa.json"), JSON.stringify(sa));
+  return { server, sa };
+}
+
+/** No command may wait on the real metadata address. */
+const NO_GCE = { NO_GCE_CHECK: "true" };
+
+e2e(
+  "gcs: exp push writes DVC's object names; a fresh clone's exp pull restores them; one token per command",
+  async () => {
+    const fx = await fixtureCopy("basic");
+    const { server, sa } = await gcsServer(fx.root);
+    try {
+      const env = { ...fx.env, ...NO_GCE };
+      for (
+        const args of [
+          ["remote", "add", "-f", "--local", "store", "gs://bucket/dvc store"],
+          ["remote", "modify", "--local", "store", "endpointurl", server.url],
+          ["remote", "modify", "--local", "store", "credentialpath", "../sa.json"],
+        ]
+      ) {
+        const result = await dxp(args, { cwd: fx.repo, env });
+        assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+      }
+      const pushed = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal(
+        pushed.stdout,
+        "Pushed experiment exp-a to Git remote 'origin'.\n23 files uploaded\n",
+      );
+      assert.deepEqual(
+        server.names("bucket").map((n) => n.slice("dvc store/".length)),
+        goldenObjects("objects-exp-a-baseline2"),
+      );
+      assert.equal(server.oauth.tokenRequests.length, 1, "one token for 23 uploads");
+      const again = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+      assert.equal(again.stdout, "Experiment exp-a is up to date on Git remote 'origin'.\n");
+
+      // A teammate: the endpoint from STORAGE_EMULATOR_HOST, their own user credentials from
+      // GOOGLE_APPLICATION_CREDENTIALS; the server revokes tokens in the middle of the pull.
+      server.oauth.addClient("laptop-client", "laptop-secret");
+      const userFile = join(fx.root, "user.json");
+      writeFileSync(
+        userFile,
+        JSON.stringify({
+          type: "authorized_user",
+          client_id: "laptop-client",
+          client_secret: "laptop-secret",
+          refresh_token: server.oauth.addRefreshToken("laptop-client", "mate@example.com"),
+          token_uri: server.oauth.tokenUri,
+        }),
+      );
+      const clone = fx.freshClone();
+      writeFileSync(join(clone, ".dvc", "config.local"), remoteConfig("gs://bucket/dvc store"));
+      const before = server.oauth.tokenRequests.length;
+      server.revokeTokensAfter(5);
+      const pulled = await dxp(["exp", "pull", "origin", "exp-a"], {
+        cwd: clone,
+        env: {
+          ...env,
+          STORAGE_EMULATOR_HOST: server.host,
+          GOOGLE_APPLICATION_CREDENTIALS: userFile,
+        },
+      });
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assertCacheMatches(fx, clone, "objects-exp-a-baseline2");
+      assert.deepEqual(
+        server.oauth.tokenRequests.slice(before).map((r) => r.grant),
+        ["refresh_token", "refresh_token"],
+        "one token, one refresh after the revocation",
+      );
+
+      // A key the server does not know: one line, no key material.
+      const other = await startGcsContractServer();
+      const foreign = other.oauth.addServiceAccount(sa.client_email).file;
+      await other.stop();
+      writeFileSync(
+        join(fx.root, "sa.json"),
+        JSON.stringify({ ...foreign, token_uri: server.oauth.tokenUri }),
+      );
+      const denied = await dxp(["exp", "push", "origin", "exp-b"], { cwd: fx.repo, env });
+      assertOneLineError(denied, [foreign.private_key_id, "PRIVATE KEY", "laptop-secret"]);
+      assert.match(denied.stderr, /invalid_grant/);
+    } finally {
+      await server.stop();
+      await fx.cleanup();
+    }
+  },
+);
+
+e2e(
+  "gcs: a 20 MiB object goes up in a resumable session; a connection cut mid-chunk is resumed, not restarted",
+  async () => {
+    const { dir, cleanup } = await scratch("dxp-gcs-big-");
+    const { server } = await gcsServer(dir);
+    try {
+      const sample = await generateSample(join(dir, "sample"), {
+        experiments: 1,
+        bigFile: 20 * 1024 * 1024,
+      });
+      writeFileSync(
+        join(sample.repo, ".dvc", "config.local"),
+        remoteConfig("gs://bucket/big", {
+          endpointurl: server.url,
+          credentialpath: join(dir, "sa.json"),
+        }),
+      );
+      const session = (url: string) => url.includes("upload_id");
+      // The second chunk of the big object: 3 MiB arrive, then the connection dies — also
+      // for every copy the runtime's HTTP client sends again by itself (Bun and Deno resend an
+      // idempotent PUT that failed on a reused connection), so the failure reaches dxp.
+      server.failMatching(
+        (m, url, headers) =>
+          m === "PUT" && session(url) &&
+          headers["content-range"] === `bytes ${8 * 2 ** 20}-${16 * 2 ** 20 - 1}/${20 * 2 ** 20}`,
+        { dropAfter: 3 * 1024 * 1024 },
+        20,
+      );
+      const exp = sample.experiments.at(-1)!;
+      const pushed = await dxp(["exp", "push", "origin", exp.name], {
+        cwd: sample.repo,
+        env: { ...goldenEnv(dir), ...NO_GCE },
+      });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      const names = server.names("bucket", "big/").map((n) => n.slice("big/".length));
+      for (const key of exp.objects) assert.ok(names.includes(key), key);
+      const MiB = 1024 * 1024;
+      const size = 20 * MiB;
+      const cut = `bytes ${8 * MiB}-${16 * MiB - 1}/${size}`;
+      const ranges = server.requests.filter((r) => session(r.url))
+        .map((r) => r.headers["content-range"]);
+      assert.deepEqual(ranges.slice(0, 2), [`bytes 0-${8 * MiB - 1}/${size}`, cut]);
+      // After the cut (and any resend of the same bytes): ask, then go on from 11 MiB.
+      assert.deepEqual(ranges.slice(2).filter((r) => r !== cut), [
+        `bytes */${size}`,
+        `bytes ${11 * MiB}-${19 * MiB - 1}/${size}`,
+        `bytes ${19 * MiB}-${size - 1}/${size}`,
+      ]);
+      assert.equal(
+        server.requests.filter((r) => r.url.includes("uploadType=resumable") && !session(r.url))
+          .length,
+        1,
+        "one session",
+      );
+      assert.equal(server.openSessions(), 0);
+    } finally {
+      await server.stop();
+      await cleanup();
+    }
+  },
+);
+
+e2e("gcs: allow_anonymous_login pulls from a public bucket without credentials", async () => {
+  const fx = await fixtureCopy("basic");
+  const { server } = await gcsServer(fx.root);
+  try {
+    server.addBucket("open", { public: true });
+    const env = { ...fx.env, ...NO_GCE };
+    writeFileSync(
+      join(fx.repo, ".dvc", "config.local"),
+      remoteConfig("gs://open/store", {
+        endpointurl: server.url,
+        credentialpath: join(fx.root, "sa.json"),
+      }),
+    );
+    const pushed = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+    assert.equal(pushed.code, 0, pushed.stderr);
+    const clone = fx.freshClone();
+    writeFileSync(
+      join(clone, ".dvc", "config.local"),
+      remoteConfig("gs://open/store", { endpointurl: server.url, allow_anonymous_login: "true" }),
+    );
+    const before = server.requests.length;
+    const pulled = await dxp(["exp", "pull", "origin", "exp-a"], { cwd: clone, env });
+    assert.equal(pulled.code, 0, pulled.stderr);
+    assertCacheMatches(fx, clone, "objects-exp-a-baseline2");
+    const anonymous = server.requests.slice(before);
+    assert.ok(anonymous.length >= 23);
+    for (const request of anonymous) assert.equal(request.headers["authorization"], undefined);
+    writeFileSync(
+      join(fx.repo, ".dvc", "config.local"),
+      remoteConfig("gs://open/other", { endpointurl: server.url, allow_anonymous_login: "true" }),
+    );
+    const denied = await dxp(["push"], { cwd: fx.repo, env });
+    assertOneLineError(denied, []);
+    assert.match(denied.stderr, /no credentials were found/);
+  } finally {
+    await server.stop();
+    await fx.cleanup();
+  }
+});

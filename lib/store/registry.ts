@@ -1,5 +1,6 @@
 import { ConfigError } from "../errors/mod.ts";
 import { createAzureStore } from "./azure/mod.ts";
+import { createGcsStore } from "./gcs/mod.ts";
 import { composeStore, type StoreWrappers } from "./compose.ts";
 import { createHttpStore } from "./http.ts";
 import { createLocalStore } from "./local.ts";
@@ -16,6 +17,7 @@ const FACTORIES: Record<string, StoreFactory> = {
   http: createHttpStore,
   https: createHttpStore,
   azure: createAzureStore,
+  gs: createGcsStore,
 };
 
 /** A DVC remote as the config layer resolves it. */
@@ -40,7 +42,7 @@ export function openStore(
   if (factory === undefined) {
     throw new ConfigError(
       `configuration error - remote '${remote.name}' uses '${remote.type}://', which dxp does not support; ` +
-        "supported: local paths, s3://, azure://, http(s)://, ssh://",
+        "supported: local paths, s3://, gs://, azure://, http(s)://, ssh://",
     );
   }
   return composeStore(factory(remote.url, remote.options, context), wrappers);
