@@ -3,8 +3,8 @@ import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { CorruptError, StoreError } from "../../errors/mod.ts";
 import { createObjectHasher } from "../../util/object_hasher.ts";
-import { abortableSleep, abortError } from "../abort.ts";
-import { isTransient, storeErrorFromErrno } from "../errors.ts";
+import { storeErrorFromErrno } from "../errors.ts";
+import { hashLocalFile, QUANTUM, sendResumable } from "../google/resumable.ts";
 import { readFully } from "../read_fully.ts";
 import type { TransferOptions } from "../types.ts";
 import type { GcsClient } from "./gcs_client.ts";
@@ -31,7 +31,6 @@ export const DEFAULT_GCS_TUNING: GcsTuning = {
   chunkAttempts: 5,
   chunkRetryBaseMs: 500,
 };
-const QUANTUM = 256 * 1024;
 
 /**
  * Uploads a local file to `key`. The object's md5 goes in its metadata
@@ -150,20 +149,11 @@ async function resumableUpload(
 ): Promise<void> {
   const action = `upload '${key}'`;
   const chunkSize = Math.max(QUANTUM, Math.floor(tuning.chunkSize / QUANTUM) * QUANTUM);
-  const buffer = new Uint8Array(chunkSize);
   // First pass: the md5 goes into the session's metadata, and a file that does
   // not match `expect` is refused before anything is sent.
-  const md5Hasher = createHash("md5");
-  const expectHasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
-  for (let offset = 0; offset < size; offset += chunkSize) {
-    if (options.signal?.aborted) throw abortError(options.signal);
-    const piece = buffer.subarray(0, Math.min(chunkSize, size - offset));
-    await readFully(handle, piece, offset, localPath);
-    md5Hasher.update(piece);
-    expectHasher?.update(piece);
-  }
-  if (expectHasher) checkExpect(expectHasher.digest(), options, key, localPath);
-  const md5 = md5Hasher.digest("base64");
+  const hashes = await hashLocalFile(handle, size, localPath, options);
+  if (options.expect) checkExpect(hashes.expect!, options, key, localPath);
+  const md5 = hashes.md5.toString("base64");
 
   const started = await client.request({
     method: "POST",
@@ -191,132 +181,19 @@ async function resumableUpload(
     );
   }
 
-  let offset = 0;
-  let reported = 0;
-  const progress = (to: number) => {
-    options.onBytes?.(to - reported);
-    reported = to;
-  };
-  let failures = 0;
-  try {
-    for (;;) {
-      if (options.signal?.aborted) throw abortError(options.signal);
-      try {
-        const end = Math.min(offset + chunkSize, size);
-        const body = buffer.subarray(0, end - offset);
-        await readFully(handle, body, offset, localPath);
-        const response = await client.request({
-          method: "PUT",
-          path: session,
-          headers: { "content-range": `bytes ${offset}-${end - 1}/${size}` },
-          body,
-          signal: options.signal,
-          action: `${action} (bytes ${offset}-${end - 1})`,
-          pass: [308, 404, 410],
-        });
-        if (response.status === 404 || response.status === 410) throw sessionGone(client, action);
-        if (response.status !== 308) {
-          await checkStored(response, md5, key, client);
-          progress(size);
-          return;
-        }
-        await response.arrayBuffer();
-        const next = persisted(response);
-        if (next <= offset) {
-          throw new StoreError(
-            `Could not ${action} in '${client.config.displayUrl}': the server kept none of ` +
-              `the bytes from offset ${offset}; retry later.`,
-            { transient: true },
-          );
-        }
-        offset = next;
-        progress(offset);
-        failures = 0;
-      } catch (error) {
-        // Resume in the same session: ask how much it holds, go on from there.
-        let last = error;
-        for (;;) {
-          if (!resumable(last) || ++failures >= tuning.chunkAttempts) throw last;
-          const pause = tuning.chunkRetryBaseMs * 2 ** (failures - 1);
-          const asked = (last as StoreError).retryAfterMs;
-          await abortableSleep(Math.max(pause, Math.min(asked ?? 0, 60_000)), options.signal);
-          try {
-            const status = await queryStatus(client, session, size, options.signal, action);
-            if (status === "done") {
-              progress(size);
-              return;
-            }
-            offset = status;
-            progress(offset);
-            break;
-          } catch (queryError) {
-            last = queryError;
-          }
-        }
-      }
-    }
-  } catch (error) {
-    await cancelSession(client, session, action);
-    throw error;
-  }
-}
-
-/** The next offset a 308 asks for: one past the end of `Range: bytes=0-N` (0 without one). */
-function persisted(response: Response): number {
-  const range = /bytes=0-(\d+)/.exec(response.headers.get("range") ?? "");
-  return range ? Number(range[1]) + 1 : 0;
-}
-
-/** Network failures, timeouts, 408, 429 and 5xx: worth resuming in the same session. */
-function resumable(error: unknown): boolean {
-  if (!isTransient(error) || (error as StoreError).data["sessionGone"] === true) return false;
-  const status = (error as StoreError).data["status"];
-  return status === undefined || status === 408 || status === 429 ||
-    (typeof status === "number" && status >= 500);
-}
-
-/** Asks the session how much it holds (an empty PUT with `Content-Range: bytes *` + `/<size>`). */
-async function queryStatus(
-  client: GcsClient,
-  session: string,
-  size: number,
-  signal: AbortSignal | undefined,
-  action: string,
-): Promise<number | "done"> {
-  const response = await client.request({
-    method: "PUT",
-    path: session,
-    headers: { "content-range": `bytes */${size}` },
-    body: new Uint8Array(0),
-    signal,
-    action: `${action} (resume)`,
-    pass: [308, 404, 410],
+  const done = await sendResumable({
+    session,
+    handle,
+    localPath,
+    size,
+    chunkSize,
+    attempts: tuning.chunkAttempts,
+    retryBaseMs: tuning.chunkRetryBaseMs,
+    signal: options.signal,
+    onBytes: options.onBytes,
+    action,
+    remote: client.config.displayUrl,
+    request: (req) => client.request(req),
   });
-  await response.arrayBuffer();
-  if (response.status === 404 || response.status === 410) throw sessionGone(client, action);
-  return response.status === 308 ? persisted(response) : "done";
-}
-
-/** The session expired or was cancelled: the whole upload starts again (a new session). */
-function sessionGone(client: GcsClient, action: string): StoreError {
-  return new StoreError(
-    `Could not ${action} in '${client.config.displayUrl}': the upload session expired; retry.`,
-    { transient: true, data: { sessionGone: true } },
-  );
-}
-
-/** Best effort: a failed session should not linger (it expires after a week anyway). */
-async function cancelSession(client: GcsClient, session: string, action: string) {
-  try {
-    const response = await client.request({
-      method: "DELETE",
-      path: session,
-      signal: AbortSignal.timeout(client.limits.connectTimeoutMs),
-      action: `${action} (cancel)`,
-      pass: [404, 410, 499],
-    });
-    await response.arrayBuffer();
-  } catch {
-    // an unfinished session is invisible; it expires by itself
-  }
+  await checkStored(done, md5, key, client);
 }
