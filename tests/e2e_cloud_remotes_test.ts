@@ -6,7 +6,8 @@
  * works, refused credentials are one line without a stack trace or a secret.
  */
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FixtureCopy, fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
 import {
@@ -18,15 +19,38 @@ import {
 } from "./helpers/azurite.ts";
 import { b64urlJson, startTokenServer } from "./helpers/oauth_token_server.ts";
 import { startGcsContractServer } from "./helpers/gcs_contract_server.ts";
+import { startGDriveContractServer } from "./helpers/gdrive_contract_server.ts";
 import { DXP_BIN, goldenEnv, runAsync, type RunResult, scratch } from "./helpers/tmp.ts";
 import { generateSample } from "../scripts/sample/generate.ts";
 
-/** dist/dxp without blocking the event loop (the contract servers live in this process). */
+/**
+ * dist/dxp without blocking the event loop (the contract servers live in this
+ * process). With `onStderr`, stdin is a pipe and the callback sees stderr as it
+ * grows (an interactive login).
+ */
 function dxp(
   args: string[],
-  options: { cwd: string; env: Record<string, string | undefined> },
+  options: {
+    cwd: string;
+    env: Record<string, string | undefined>;
+    onStderr?: (text: string, stdin: { write(line: string): void }) => void;
+  },
 ): Promise<RunResult> {
-  return runAsync(DXP_BIN, args, options);
+  const { onStderr } = options;
+  if (onStderr === undefined) return runAsync(DXP_BIN, args, options);
+  return new Promise((resolve, reject) => {
+    const child = spawn(DXP_BIN, args, { cwd: options.cwd, env: options.env });
+    let stdout = "";
+    let stderr = "";
+    const stdin = { write: (line: string) => void child.stdin.write(line) };
+    child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d);
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      stderr += d;
+      onStderr(stderr, stdin);
+    });
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code: code ?? 128, stdout, stderr }));
+  });
 }
 
 /** The object list of a golden `objects-*.txt` (plain lines after the comments). */
@@ -533,3 +557,217 @@ e2e("gcs: allow_anonymous_login pulls from a public bucket without credentials",
     await fx.cleanup();
   }
 });
+
+// ---------------------------------------------------------------- Google Drive
+
+/** A Drive contract server, a service account key in `dir`, and the env pointing at it. */
+async function driveServer(dir: string) {
+  const server = await startGDriveContractServer();
+  const sa = server.oauth.addServiceAccount("pusher@dxp-test.iam.gserviceaccount.com").file;
+  writeFileSync(join(dir, "sa.json"), JSON.stringify(sa));
+  return { server, sa, env: { DXP_GDRIVE_API_URL: server.url } };
+}
+
+e2e(
+  "gdrive: exp push writes PyDrive2's folder layout; a fresh clone with DVC's cached user credentials pulls it back",
+  async () => {
+    const fx = await fixtureCopy("basic");
+    const { server, sa, env: apiEnv } = await driveServer(fx.root);
+    try {
+      const folder = server.addFolder("root", "dvc store");
+      const env = { ...fx.env, ...apiEnv };
+      writeFileSync(
+        join(fx.repo, ".dvc", "config.local"),
+        remoteConfig(`gdrive://${folder}`, {
+          gdrive_use_service_account: "true",
+          gdrive_service_account_json_file_path: "../../sa.json",
+        }),
+      );
+      const pushed = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal(
+        pushed.stdout,
+        "Pushed experiment exp-a to Git remote 'origin'.\n23 files uploaded\n",
+      );
+      assert.deepEqual(server.files(folder), goldenObjects("objects-exp-a-baseline2"));
+      for (const [path, count] of server.folders(folder)) assert.equal(count, 1, path);
+      assert.equal(server.oauth.tokenRequests.length, 1, "one token for the whole push");
+      const again = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+      assert.equal(again.stdout, "Experiment exp-a is up to date on Git remote 'origin'.\n");
+
+      // A teammate whose DVC logged in on a laptop (own OAuth client) copied the file here.
+      server.oauth.addClient("team-client.apps.googleusercontent.com", "team-secret");
+      const cacheDir = join(
+        fx.root,
+        "xdg-cache",
+        "pydrive2fs",
+        "team-client.apps.googleusercontent.com",
+      );
+      mkdirSync(cacheDir, { recursive: true });
+      writeFileSync(
+        join(cacheDir, "default.json"),
+        JSON.stringify({
+          access_token: "ya29.expired-long-ago",
+          client_id: "team-client.apps.googleusercontent.com",
+          client_secret: "team-secret",
+          refresh_token: server.oauth.addRefreshToken(
+            "team-client.apps.googleusercontent.com",
+            "mate@example.com",
+          ),
+          token_expiry: "2024-05-01T10:00:00Z",
+          token_uri: server.oauth.tokenUri,
+          user_agent: null,
+          revoke_uri: "https://oauth2.googleapis.com/revoke",
+          id_token: null,
+          id_token_jwt: null,
+          token_response: null,
+          scopes: ["https://www.googleapis.com/auth/drive"],
+          token_info_uri: "https://oauth2.googleapis.com/tokeninfo",
+          invalid: false,
+          _class: "OAuth2Credentials",
+          _module: "oauth2client.client",
+        }),
+      );
+      const clone = fx.freshClone();
+      writeFileSync(
+        join(clone, ".dvc", "config.local"),
+        remoteConfig(`gdrive://${folder}`, {
+          gdrive_client_id: "team-client.apps.googleusercontent.com",
+          gdrive_client_secret: "team-secret",
+        }),
+      );
+      const before = server.oauth.tokenRequests.length;
+      const pulled = await dxp(["exp", "pull", "origin", "exp-a"], {
+        cwd: clone,
+        env: { ...env, XDG_CACHE_HOME: join(fx.root, "xdg-cache") },
+      });
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assertCacheMatches(fx, clone, "objects-exp-a-baseline2");
+      assert.deepEqual(
+        server.oauth.tokenRequests.slice(before).map((r) => r.grant),
+        ["refresh_token"],
+        "one refresh for 23 downloads",
+      );
+      const saved = JSON.parse(readFileSync(join(cacheDir, "default.json"), "utf8"));
+      assert.notEqual(
+        saved.access_token,
+        "ya29.expired-long-ago",
+        "the new token is saved for DVC",
+      );
+
+      // A key Google does not know: one line, no key material.
+      const other = await startGDriveContractServer();
+      const foreign = other.oauth.addServiceAccount(sa.client_email).file;
+      await other.stop();
+      writeFileSync(
+        join(fx.root, "sa.json"),
+        JSON.stringify({ ...foreign, token_uri: server.oauth.tokenUri }),
+      );
+      const denied = await dxp(["exp", "push", "origin", "exp-b"], { cwd: fx.repo, env });
+      assertOneLineError(denied, [foreign.private_key_id, "PRIVATE KEY", "team-secret"]);
+      assert.match(denied.stderr, /invalid_grant/);
+    } finally {
+      await server.stop();
+      await fx.cleanup();
+    }
+  },
+);
+
+for (
+  const how of ["the browser comes back to the loopback port", "the redirect address is pasted"]
+) {
+  e2e(
+    `gdrive: remote login on a machine without a browser (${how}); the push then uses the saved credentials`,
+    async () => {
+      const fx = await fixtureCopy("basic");
+      const { server, env: apiEnv } = await driveServer(fx.root);
+      try {
+        const folder = server.addFolder("root", "store");
+        server.oauth.addClient("own-client.apps.googleusercontent.com", "own-secret");
+        const env = {
+          ...fx.env,
+          ...apiEnv,
+          XDG_CACHE_HOME: join(fx.root, "xdg-cache"),
+          DXP_GDRIVE_AUTH_URI: `${server.url}/o/oauth2/auth`,
+          DXP_GDRIVE_TOKEN_URI: server.oauth.tokenUri,
+        };
+        for (
+          const args of [
+            ["remote", "add", "-f", "--local", "store", `gdrive://${folder}`],
+            [
+              "remote",
+              "modify",
+              "--local",
+              "store",
+              "gdrive_client_id",
+              "own-client.apps.googleusercontent.com",
+            ],
+            ["remote", "modify", "--local", "store", "gdrive_client_secret", "own-secret"],
+          ]
+        ) {
+          const result = await dxp(args, { cwd: fx.repo, env });
+          assert.equal(result.code, 0, `${args.join(" ")}: ${result.stderr}`);
+        }
+        // Without credentials, a push stops at once with what to do.
+        const refused = await dxp(["push"], { cwd: fx.repo, env });
+        assertOneLineError(refused, ["own-secret"]);
+        assert.match(refused.stderr, /dxp remote login/);
+
+        let browsed: Promise<void> | undefined;
+        const login = await dxp(["remote", "login", "store", "--port", "0"], {
+          cwd: fx.repo,
+          env,
+          onStderr: (stderr, stdin) => {
+            const url = /^ {4}(http\S+)$/m.exec(stderr)?.[1];
+            if (url === undefined || browsed !== undefined) return;
+            // The person at a browser elsewhere: Google's page consents and redirects.
+            browsed = (async () => {
+              const consent = await fetch(url, { redirect: "manual" });
+              await consent.body?.cancel();
+              assert.equal(consent.status, 302);
+              const back = consent.headers.get("location")!;
+              assert.match(back, /^http:\/\/localhost:\d+\/\?state=/);
+              if (how.startsWith("the browser")) {
+                // through `ssh -L`, the browser reaches the server's loopback port
+                const page = await fetch(back.replace("localhost", "127.0.0.1"));
+                assert.match(await page.text(), /authentication flow has completed/);
+              } else {
+                stdin.write(`${back}\n`);
+              }
+            })();
+          },
+        });
+        await browsed;
+        assert.equal(login.code, 0, login.stderr);
+        const path = join(
+          fx.root,
+          "xdg-cache",
+          "pydrive2fs",
+          "own-client.apps.googleusercontent.com",
+          "default.json",
+        );
+        assert.equal(
+          login.stdout,
+          `Logged in for remote 'store': credentials saved to '${path}'.\n`,
+        );
+        assert.match(login.stderr, /client_id=own-client.apps.googleusercontent.com/);
+        assert.doesNotMatch(login.stderr + login.stdout, /own-secret/);
+        const saved = JSON.parse(readFileSync(path, "utf8"));
+        assert.equal(saved._module, "oauth2client.client");
+        assert.equal(saved.client_id, "own-client.apps.googleusercontent.com");
+        assert.match(saved.refresh_token, /^1\/\/refresh-/);
+        assert.equal(statSync(path).mode & 0o777, 0o600);
+
+        const before = server.oauth.tokenRequests.length;
+        const pushed = await dxp(["push"], { cwd: fx.repo, env });
+        assert.equal(pushed.code, 0, pushed.stderr);
+        assert.equal(pushed.stdout, "23 files pushed\n");
+        assert.deepEqual(server.files(folder), goldenObjects("objects-workspace-baseline2"));
+        assert.equal(server.oauth.tokenRequests.length, before, "the saved access token is used");
+      } finally {
+        await server.stop();
+        await fx.cleanup();
+      }
+    },
+  );
+}

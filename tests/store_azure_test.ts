@@ -351,6 +351,26 @@ Deno.test("Azure store: a SAS token authorises; a read-only SAS refuses uploads 
       return true;
     });
     assert.deepEqual(await azurite.blobNames(container), ["s/big"]);
+
+    // A connection reset: the runtime's error text may quote the URL; the signature never shows.
+    const sas = azurite.accountSas("rl");
+    const signature = new URLSearchParams(sas).get("sig")!;
+    const proxy = await startS3FaultProxy(azurite.endpoint.replace(/\/devstoreaccount1$/, ""));
+    try {
+      const cut = openAzureStore(`azure://${container}/s`, {
+        account_name: AZURITE_ACCOUNT,
+        sas_token: sas,
+      }, { env: { DXP_AZURE_BLOB_ENDPOINT: `${proxy.endpoint}/${AZURITE_ACCOUNT}` } });
+      proxy.failNext("reset", 5);
+      await assert.rejects(cut.exists("big"), (e) => {
+        assert.ok(e instanceof StoreError && e.transient, String(e));
+        assert.ok(!e.message.includes(signature), e.message);
+        assert.ok(!e.message.includes(encodeURIComponent(signature)), e.message);
+        return true;
+      });
+    } finally {
+      await proxy.stop();
+    }
   } finally {
     await cleanup();
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from "../errors/mod.ts";
 import { createAzureStore } from "./azure/mod.ts";
 import { createGcsStore } from "./gcs/mod.ts";
+import { createGDriveStore } from "./gdrive/mod.ts";
 import { composeStore, type StoreWrappers } from "./compose.ts";
 import { createHttpStore } from "./http.ts";
 import { createLocalStore } from "./local.ts";
@@ -18,6 +19,7 @@ const FACTORIES: Record<string, StoreFactory> = {
   https: createHttpStore,
   azure: createAzureStore,
   gs: createGcsStore,
+  gdrive: createGDriveStore,
 };
 
 /** A DVC remote as the config layer resolves it. */
@@ -42,7 +44,7 @@ export function openStore(
   if (factory === undefined) {
     throw new ConfigError(
       `configuration error - remote '${remote.name}' uses '${remote.type}://', which dxp does not support; ` +
-        "supported: local paths, s3://, gs://, azure://, http(s)://, ssh://",
+        "supported: local paths, s3://, gs://, azure://, gdrive://, http(s)://, ssh://",
     );
   }
   return composeStore(factory(remote.url, remote.options, context), wrappers);

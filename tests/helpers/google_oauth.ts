@@ -9,7 +9,13 @@
  * exercise "401 → exactly one refresh".
  */
 import { Buffer } from "node:buffer";
-import { createPublicKey, createVerify, generateKeyPairSync, randomBytes } from "node:crypto";
+import {
+  createHash,
+  createPublicKey,
+  createVerify,
+  generateKeyPairSync,
+  randomBytes,
+} from "node:crypto";
 
 export interface ServiceAccountFile {
   type: "service_account";
@@ -45,7 +51,10 @@ export class GoogleOAuth {
   readonly #accounts = new Map<string, { publicPem: string }>();
   readonly #clients = new Map<string, string>();
   readonly #refreshTokens = new Map<string, { clientId: string; user: string }>();
-  readonly #codes = new Map<string, { clientId: string; redirectUri: string; user: string }>();
+  readonly #codes = new Map<
+    string,
+    { clientId: string; redirectUri: string; user: string; challenge?: string | undefined }
+  >();
 
   /** A new service account whose key file points at this endpoint. */
   addServiceAccount(email: string): { file: ServiceAccountFile; publicPem: string } {
@@ -78,10 +87,21 @@ export class GoogleOAuth {
     return token;
   }
 
-  /** What an authorization page hands back after consent: a one-time code. */
-  issueCode(clientId: string, redirectUri: string, user: string): string {
+  /**
+   * What an authorization page hands back after consent: a one-time code.
+   * With PKCE (RFC 7636, S256 only) the exchange must bring the verifier.
+   */
+  issueCode(
+    clientId: string,
+    redirectUri: string,
+    user: string,
+    pkce: { challenge?: string | undefined; method?: string | undefined } = {},
+  ): string {
+    if (pkce.challenge !== undefined && pkce.method !== "S256") {
+      throw new Error("only S256 PKCE challenges are accepted");
+    }
     const code = `4/code-${randomBytes(12).toString("hex")}`;
-    this.#codes.set(code, { clientId, redirectUri, user });
+    this.#codes.set(code, { clientId, redirectUri, user, challenge: pkce.challenge });
     return code;
   }
 
@@ -158,6 +178,13 @@ export class GoogleOAuth {
       }
       if (code.redirectUri !== form["redirect_uri"]) {
         return fail(400, "redirect_uri_mismatch", "Bad Request");
+      }
+      if (
+        code.challenge !== undefined &&
+        createHash("sha256").update(form["code_verifier"] ?? "").digest("base64url") !==
+          code.challenge
+      ) {
+        return fail(400, "invalid_grant", "Invalid code verifier.");
       }
       this.#codes.delete(form["code"]!);
       const refresh = this.addRefreshToken(clientId, code.user);

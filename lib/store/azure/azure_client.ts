@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { DxpError } from "../../errors/mod.ts";
+import { type DxpError, StoreError } from "../../errors/mod.ts";
 import { TokenCache } from "../bearer_token.ts";
 import { fetchWithLimits, type HttpLimits } from "../http_fetch.ts";
 import { encodeKey, strictEncode } from "../http_values.ts";
@@ -118,12 +118,17 @@ export class AzureClient {
     const token = await this.#tokens?.get(req.signal);
     if (token !== undefined) headers.set("authorization", `Bearer ${token}`);
     const started = performance.now();
-    const response = await fetchWithLimits(
-      url.href,
-      { method: req.method, headers, ...(req.body ? { body: req.body } : {}) },
-      this.limits,
-      { action: req.action, where: this.config.displayUrl, signal: req.signal },
-    );
+    let response: Response;
+    try {
+      response = await fetchWithLimits(
+        url.href,
+        { method: req.method, headers, ...(req.body ? { body: req.body } : {}) },
+        this.limits,
+        { action: req.action, where: this.config.displayUrl, signal: req.signal },
+      );
+    } catch (error) {
+      throw withoutSas(error);
+    }
     this.#onDebug?.(
       `Azure ${req.method} ${this.#shown(req)} -> ${response.status} ` +
         `(${Math.round(performance.now() - started)} ms)`,
@@ -144,4 +149,17 @@ export class AzureClient {
       req.query?.length ? "?" + req.query.map(([k]) => k).join("&") : ""
     }`;
   }
+}
+
+/**
+ * A network error whose text quotes the request URL (some runtimes' fetch
+ * does) would show a SAS token's signature: it is masked.
+ */
+export function withoutSas(error: unknown): unknown {
+  if (!(error instanceof StoreError) || !/sig=/i.test(error.message)) return error;
+  return new StoreError(error.message.replace(/([?&]sig=)[^&\s)'"]*/gi, "$1***"), {
+    transient: error.transient,
+    ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    data: error.data,
+  });
 }

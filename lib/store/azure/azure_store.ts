@@ -1,8 +1,9 @@
 import { saveResponseBody } from "../http_download.ts";
+import { readBodyText } from "../read_body.ts";
 import { checkKey } from "../http_values.ts";
 import { xmlBlocks, xmlText } from "../s3/xml.ts";
 import type { Store, StoreContext, StoreFactory, TransferOptions } from "../types.ts";
-import { AzureClient } from "./azure_client.ts";
+import { AzureClient, withoutSas } from "./azure_client.ts";
 import { azureResponseError } from "./azure_errors.ts";
 import { type AzureTuning, DEFAULT_AZURE_TUNING, putBlob } from "./azure_put.ts";
 import { parseAzureRemote } from "./options.ts";
@@ -61,7 +62,11 @@ export class AzureStore implements Store {
         signal,
         action: `list '${prefix}'`,
       });
-      const xml = await response.text();
+      const xml = await readBodyText(response, {
+        action: `list '${prefix}'`,
+        where: this.displayUrl,
+        signal,
+      });
       for (const block of xmlBlocks(xml, "Blob")) {
         const name = xmlText(block, "Name");
         if (name !== undefined && name.startsWith(root)) yield name.slice(root.length);
@@ -84,14 +89,18 @@ export class AzureStore implements Store {
       signal: options.signal,
       action,
     });
-    await saveResponseBody(response, localPath, {
-      expect: options.expect,
-      signal: options.signal,
-      onBytes: options.onBytes,
-      readTimeoutMs: this.client.limits.readTimeoutMs,
-      action,
-      where: `${this.displayUrl}/${key}`,
-    });
+    try {
+      await saveResponseBody(response, localPath, {
+        expect: options.expect,
+        signal: options.signal,
+        onBytes: options.onBytes,
+        readTimeoutMs: this.client.limits.readTimeoutMs,
+        action,
+        where: `${this.displayUrl}/${key}`,
+      });
+    } catch (error) {
+      throw withoutSas(error);
+    }
   }
 
   async delete(key: string, signal?: AbortSignal): Promise<void> {

@@ -1,6 +1,6 @@
 import { AuthError, type DxpError, StoreError } from "../../errors/mod.ts";
 import { parseRetryAfter } from "../errors.ts";
-import { parseJsonObject } from "../oauth_token.ts";
+import { googleErrorDetail } from "../google/error_body.ts";
 
 /** What the request was for, to name it in the message. */
 export interface GcsFailureContext {
@@ -10,24 +10,6 @@ export interface GcsFailureContext {
   readonly remote: string;
   /** Where the credentials came from ("service account 'x' from '/k.json' (…)"). */
   readonly credentials: string;
-}
-
-/** The `reason` and `message` of a JSON API error body (`{"error": {"errors": [{reason}]}}`). */
-export function googleErrorDetail(text: string): { reason: string; message: string } {
-  const error = parseJsonObject(text)?.["error"];
-  if (typeof error !== "object" || error === null) return { reason: "", message: "" };
-  const record = error as Record<string, unknown>;
-  const first = Array.isArray(record["errors"]) ? record["errors"][0] : undefined;
-  const reason = typeof first === "object" && first !== null &&
-      typeof (first as Record<string, unknown>)["reason"] === "string"
-    ? (first as Record<string, string>)["reason"]!
-    : typeof record["status"] === "string"
-    ? record["status"]
-    : "";
-  const message = typeof record["message"] === "string"
-    ? record["message"].split("\n")[0]!.slice(0, 200)
-    : "";
-  return { reason, message };
 }
 
 const RATE_LIMIT_REASONS = new Set(["rateLimitExceeded", "userRateLimitExceeded"]);

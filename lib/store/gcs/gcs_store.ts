@@ -1,4 +1,5 @@
 import { StoreError } from "../../errors/mod.ts";
+import { readBodyText } from "../read_body.ts";
 import { saveResponseBody } from "../http_download.ts";
 import { checkKey } from "../http_values.ts";
 import { parseJsonObject } from "../oauth_token.ts";
@@ -61,7 +62,11 @@ export class GcsStore implements Store {
         action: `list '${prefix}'`,
         pass: [404],
       });
-      const text = await response.text();
+      const text = await readBodyText(response, {
+        action: `list '${prefix}'`,
+        where: this.displayUrl,
+        signal,
+      });
       if (response.status === 404) throw this.#bucketMissing();
       const page = parseJsonObject(text);
       if (page === undefined) {

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { readBodyText } from "../read_body.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { CorruptError, StoreError } from "../../errors/mod.ts";
@@ -122,7 +123,10 @@ async function multipartUpload(
 
 /** The created object's md5Hash must be ours (a server that ignores `md5Hash` is caught here). */
 async function checkStored(response: Response, md5: string, key: string, client: GcsClient) {
-  const text = await response.text();
+  const text = await readBodyText(response, {
+    action: `upload '${key}'`,
+    where: client.config.displayUrl,
+  });
   let stored: unknown;
   try {
     stored = (JSON.parse(text) as Record<string, unknown>)["md5Hash"];
