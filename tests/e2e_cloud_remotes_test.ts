@@ -7,10 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type FixtureCopy, fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
 import {
+  type Azurite,
   AZURITE_ACCOUNT,
   AZURITE_KEY,
   sharedAzurite,
@@ -21,6 +22,9 @@ import { b64urlJson, startTokenServer } from "./helpers/oauth_token_server.ts";
 import { startGcsContractServer } from "./helpers/gcs_contract_server.ts";
 import { startGDriveContractServer } from "./helpers/gdrive_contract_server.ts";
 import { DXP_BIN, goldenEnv, runAsync, type RunResult, scratch } from "./helpers/tmp.ts";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { generateSample } from "../scripts/sample/generate.ts";
 
 /**
@@ -261,12 +265,34 @@ e2e(
   },
 );
 
+/** One HTTPS Azurite with bearer-token checks (`--oauth basic`) for this file, and its CA. */
+let httpsAzurite: Promise<{ azurite: Azurite; caFile: string }> | undefined;
+function sharedHttpsAzurite() {
+  return httpsAzurite ??= (async () => {
+    const pki = testPki(mkdtempSync(join(tmpdir(), "dxp-azurite-pki-")));
+    return { azurite: await startAzurite({ tls: pki }), caFile: pki.caFile };
+  })();
+}
+
+/** A token shaped like Entra ID's for Azure Storage (Azurite checks iss, aud, nbf/exp). */
+function entraToken(tenant: string, ageSeconds = 0): string {
+  const now = Math.floor(Date.now() / 1000) - ageSeconds;
+  return `${b64urlJson({ typ: "JWT", alg: "RS256" })}.${
+    b64urlJson({
+      aud: "https://storage.azure.com",
+      iss: `https://sts.windows.net/${tenant}/`,
+      iat: now,
+      nbf: now - 60,
+      exp: now + 3600,
+    })
+  }.c2lnbmF0dXJl`;
+}
+
 e2e(
   "azure: a service principal's token (HTTPS Azurite checks its claims) is fetched once per command",
   async () => {
     const fx = await fixtureCopy("basic");
-    const pki = testPki(fx.root);
-    const azurite = await startAzurite({ tls: pki });
+    const { azurite, caFile } = await sharedHttpsAzurite();
     const tenant = "72f988bf-86f1-41af-91ab-2d7cd011db47";
     const issued: string[] = [];
     let expiredNext = false;
@@ -285,18 +311,8 @@ e2e(
         };
       }
       // An expired token still announced as valid (revoked early, clock skew): Azurite refuses it.
-      const now = Math.floor(Date.now() / 1000) - (expiredNext ? 7200 : 0);
+      const token = entraToken(tenant, expiredNext ? 7200 : 0);
       expiredNext = false;
-      const token = `${b64urlJson({ typ: "JWT", alg: "RS256" })}.${
-        b64urlJson({
-          aud: "https://storage.azure.com",
-          iss: `https://sts.windows.net/${tenant}/`,
-          iat: now,
-          nbf: now - 60,
-          exp: now + 3600,
-          appid: "app-id",
-        })
-      }.c2lnbmF0dXJl`;
       issued.push(token);
       return { token };
     });
@@ -315,7 +331,7 @@ e2e(
         ...fx.env,
         DXP_AZURE_BLOB_ENDPOINT: azurite.endpoint,
         AZURE_AUTHORITY_HOST: tokens.url,
-        SSL_CERT_FILE: pki.caFile,
+        SSL_CERT_FILE: caFile,
       };
       const pushed = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
       assert.equal(pushed.code, 0, pushed.stderr);
@@ -353,7 +369,92 @@ e2e(
       assert.match(denied.stderr, /invalid_client/);
     } finally {
       await tokens.stop();
-      await azurite.stop();
+      await fx.cleanup();
+    }
+  },
+);
+
+e2e(
+  "azure: with nothing configured, tokens come from the managed identity (IMDS), else from 'az login'",
+  async () => {
+    const fx = await fixtureCopy("basic");
+    const { azurite, caFile } = await sharedHttpsAzurite();
+    const tenant = "0c0ffee0-0000-4000-8000-000000000001";
+    const imdsSeen: string[] = [];
+    const imds = http.createServer((req, res) => {
+      imdsSeen.push(`${req.method} ${req.url}`);
+      const url = new URL(req.url ?? "/", "http://x");
+      if (
+        url.pathname !== "/metadata/identity/oauth2/token" || req.headers["metadata"] !== "true" ||
+        url.searchParams.get("resource") !== "https://storage.azure.com"
+      ) {
+        res.writeHead(400).end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify({
+        access_token: entraToken(tenant),
+        expires_in: "3599",
+        expires_on: String(Math.floor(Date.now() / 1000) + 3599),
+        resource: "https://storage.azure.com",
+        token_type: "Bearer",
+      }));
+    });
+    await new Promise<void>((resolve) => imds.listen(0, "127.0.0.1", resolve));
+    try {
+      const container = await azurite.newContainer("mi");
+      writeFileSync(
+        join(fx.repo, ".dvc", "config.local"),
+        remoteConfig(`azure://${container}`, { account_name: AZURITE_ACCOUNT }),
+      );
+      const env = {
+        ...fx.env,
+        DXP_AZURE_BLOB_ENDPOINT: azurite.endpoint,
+        SSL_CERT_FILE: caFile,
+        AZURE_POD_IDENTITY_AUTHORITY_HOST: `http://127.0.0.1:${
+          (imds.address() as AddressInfo).port
+        }`,
+      };
+      const pushed = await dxp(["exp", "push", "origin", "exp-a"], { cwd: fx.repo, env });
+      assert.equal(pushed.code, 0, pushed.stderr);
+      assert.equal(imdsSeen.length, 1, "one managed-identity token for the push");
+      assert.equal(
+        (await azurite.blobNames(container)).length,
+        goldenObjects("objects-exp-a-baseline2").length,
+      );
+
+      // exclude_managed_identity_credential skips IMDS; the Azure CLI's login is next.
+      const bin = join(fx.root, "bin");
+      mkdirSync(bin);
+      writeFileSync(
+        join(bin, "az"),
+        `#!/bin/sh\necho "$@" >> "${join(fx.root, "az.log")}"\n` +
+          `printf '{"accessToken": "%s", "expiresOn": "2099-01-01 00:00:00.000000", ` +
+          `"expires_on": %s, "tokenType": "Bearer"}' '${entraToken(tenant)}' ` +
+          `"$(($(date +%s) + 3600))"\n`,
+      );
+      chmodSync(join(bin, "az"), 0o755);
+      const clone = fx.freshClone();
+      writeFileSync(
+        join(clone, ".dvc", "config.local"),
+        remoteConfig(`azure://${container}`, {
+          account_name: AZURITE_ACCOUNT,
+          exclude_managed_identity_credential: "true",
+        }),
+      );
+      const pulled = await dxp(["exp", "pull", "origin", "exp-a"], {
+        cwd: clone,
+        env: { ...env, PATH: `${bin}:${fx.env["PATH"]}` },
+      });
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assertCacheMatches(fx, clone, "objects-exp-a-baseline2");
+      assert.equal(imdsSeen.length, 1, "IMDS not asked");
+      assert.deepEqual(
+        readFileSync(join(fx.root, "az.log"), "utf8").trim().split("\n"),
+        ["account get-access-token --resource https://storage.azure.com --output json"],
+      );
+    } finally {
+      await new Promise<void>((resolve) => imds.close(() => resolve()));
       await fx.cleanup();
     }
   },

@@ -17,6 +17,8 @@ export type TokenSource = (signal?: AbortSignal) => Promise<BearerToken>;
 
 /** Renew this long before expiry (google-auth and azure-identity use 5 minutes)… */
 const REFRESH_MARGIN_MS = 5 * 60 * 1000;
+/** A token is used at least this long after it was fetched, whatever its stated expiry. */
+const MIN_REUSE_MS = 10 * 1000;
 
 interface Entry {
   readonly promise: Promise<BearerToken>;
@@ -62,9 +64,13 @@ export class TokenCache {
     entry.promise.then((value) => {
       entry.value = value;
       if (value.expiresAt !== undefined) {
-        // …or halfway through a token's life when it is shorter than that.
+        // …or halfway through a token's life when it is shorter than that; a token said to
+        // be expired already is still tried for a while (a refusal renews it at once).
         const lifetime = value.expiresAt - fetchedAt;
-        entry.renewAt = value.expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 2);
+        entry.renewAt = Math.max(
+          value.expiresAt - Math.min(REFRESH_MARGIN_MS, lifetime / 2),
+          fetchedAt + MIN_REUSE_MS,
+        );
       }
     }, () => {
       // A failed fetch (an abort, a network error) must not stick.
