@@ -1,4 +1,7 @@
 import { ConfigError } from "../errors/mod.ts";
+import { createAzureStore } from "./azure/mod.ts";
+import { createGcsStore } from "./gcs/mod.ts";
+import { createGDriveStore } from "./gdrive/mod.ts";
 import { composeStore, type StoreWrappers } from "./compose.ts";
 import { createHttpStore } from "./http.ts";
 import { createLocalStore } from "./local.ts";
@@ -14,6 +17,9 @@ const FACTORIES: Record<string, StoreFactory> = {
   ssh: createSftpStore,
   http: createHttpStore,
   https: createHttpStore,
+  azure: createAzureStore,
+  gs: createGcsStore,
+  gdrive: createGDriveStore,
 };
 
 /** A DVC remote as the config layer resolves it. */
@@ -38,7 +44,7 @@ export function openStore(
   if (factory === undefined) {
     throw new ConfigError(
       `configuration error - remote '${remote.name}' uses '${remote.type}://', which dxp does not support; ` +
-        "supported: local paths, s3://, http(s)://, ssh://",
+        "supported: local paths, s3://, gs://, azure://, gdrive://, http(s)://, ssh://",
     );
   }
   return composeStore(factory(remote.url, remote.options, context), wrappers);

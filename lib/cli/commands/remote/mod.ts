@@ -3,6 +3,7 @@ import type { RunState } from "../../command_kit.ts";
 import { remoteAddCommand } from "./add.ts";
 import { remoteDefaultCommand } from "./default.ts";
 import { remoteListCommand } from "./list.ts";
+import { remoteLoginCommand } from "./login.ts";
 import { remoteModifyCommand } from "./modify.ts";
 import { remoteRemoveCommand } from "./remove.ts";
 import { remoteRenameCommand } from "./rename.ts";
@@ -15,6 +16,7 @@ export function remoteCommand(state: RunState) {
     .addCommand(remoteDefaultCommand(state))
     .addCommand(remoteModifyCommand(state))
     .addCommand(remoteListCommand(state))
+    .addCommand(remoteLoginCommand(state))
     .addCommand(remoteRemoveCommand(state))
     .addCommand(remoteRenameCommand(state));
 }
