@@ -242,27 +242,3 @@ Deno.test("dxp exp remove deletes local experiment refs only", async () => {
     await fx.cleanup();
   }
 });
-
-Deno.test("dxp exp remove -g matches DVC's goldens", async () => {
-  const fx = await fixtureCopy("basic");
-  try {
-    for (
-      const golden of [
-        "exp-remove_g_exp-b",
-        "exp-remove_g_exp-b_again",
-        "exp-remove_g_does-not-exist",
-      ]
-    ) {
-      const expected = readGolden("basic", golden);
-      const result = fx.dxp(expected.command.split(" ").slice(1));
-      assert.equal(result.code, expected.exitCode, golden);
-      assert.equal(result.stdout, expected.stdout, golden);
-      assert.equal(result.stderr, expected.stderr, golden);
-    }
-    const full = readGolden("basic", "exp-remove_g_full-ref_auto");
-    const result = fx.dxp(full.command.split(" ").slice(1));
-    assert.equal(result.stdout, full.stdout);
-  } finally {
-    await fx.cleanup();
-  }
-});
