@@ -5,7 +5,7 @@
  * (selection, history, every object present in the cache); the archive is
  * then streamed member by member, so memory does not grow with its size.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,6 +17,7 @@ import { ObjectStore } from "../../git/pack/object_store.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
+import { HashThread, inlineHash, type ThreadHash } from "../../util/hash_thread.ts";
 import { TarWriter } from "../../util/tar_write.ts";
 import { throwIfAborted } from "../../store/abort.ts";
 import {
@@ -137,6 +138,7 @@ export async function expExport(
   });
   const tmpDir = join(project.dvcDir, "tmp");
   let bundlePath: string | undefined;
+  const hashThread = new HashThread();
   try {
     const presentHaves: string[] = [];
     for (const oid of haves) if (await store.has(oid)) presentHaves.push(oid);
@@ -207,7 +209,8 @@ export async function expExport(
         mode: number,
         chunks: AsyncIterable<Uint8Array>,
       ) => {
-        const hash = createHash("sha256");
+        // A big member is hashed on the second thread while this one copies it.
+        const hash = size > CHUNK ? hashThread.start("sha256") : inlineHash("sha256");
         await tar.add(
           { path, size, mode },
           hashing(chunks, hash, (n) => {
@@ -215,7 +218,7 @@ export async function expExport(
             report();
           }),
         );
-        members.push({ path, size, sha256: hash.digest("hex") });
+        members.push({ path, size, sha256: await hash.digest() });
       };
       const readme = new TextEncoder().encode(README_TEXT);
       await add(README_PATH, readme.length, 0o644, once(readme));
@@ -260,6 +263,7 @@ export async function expExport(
       throw error;
     }
   } finally {
+    hashThread.close();
     await store.close();
     if (bundlePath !== undefined) await rm(bundlePath, { force: true });
   }
@@ -278,11 +282,11 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 
 async function* hashing(
   chunks: AsyncIterable<Uint8Array>,
-  hash: ReturnType<typeof createHash>,
+  hash: ThreadHash,
   onBytes: (n: number) => void,
 ): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) {
-    hash.update(chunk);
+    await hash.update(chunk);
     yield chunk;
     onBytes(chunk.length);
   }
