@@ -5,7 +5,7 @@
  * (selection, history, every object present in the cache); the archive is
  * then streamed member by member, so memory does not grow with its size.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
@@ -17,7 +17,6 @@ import { ObjectStore } from "../../git/pack/object_store.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
-import { HashThread, inlineHash, type ThreadHash } from "../../util/hash_thread.ts";
 import { TarWriter } from "../../util/tar_write.ts";
 import { throwIfAborted } from "../../store/abort.ts";
 import {
@@ -138,7 +137,6 @@ export async function expExport(
   });
   const tmpDir = join(project.dvcDir, "tmp");
   let bundlePath: string | undefined;
-  const hashThread = new HashThread();
   try {
     const presentHaves: string[] = [];
     for (const oid of haves) if (await store.has(oid)) presentHaves.push(oid);
@@ -209,8 +207,7 @@ export async function expExport(
         mode: number,
         chunks: AsyncIterable<Uint8Array>,
       ) => {
-        // A big member is hashed on the second thread while this one copies it.
-        const hash = size > CHUNK ? hashThread.start("sha256") : inlineHash("sha256");
+        const hash = createHash("sha256");
         await tar.add(
           { path, size, mode },
           hashing(chunks, hash, (n) => {
@@ -218,7 +215,7 @@ export async function expExport(
             report();
           }),
         );
-        members.push({ path, size, sha256: await hash.digest() });
+        members.push({ path, size, sha256: hash.digest("hex") });
       };
       const readme = new TextEncoder().encode(README_TEXT);
       await add(README_PATH, readme.length, 0o644, once(readme));
@@ -263,7 +260,6 @@ export async function expExport(
       throw error;
     }
   } finally {
-    hashThread.close();
     await store.close();
     if (bundlePath !== undefined) await rm(bundlePath, { force: true });
   }
@@ -282,11 +278,11 @@ async function* once(bytes: Uint8Array): AsyncGenerator<Uint8Array> {
 
 async function* hashing(
   chunks: AsyncIterable<Uint8Array>,
-  hash: ThreadHash,
+  hash: ReturnType<typeof createHash>,
   onBytes: (n: number) => void,
 ): AsyncGenerator<Uint8Array> {
   for await (const chunk of chunks) {
-    await hash.update(chunk);
+    hash.update(chunk);
     yield chunk;
     onBytes(chunk.length);
   }

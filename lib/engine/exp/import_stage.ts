@@ -15,7 +15,6 @@ import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { type BundleHeader, MAX_BUNDLE_HEADER, parseBundleHeader } from "../../git/bundle_read.ts";
 import type { ObjectStore } from "../../git/pack/object_store.ts";
 import { throwIfAborted } from "../../store/abort.ts";
-import { HashThread } from "../../util/hash_thread.ts";
 import { createObjectHasher, type HashScheme } from "../../util/object_hasher.ts";
 import { readTar, TarError } from "../../util/tar_read.ts";
 import {
@@ -113,7 +112,6 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
       throw refused(label, `its member '${path}' is corrupt: its md5 is ${actual}${where(offset)}`);
     }
   };
-  const hashThread = new HashThread();
   try {
     for await (const entry of readTar(options.source)) {
       throwIfAborted(options.signal);
@@ -175,13 +173,9 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
             else writeSmall(staged, bytes, made);
           } else {
             if (await present()) staged = undefined;
-            // md5 on the second thread, while this one hashes sha256 and writes;
-            // DVC 2.x's CRLF-normalised md5 (rare, text) stays here.
-            const md5 = isDir || scheme === "md5" ? hashThread.start("md5") : undefined;
             const hashed = async function* () {
               for await (const chunk of counted()) {
-                if (md5 !== undefined) await md5.update(chunk);
-                else hasher.update(chunk);
+                hasher.update(chunk);
                 yield chunk;
               }
             };
@@ -190,7 +184,7 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
             } else {
               await writeStaged(staged, hashed(), made);
             }
-            checkMd5(md5 ? await md5.digest() : hasher.digest(), oid, path, entry.dataOffset);
+            checkMd5(hasher.digest(), oid, path, entry.dataOffset);
           }
           objects.push({ key: path, oid, scheme, isDir, size: entry.size, staged });
           done++;
@@ -203,8 +197,6 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
   } catch (error) {
     if (error instanceof TarError) throw refused(label, tarProblem(error, options.volumes));
     throw error;
-  } finally {
-    hashThread.close();
   }
 
   if (manifestBytes === undefined || sumBytes === undefined) {
