@@ -1,4 +1,4 @@
-import { closeSync, openSync, readFileSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import { createHash } from "node:crypto";
 import { CorruptError } from "../errors/mod.ts";
 import { objectKey } from "../core/object_key.ts";
@@ -27,6 +27,30 @@ export interface DirManifestFile {
   readonly conflict: string | undefined;
   /** Every entry in relpath (code point) order, md5 in lower case. */
   entries(): Generator<DirManifestEntry>;
+  /**
+   * The same entries, a few thousand at a time as parallel arrays: no object
+   * per entry and one generator step per batch, for loops over a million.
+   */
+  batches(): Generator<ManifestBatch>;
+}
+
+/** Consecutive manifest entries: `md5[i]` and `relpath[i]` are entry `start + i`. */
+export interface ManifestBatch {
+  readonly start: number;
+  readonly md5: string[];
+  readonly relpath: string[];
+}
+
+/** Entries per batch. */
+const BATCH = 4096;
+
+/** Every entry of `batches`, one object each (for the places where a million is not the point). */
+function* entriesOf(batches: Generator<ManifestBatch>): Generator<DirManifestEntry> {
+  for (const batch of batches) {
+    for (let i = 0; i < batch.md5.length; i++) {
+      yield { md5: batch.md5[i]!, relpath: batch.relpath[i]! };
+    }
+  }
 }
 
 /** Bytes read at a time. */
@@ -55,7 +79,8 @@ export function openDirManifest(
     oid,
     count: checked.count,
     conflict: checked.conflict,
-    entries: () => scanFile(path),
+    entries: () => entriesOf(scanFile(path)),
+    batches: () => scanFile(path),
   };
 }
 
@@ -79,6 +104,12 @@ function inMemory(path: string, oid: string, scheme: HashScheme): DirManifestFil
     conflict,
     *entries() {
       yield* list;
+    },
+    *batches() {
+      for (let start = 0; start < list.length; start += BATCH) {
+        const part = list.slice(start, start + BATCH);
+        yield { start, md5: part.map((e) => e.md5), relpath: part.map((e) => e.relpath) };
+      }
     },
   };
 }
@@ -105,36 +136,102 @@ function checkFile(
   oid: string,
   scheme: HashScheme,
 ): { count: number; conflict: string | undefined } {
-  const hash = createHash("md5");
-  let previous: string | undefined;
-  let count = 0;
-  const conflicts = new ConflictFinder();
-  let conflict: string | undefined;
-  let previousPlain = false;
-  for (const entry of scanFile(path, (bytes) => hash.update(bytes))) {
-    const relpath = entry.relpath;
-    // Plain (ASCII) paths compare natively: UTF-16 order is code point order there.
-    const plain = PLAIN_RELPATH.test(relpath);
-    if (!plain) assertCanonicalRelpath(relpath, "'.dir' manifest entry");
-    if (previous !== undefined) {
-      const order = plain && previousPlain
-        ? (previous < relpath ? -1 : previous === relpath ? 0 : 1)
-        : compareCodePoints(previous, relpath);
-      if (order === 0) {
-        throw new CorruptError(
-          `A '.dir' manifest lists '${relpath}' twice; delete the object and fetch it again.`,
-        );
-      }
-      if (order > 0) throw new NotCanonical();
-    }
-    conflict ??= conflicts.next(relpath);
-    previous = relpath;
-    previousPlain = plain;
-    count++;
-  }
-  assertHash(hash.digest("hex"), oid, scheme);
-  return { count, conflict };
+  const checker = new Checker();
+  for (const batch of scanFile(path, (bytes) => checker.bytes(bytes))) checker.batch(batch);
+  checker.finish(oid, scheme);
+  return { count: checker.count, conflict: checker.conflict };
 }
+
+/** What the checking pass verifies, fed a batch (and the raw bytes) at a time. */
+class Checker {
+  count = 0;
+  conflict: string | undefined;
+  readonly #hash = createHash("md5");
+  readonly #conflicts = new ConflictFinder();
+  #previous: string | undefined;
+  #previousPlain = false;
+
+  bytes(chunk: Uint8Array): void {
+    this.#hash.update(chunk);
+  }
+
+  /** Checks the entries of a batch; NotCanonical when they are not in DVC's order. */
+  batch(batch: ManifestBatch): void {
+    for (const relpath of batch.relpath) {
+      // Plain (ASCII) paths compare natively: UTF-16 order is code point order there.
+      const plain = PLAIN_RELPATH.test(relpath);
+      if (!plain) assertCanonicalRelpath(relpath, "'.dir' manifest entry");
+      const previous = this.#previous;
+      if (previous !== undefined) {
+        const order = plain && this.#previousPlain
+          ? (previous < relpath ? -1 : previous === relpath ? 0 : 1)
+          : compareCodePoints(previous, relpath);
+        if (order === 0) {
+          throw new CorruptError(
+            `A '.dir' manifest lists '${relpath}' twice; delete the object and fetch it again.`,
+          );
+        }
+        if (order > 0) throw new NotCanonical();
+      }
+      this.conflict ??= this.#conflicts.next(relpath);
+      this.#previous = relpath;
+      this.#previousPlain = plain;
+      this.count++;
+    }
+  }
+
+  /** After the last byte: the file must hash to its oid. */
+  finish(oid: string, scheme: HashScheme): void {
+    assertHash(this.#hash.digest("hex"), oid, scheme);
+  }
+}
+
+/**
+ * The manifest at `path`, checked while it is read instead of before: every
+ * batch is checked before it is handed out (relpaths, order, duplicates;
+ * `conflict` is set before the batch holding it), and the hash once the
+ * last one was taken — reading to the end throws if it is wrong. For a
+ * reader whose work is thrown away on any error (a folder built aside):
+ * one pass instead of two. A manifest not in DVC's exact layout throws
+ * {@link ManifestNotStreamable}: read it with {@link openDirManifest}.
+ * Undefined when there is no such file.
+ */
+export function streamDirManifest(
+  path: string,
+  oid: string,
+  scheme: HashScheme,
+): (DirManifestFile & { conflict: string | undefined }) | undefined {
+  if (!existsSync(path)) return undefined;
+  let checker: Checker | undefined;
+  const manifest = {
+    oid,
+    get count() {
+      return checker?.count ?? 0;
+    },
+    get conflict() {
+      return checker?.conflict;
+    },
+    *batches(): Generator<ManifestBatch> {
+      checker = new Checker();
+      const check = checker;
+      try {
+        for (const batch of scanFile(path, (bytes) => check.bytes(bytes))) {
+          check.batch(batch);
+          yield batch;
+        }
+      } catch (error) {
+        if (error instanceof NotCanonical) throw new ManifestNotStreamable();
+        throw error;
+      }
+      check.finish(oid, scheme);
+    },
+    entries: () => entriesOf(manifest.batches()),
+  };
+  return manifest;
+}
+
+/** A manifest {@link streamDirManifest} cannot stream: not in DVC's exact layout, or unsorted. */
+export class ManifestNotStreamable extends Error {}
 
 /**
  * Finds a path listed both as a file and as a folder in a sorted list: any
@@ -163,28 +260,27 @@ class ConflictFinder {
 /** The file is not in DVC's exact layout: read it whole instead. */
 class NotCanonical extends Error {}
 
-const ascii = new TextDecoder("latin1");
-const NON_ASCII = /[\u0080-\uffff]/;
-/** One entry exactly as DVC writes it, then `, ` or the closing `]`. */
-const ENTRY = /\{"md5": "([0-9a-f]{32})", "relpath": "((?:[^"\\]|\\.)*)"\}(, |\])/y;
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const HEX32 = /^[0-9a-f]{32}$/;
+/** What opens every entry exactly as DVC writes it, and what follows its md5. */
+const OPEN = '{"md5": "';
+const MIDDLE = '", "relpath": "';
 
 /**
  * Streams the entries of a manifest file in DVC's exact layout (`json.dumps`
- * with `sort_keys`, ASCII only); anything else throws NotCanonical.
- * `onBytes` sees every byte once.
+ * with `sort_keys`, ASCII only), a batch at a time; anything else throws
+ * NotCanonical. `onBytes` sees every byte once.
  */
 function* scanFile(
   path: string,
   onBytes?: (bytes: Uint8Array) => void,
-): Generator<DirManifestEntry> {
+): Generator<ManifestBatch> {
   const fd = openSync(path, "r");
   try {
     const buf = new Uint8Array(CHUNK);
     let text = "";
     let pos = 0;
     let eof = false;
-    let started = false;
-    let closed = false;
     const more = () => {
       const n = readSync(fd, buf, 0, buf.length, null);
       if (n === 0) {
@@ -193,42 +289,44 @@ function* scanFile(
       }
       const bytes = buf.subarray(0, n);
       onBytes?.(bytes);
-      const chunk = ascii.decode(bytes);
-      // DVC escapes every non-ASCII character: a raw one means another writer.
-      if (NON_ASCII.test(chunk)) throw new NotCanonical();
+      let chunk: string;
+      try {
+        chunk = utf8.decode(bytes, { stream: true });
+      } catch {
+        throw new NotCanonical();
+      }
+      // DVC escapes every non-ASCII character: a raw one (fewer characters than bytes) means another writer.
+      if (chunk.length !== n) throw new NotCanonical();
       text = text.slice(pos) + chunk;
       pos = 0;
     };
-    while (!closed) {
-      if (!started) {
-        if (text.length - pos < 2 && !eof) {
+    while (text.length - pos < 2 && !eof) more();
+    if (text.startsWith("[]", pos)) pos += 2;
+    else {
+      if (text[pos] !== "[") throw new NotCanonical();
+      pos++;
+      let start = 0;
+      let md5s: string[] = [];
+      let paths: string[] = [];
+      for (;;) {
+        const parsed = entryAt(text, pos);
+        if (parsed === undefined) {
+          // The chunk ends inside this entry: read on (the end of the file there is not DVC's).
+          if (eof) throw new NotCanonical();
           more();
           continue;
         }
-        if (text.startsWith("[]", pos)) {
-          pos += 2;
-          closed = true;
-          break;
+        md5s.push(parsed.md5);
+        paths.push(parsed.relpath);
+        pos = parsed.next;
+        if (md5s.length === BATCH || parsed.last) {
+          yield { start, md5: md5s, relpath: paths };
+          start += md5s.length;
+          md5s = [];
+          paths = [];
         }
-        if (text[pos] !== "[") throw new NotCanonical();
-        pos++;
-        started = true;
+        if (parsed.last) break;
       }
-      ENTRY.lastIndex = pos;
-      const m = ENTRY.exec(text);
-      if (m === null) {
-        // Either the chunk ends inside this entry, or it is not DVC's layout.
-        if (eof) throw new NotCanonical();
-        const before = text.length - pos;
-        more();
-        if (eof && before === text.length - pos) throw new NotCanonical();
-        continue;
-      }
-      pos = ENTRY.lastIndex;
-      const raw = m[2]!;
-      const relpath = raw.indexOf("\\") < 0 ? raw : unescapeJson(raw);
-      if (m[3] === "]") closed = true;
-      yield { md5: m[1]!, relpath };
     }
     // Nothing may follow the array.
     for (;;) {
@@ -239,6 +337,49 @@ function* scanFile(
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The entry `{"md5": "…", "relpath": "…"}` at `pos` and the separator after
+ * it (`, ` or the closing `]`), or undefined when `text` ends before that.
+ */
+function entryAt(
+  text: string,
+  pos: number,
+): { md5: string; relpath: string; next: number; last: boolean } | undefined {
+  if (text.length - pos < 60) {
+    // Too short to hold a whole entry: only a prefix of one is acceptable here.
+    const head = text.slice(pos, pos + OPEN.length);
+    if (!OPEN.startsWith(head)) throw new NotCanonical();
+  }
+  const start = pos + OPEN.length + 32 + MIDDLE.length;
+  if (text.length < start) return undefined;
+  if (!text.startsWith(OPEN, pos) || !text.startsWith(MIDDLE, start - MIDDLE.length)) {
+    throw new NotCanonical();
+  }
+  const md5 = text.slice(pos + OPEN.length, pos + OPEN.length + 32);
+  if (!HEX32.test(md5)) throw new NotCanonical();
+  // The closing quote: one not escaped by an odd number of backslashes.
+  let end = text.indexOf('"', start);
+  let escaped = false;
+  while (end >= 0) {
+    let slashes = 0;
+    while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+    if (slashes === 0) break;
+    escaped = true;
+    if (slashes % 2 === 0) break;
+    end = text.indexOf('"', end + 1);
+  }
+  if (end < 0 || end + 2 >= text.length) return undefined;
+  if (text.charCodeAt(end + 1) !== 0x7d) throw new NotCanonical(); // }
+  const raw = text.slice(start, end);
+  const relpath = escaped || raw.indexOf("\\") >= 0 ? unescapeJson(raw) : raw;
+  const separator = text.charCodeAt(end + 2);
+  if (separator === 0x5d) return { md5, relpath, next: end + 3, last: true }; // ]
+  if (separator !== 0x2c) throw new NotCanonical(); // ,
+  if (end + 3 >= text.length) return undefined;
+  if (text.charCodeAt(end + 3) !== 0x20) throw new NotCanonical();
+  return { md5, relpath, next: end + 4, last: false };
 }
 
 function unescapeJson(raw: string): string {

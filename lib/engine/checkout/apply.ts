@@ -96,12 +96,13 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
       if (missing !== undefined) applied.failed.add(plan);
       continue;
     }
-    let index = -1;
-    for (const entry of dir.manifest.entries()) {
-      index++;
-      if (dir.write![index] !== 1) continue;
-      const path = `${plan.out.path}/${entry.relpath}`;
-      await writeOne(ctx, applied, path, entry.md5, scheme, false, progress);
+    const write = dir.write!;
+    for (const batch of dir.manifest.batches()) {
+      for (let k = 0; k < batch.md5.length; k++) {
+        if (write[batch.start + k] !== 1) continue;
+        const path = `${plan.out.path}/${batch.relpath[k]}`;
+        await writeOne(ctx, applied, path, batch.md5[k]!, scheme, false, progress);
+      }
     }
   }
   await progress.drain();
@@ -111,6 +112,8 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
 /** Counts written files, reports them now and then, and gives the event loop a turn. */
 export class Ticker {
   done = 0;
+  /** The folder of the last file written (already checked by the guard). */
+  lastDir: string | undefined;
   #last = performance.now();
   #lastReport = 0;
   /** Big copies waiting for their turn, run `jobs` at a time. */
@@ -122,18 +125,23 @@ export class Ticker {
     this.ctx.onProgress?.(this.done, this.total);
   }
 
-  /** One more file written; every few ms, a turn of the event loop (signals, progress). */
-  async tick(): Promise<void> {
+  /**
+   * One more file written. Every few ms it returns a promise to await: a
+   * turn of the event loop (signals, progress); otherwise nothing, so the
+   * common case costs no await.
+   */
+  tick(): Promise<void> | undefined {
     this.done++;
     const now = performance.now();
-    if (now - this.#last < 10) return;
+    if (now - this.#last < 10) return undefined;
     if (now - this.#lastReport > 100) {
       this.#lastReport = now;
       this.report();
     }
-    await new Promise((resolve) => setImmediate(resolve));
-    this.#last = performance.now();
-    throwIfAborted(this.ctx.signal);
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#last = performance.now();
+      throwIfAborted(this.ctx.signal);
+    });
   }
 
   /** Runs the deferred big copies. */
@@ -155,7 +163,12 @@ async function writeOne(
   progress: Ticker,
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
-  await ctx.guard.ensureDir(slash < 0 ? "" : path.slice(0, slash));
+  const dir = slash < 0 ? "" : path.slice(0, slash);
+  // Files come folder by folder: the guard is asked once per folder.
+  if (dir !== progress.lastDir) {
+    await ctx.guard.ensureDir(dir);
+    progress.lastDir = dir;
+  }
   const abs = ctx.guard.abs(path);
   const src = ctx.cache.objectPath(oid, scheme);
   const placed = ctx.linker.placeSync(src, abs, { oid, scheme, isexec, fresh: false });
@@ -175,7 +188,8 @@ async function writeOne(
   }
   applied.linked[placed.type]++;
   if (placed.ino >= 0) ctx.state.recordApprox(path, placed, oid, scheme);
-  await progress.tick();
+  const turn = progress.tick();
+  if (turn !== undefined) await turn;
 }
 
 /** An object found in the cache while planning is gone now: someone else is changing it. */

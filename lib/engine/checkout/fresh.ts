@@ -39,36 +39,42 @@ export async function writeFresh(
     const made = new Set<string>();
     const scheme = out.scheme;
     let missing: string | undefined;
-    for (const entry of dir.manifest.entries()) {
-      const rel = entry.relpath;
+    const place = (md5: string, rel: string): string | undefined => {
       const cut = rel.lastIndexOf("/");
       if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
       const dest = `${temp}/${rel}`;
-      const src = ctx.cache.objectPath(entry.md5, scheme);
-      const placed = ctx.linker.placeSync(src, dest, { oid: entry.md5, scheme, fresh: true });
-      if (placed === "missing") return entry.md5;
+      const src = ctx.cache.objectPath(md5, scheme);
+      const placed = ctx.linker.placeSync(src, dest, { oid: md5, scheme, fresh: true });
+      if (placed === "missing") return md5;
       const path = `${out.path}/${rel}`;
-      if (placed === "large") {
-        const oid = entry.md5;
-        ctx.progress.deferred.push(async () => {
-          if (missing !== undefined) return;
-          if (!(await ctx.cache.has(oid, scheme, ctx.signal))) {
-            missing = oid;
-            return;
-          }
-          const type = await ctx.linker.place(src, dest, {});
-          ctx.linked[type]++;
-          const stats = lstatSync(dest, { throwIfNoEntry: false });
-          if (stats !== undefined && type !== "symlink") {
-            ctx.state.recordApprox(path, stats, oid, scheme);
-          }
-          await ctx.progress.tick();
-        });
-        continue;
+      if (placed !== "large") {
+        ctx.linked[placed.type]++;
+        if (placed.ino >= 0) ctx.state.recordApprox(path, placed, md5, scheme);
+        return undefined;
       }
-      ctx.linked[placed.type]++;
-      if (placed.ino >= 0) ctx.state.recordApprox(path, placed, entry.md5, scheme);
-      await ctx.progress.tick();
+      ctx.progress.deferred.push(async () => {
+        if (missing !== undefined) return;
+        if (!(await ctx.cache.has(md5, scheme, ctx.signal))) {
+          missing = md5;
+          return;
+        }
+        const type = await ctx.linker.place(src, dest, {});
+        ctx.linked[type]++;
+        const stats = lstatSync(dest, { throwIfNoEntry: false });
+        if (stats !== undefined && type !== "symlink") {
+          ctx.state.recordApprox(path, stats, md5, scheme);
+        }
+        await ctx.progress.tick();
+      });
+      return undefined;
+    };
+    for (const batch of dir.manifest.batches()) {
+      for (let k = 0; k < batch.md5.length; k++) {
+        const lacking = place(batch.md5[k]!, batch.relpath[k]!);
+        if (lacking !== undefined) return lacking;
+        const turn = ctx.progress.tick();
+        if (turn !== undefined) await turn;
+      }
     }
     await ctx.progress.drain();
     if (missing !== undefined) return missing;

@@ -30,7 +30,9 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
       `The manifest of '${out.path}' (${out.hash}) lists a path both as a file and as a folder; delete the object and fetch it again.`,
     );
   }
-  const abs = (path: string) => ctx.guard.abs(path);
+  // Manifest paths are plain relative paths: joined by hand, once per file.
+  const projectDir = ctx.guard.root.endsWith("/") ? ctx.guard.root : `${ctx.guard.root}/`;
+  const abs = (path: string) => projectDir + path;
   const top = lstatSync(abs(base), { throwIfNoEntry: false });
   const inBase = (path: string) =>
     base === out.path || path === base || path.startsWith(`${base}/`);
@@ -38,9 +40,9 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   if (base === out.path && (top === undefined || !top.isDirectory())) {
     // Nothing there, or a file where the folder goes: build the folder aside.
     let count = 0;
-    for (const entry of manifest.entries()) {
-      assertMember(out.path, entry.relpath);
-      count++;
+    for (const batch of manifest.batches()) {
+      for (const relpath of batch.relpath) assertMember(out.path, relpath);
+      count += batch.relpath.length;
     }
     const blocked: string[] = [];
     if (top !== undefined && !ctx.force) {
@@ -78,32 +80,34 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   for (let i = base.indexOf("/", out.path.length + 1); i >= 0; i = base.indexOf("/", i + 1)) {
     needed.add(base.slice(0, i));
   }
-  let index = -1;
-  for (const entry of manifest.entries()) {
-    index++;
-    const path = `${out.path}/${entry.relpath}`;
-    if (!inBase(path)) continue;
-    assertMember(out.path, entry.relpath);
-    for (let i = path.lastIndexOf("/"); i > out.path.length; i = path.lastIndexOf("/", i - 1)) {
-      const dir = path.slice(0, i);
-      if (needed.has(dir)) break;
-      needed.add(dir);
-    }
-    const st = lstatSync(abs(path), { throwIfNoEntry: false });
-    if (st !== undefined && !st.isDirectory()) {
-      matched++;
-      const found = { path, kind: kindOf(st), stats: st };
-      let oid: string | undefined;
-      if (!ctx.relink && found.kind !== "other") {
-        oid = await identifyStat(found, scheme, ctx);
-        if (oid === entry.md5) continue;
+  for (const batch of manifest.batches()) {
+    for (let k = 0; k < batch.md5.length; k++) {
+      const md5 = batch.md5[k]!;
+      const relpath = batch.relpath[k]!;
+      const path = `${out.path}/${relpath}`;
+      if (!inBase(path)) continue;
+      assertMember(out.path, relpath);
+      for (let i = path.lastIndexOf("/"); i > out.path.length; i = path.lastIndexOf("/", i - 1)) {
+        const dir = path.slice(0, i);
+        if (needed.has(dir)) break;
+        needed.add(dir);
       }
-      if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
-    }
-    write[index] = 1;
-    writes++;
-    if (!missing.has(entry.md5) && !objectThere(ctx, entry.md5, scheme)) {
-      if (!(await ctx.cache.has(entry.md5, scheme, ctx.signal))) missing.add(entry.md5);
+      const st = lstatSync(abs(path), { throwIfNoEntry: false });
+      if (st !== undefined && !st.isDirectory()) {
+        matched++;
+        const found = { path, kind: kindOf(st), stats: st };
+        let oid: string | undefined;
+        if (!ctx.relink && found.kind !== "other") {
+          oid = await identifyStat(found, scheme, ctx);
+          if (oid === md5) continue;
+        }
+        if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
+      }
+      write[batch.start + k] = 1;
+      writes++;
+      if (!missing.has(md5) && !objectThere(ctx, md5, scheme)) {
+        if (!(await ctx.cache.has(md5, scheme, ctx.signal))) missing.add(md5);
+      }
     }
   }
 
@@ -111,7 +115,9 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   if (tree !== undefined && tree.files > matched) {
     // Files the output does not have: found against the hashes of its paths.
     const members = new PathSet(manifest.count);
-    for (const entry of manifest.entries()) members.add(`${out.path}/${entry.relpath}`);
+    for (const batch of manifest.batches()) {
+      for (const relpath of batch.relpath) members.add(`${out.path}/${relpath}`);
+    }
     for (const found of listTree(ctx.guard, base)) {
       if (members.has(found.path)) continue;
       deletes.push(found.path);

@@ -108,11 +108,13 @@ export class RemoteObjects {
     const set = this.#sets.get(dir.object.scheme);
     if (set === undefined || !this.#anyBad()) return "ok";
     let outcome: DirOutcome = "ok";
-    for (const entry of dir.manifest.entries()) {
-      const slot = set.indexOf(entry.md5);
-      const flags = slot < 0 ? Flag.absent : set.flags(slot);
-      if (flags & Flag.absent) return "absent";
-      if (flags & Flag.failed) outcome = "failed";
+    for (const batch of dir.manifest.batches()) {
+      for (const md5 of batch.md5) {
+        const slot = set.indexOf(md5);
+        const flags = slot < 0 ? Flag.absent : set.flags(slot);
+        if (flags & Flag.absent) return "absent";
+        if (flags & Flag.failed) outcome = "failed";
+      }
     }
     return outcome;
   }

@@ -223,7 +223,9 @@ export async function planData(
             plan.unreadableDirs.push({ remoteId, object: dir.object, group: unit.group });
           } else if (!objects.whole.has(dir.object.key)) {
             objects.whole.add(dir.object.key);
-            for (const entry of dir.manifest.entries()) objects.addFile(entry.md5, out.scheme);
+            for (const batch of dir.manifest.batches()) {
+              for (const md5 of batch.md5) objects.addFile(md5, out.scheme);
+            }
           }
           continue;
         }
@@ -235,6 +237,7 @@ export async function planData(
         }
         plan.partialDirs.push({ remoteId, dir });
         for (const entry of dir.manifest.entries()) {
+          // A part: the entries are walked one by one (few targets are this big).
           const path = `${out.path}/${entry.relpath}`;
           let hit = false;
           for (const w of within) {

@@ -71,7 +71,9 @@ export async function cloudStatus(
         });
         if (manifest !== undefined) {
           objects.whole.add(key);
-          for (const entry of manifest.entries()) objects.addFile(entry.md5, out.scheme);
+          for (const batch of manifest.batches()) {
+            for (const md5 of batch.md5) objects.addFile(md5, out.scheme);
+          }
         }
       }
       await compare(rt, remote, objects, dirState);
@@ -83,14 +85,16 @@ export async function cloudStatus(
         const manifest = out.isDir ? objects.dirs.get(key)?.manifest : undefined;
         if (manifest === undefined) continue;
         const set = objects.setOf(out.scheme);
-        for (const entry of manifest.entries()) {
-          const flags = set.flags(set.indexOf(entry.md5));
-          const state = stateOf({
-            local: (flags & LOCAL) !== 0,
-            remote: (flags & Flag.present) !== 0,
-          });
-          if (state !== undefined) {
-            changed.push({ path: `${out.path}/${entry.relpath}`, state, remote: name });
+        for (const batch of manifest.batches()) {
+          for (let k = 0; k < batch.md5.length; k++) {
+            const flags = set.flags(set.indexOf(batch.md5[k]!));
+            const state = stateOf({
+              local: (flags & LOCAL) !== 0,
+              remote: (flags & Flag.present) !== 0,
+            });
+            if (state !== undefined) {
+              changed.push({ path: `${out.path}/${batch.relpath[k]}`, state, remote: name });
+            }
           }
         }
       }
@@ -124,9 +128,11 @@ async function compare(
   for (const dir of objects.dirs.values()) {
     if (!dirState.get(dir.object.key)!.remote || dir.manifest === undefined) continue;
     const set = objects.setOf(dir.object.scheme);
-    for (const entry of dir.manifest.entries()) {
-      const slot = set.indexOf(entry.md5);
-      if (slot >= 0) set.setFlag(slot, Flag.present);
+    for (const batch of dir.manifest.batches()) {
+      for (const md5 of batch.md5) {
+        const slot = set.indexOf(md5);
+        if (slot >= 0) set.setFlag(slot, Flag.present);
+      }
     }
   }
   const progress = new PhaseProgress(rt, "checking");

@@ -67,9 +67,11 @@ export async function uploadRemote(rt: DataRuntime, plan: RemotePlan): Promise<R
   for (const dir of present) {
     objects.dirOutcomes.set(dir.object.key, "ok");
     const set = objects.setOf(dir.object.scheme);
-    for (const entry of dir.manifest!.entries()) {
-      const slot = set.indexOf(entry.md5);
-      if (slot >= 0) set.setFlag(slot, Flag.present);
+    for (const batch of dir.manifest!.batches()) {
+      for (const md5 of batch.md5) {
+        const slot = set.indexOf(md5);
+        if (slot >= 0) set.setFlag(slot, Flag.present);
+      }
     }
   }
   for (const key of objects.sizes.keys()) {
