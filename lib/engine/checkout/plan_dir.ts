@@ -1,6 +1,11 @@
 import { lstatSync, type Stats } from "node:fs";
 import { CorruptError } from "../../errors/mod.ts";
-import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
+import {
+  type DirManifestFile,
+  ManifestNotStreamable,
+  openDirManifest,
+  streamDirManifest,
+} from "../../dvc/dir_manifest_file.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
 import { assertWorkspacePath } from "../workspace/guard.ts";
@@ -21,15 +26,39 @@ import type { SelectedOut } from "./targets.ts";
  */
 export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promise<OutPlan> {
   const { out } = selected;
-  const base = selected.within ?? out.path;
-  const scheme = out.scheme;
-  const manifest = openDirManifest(ctx.cache.objectPath(out.hash, scheme), out.hash, scheme);
+  const path = ctx.cache.objectPath(out.hash, out.scheme);
+  // One pass over the manifest: it is checked while it is planned against (a
+  // plan changes nothing, so a fault found at its end costs nothing). One not
+  // in DVC's exact layout is checked first and read again.
+  const streamed = streamDirManifest(path, out.hash, out.scheme);
+  if (streamed === undefined) return failed(selected, [out.hash], "none");
+  try {
+    return await planAgainst(streamed, selected, ctx);
+  } catch (error) {
+    if (!(error instanceof ManifestNotStreamable)) throw error;
+  }
+  const manifest = openDirManifest(path, out.hash, out.scheme);
   if (manifest === undefined) return failed(selected, [out.hash], "none");
+  return await planAgainst(manifest, selected, ctx);
+}
+
+/** A manifest that lists a path both as a file and as a folder cannot be checked out. */
+function assertNoConflict(manifest: DirManifestFile, out: SelectedOut["out"]): void {
   if (manifest.conflict !== undefined) {
     throw new CorruptError(
       `The manifest of '${out.path}' (${out.hash}) lists a path both as a file and as a folder; delete the object and fetch it again.`,
     );
   }
+}
+
+async function planAgainst(
+  manifest: DirManifestFile,
+  selected: SelectedOut,
+  ctx: PlanContext,
+): Promise<OutPlan> {
+  const { out } = selected;
+  const base = selected.within ?? out.path;
+  const scheme = out.scheme;
   // Manifest paths are plain relative paths: joined by hand, once per file.
   const projectDir = ctx.guard.root.endsWith("/") ? ctx.guard.root : `${ctx.guard.root}/`;
   const abs = (path: string) => projectDir + path;
@@ -44,6 +73,7 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
       for (const relpath of batch.relpath) assertMember(out.path, relpath);
       count += batch.relpath.length;
     }
+    assertNoConflict(manifest, out);
     const blocked: string[] = [];
     if (top !== undefined && !ctx.force) {
       const entry = { path: base, kind: kindOf(top), stats: top };
@@ -70,7 +100,8 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   const existed = base === out.path
     ? top !== undefined
     : lstatSync(abs(out.path), { throwIfNoEntry: false }) !== undefined;
-  const write = new Uint8Array(manifest.count);
+  // One byte per manifest entry (its count is known up front only for a checked manifest).
+  let write = new Uint8Array(Math.max(manifest.count, 4096));
   let writes = 0;
   let matched = 0;
   const blocked: string[] = [];
@@ -95,6 +126,8 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
       const st = lstatSync(abs(path), { throwIfNoEntry: false });
       if (st !== undefined && !st.isDirectory()) {
         matched++;
+        // A no-op's every file: the state holds this stamp with the manifest's oid.
+        if (!ctx.relink && st.isFile() && ctx.state.holdsApprox(path, st, scheme, md5)) continue;
         const found = { path, kind: kindOf(st), stats: st };
         let oid: string | undefined;
         if (!ctx.relink && found.kind !== "other") {
@@ -103,6 +136,11 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
         }
         if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
       }
+      if (batch.start + k >= write.length) {
+        const grown = new Uint8Array(write.length * 2);
+        grown.set(write);
+        write = grown;
+      }
       write[batch.start + k] = 1;
       writes++;
       if (!missing.has(md5) && !objectThere(ctx, md5, scheme)) {
@@ -110,6 +148,7 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
       }
     }
   }
+  assertNoConflict(manifest, out);
 
   const deletes: string[] = [];
   if (tree !== undefined && tree.files > matched) {

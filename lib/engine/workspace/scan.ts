@@ -241,11 +241,10 @@ export async function identifyStat(
   scheme: HashScheme,
   ctx: IdentifyContext,
 ): Promise<string | undefined> {
-  const abs = ctx.guard.abs(entry.path);
   if (entry.kind === "symlink") {
     let target: string;
     try {
-      target = readlinkSync(abs);
+      target = readlinkSync(ctx.guard.abs(entry.path));
     } catch {
       return undefined;
     }
@@ -258,6 +257,7 @@ export async function identifyStat(
   if (entry.kind !== "file") return undefined;
   const known = ctx.state.lookupApprox(entry.path, entry.stats, scheme);
   if (known !== undefined) return known;
+  const abs = ctx.guard.abs(entry.path);
   const hasher = createObjectHasher(scheme);
   const context = { action: `read '${entry.path}'`, where: abs };
   const small = readSmallSync(abs, context);

@@ -67,6 +67,36 @@ export class StampTable {
     return this.#oidAt(e);
   }
 
+  /**
+   * True when {@link lookup} would return `oid`, found without making a
+   * string: a no-op checkout of a million files asks this once per file.
+   */
+  holds(
+    path: string,
+    ino: number,
+    mtimeMs: number,
+    size: number,
+    scheme: HashScheme,
+    oid: string,
+  ): boolean {
+    const e = this.#find(path);
+    if (e < 0 || !this.#same(e, ino, mtimeMs, size)) return false;
+    const flags = this.#flags[e]!;
+    if (((flags & LEGACY) !== 0) !== (scheme === "md5-dos2unix")) return false;
+    this.#flags[e] = flags | TOUCHED;
+    const dir = (flags & DIR_OID) !== 0;
+    if (oid.length !== (dir ? 36 : 32) || (dir && !oid.endsWith(".dir"))) return false;
+    const base = e * 16;
+    for (let i = 0; i < 16; i++) {
+      const byte = this.#oid[base + i]!;
+      if (
+        oid.charCodeAt(2 * i) !== HEX_CODE[byte >> 4] ||
+        oid.charCodeAt(2 * i + 1) !== HEX_CODE[byte & 15]
+      ) return false;
+    }
+    return true;
+  }
+
   /** True when `path` has an entry with this stamp (whatever its scheme). */
   unchanged(path: string, ino: number, mtimeMs: number, size: number): boolean {
     const e = this.#find(path);
@@ -118,7 +148,8 @@ export class StampTable {
       view.setFloat64(8, this.#ino[e]!, true);
       view.setFloat64(16, this.#mtimeMs[e]!, true);
       view.setFloat64(24, this.#size[e]!, true);
-      out.set(this.#oid.subarray(e * 16, e * 16 + 16), 32);
+      // Byte by byte: a subarray per record is a million short-lived objects.
+      for (let i = 0; i < 16; i++) out[32 + i] = this.#oid[e * 16 + i]!;
       out[48] = flags & (LEGACY | DIR_OID);
       yield out;
     }
@@ -142,7 +173,7 @@ export class StampTable {
     this.#ino[e] = view.getFloat64(at + 8, true);
     this.#mtimeMs[e] = view.getFloat64(at + 16, true);
     this.#size[e] = view.getFloat64(at + 24, true);
-    this.#oid.set(bytes.subarray(at + 32, at + 48), e * 16);
+    for (let i = 0; i < 16; i++) this.#oid[e * 16 + i] = bytes[at + 32 + i]!;
     this.#flags[e] = bytes[at + 48]! & (LEGACY | DIR_OID);
   }
 
@@ -153,9 +184,14 @@ export class StampTable {
   }
 
   #oidAt(e: number): string {
-    let out = "";
+    // One flat string from char codes: concatenating 16 pieces makes a rope per lookup.
     const base = e * 16;
-    for (let i = 0; i < 16; i++) out += HEX[this.#oid[base + i]!];
+    for (let i = 0; i < 16; i++) {
+      const byte = this.#oid[base + i]!;
+      OID_CODES[2 * i] = HEX_CODE[byte >> 4]!;
+      OID_CODES[2 * i + 1] = HEX_CODE[byte & 15]!;
+    }
+    const out = String.fromCharCode.apply(null, OID_CODES);
     return this.#flags[e]! & DIR_OID ? `${out}.dir` : out;
   }
 
@@ -237,7 +273,9 @@ export function hashPath(path: string): void {
   HASH[1] = Math.imul(b ^ (b >>> 13), 0xc2b2ae35) ^ path.length;
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
+/** Char codes of `0-9a-f`, and the 32 of the oid being spelled out. */
+const HEX_CODE = Array.from("0123456789abcdef", (c) => c.charCodeAt(0));
+const OID_CODES: number[] = new Array(32).fill(0);
 
 function writeHex(out: Uint8Array, at: number, oid: string): void {
   for (let i = 0; i < 16; i++) {

@@ -224,6 +224,16 @@ export class WorkspaceState {
     return this.files.lookup(path, stamp.ino, stamp.mtimeMs, stamp.size, scheme);
   }
 
+  /** True when {@link lookupApprox} would return `oid` (no string made). */
+  holdsApprox(
+    path: string,
+    stamp: { readonly ino: number; readonly mtimeMs: number; readonly size: number },
+    scheme: HashScheme,
+    oid: string,
+  ): boolean {
+    return this.files.holds(path, stamp.ino, stamp.mtimeMs, stamp.size, scheme, oid);
+  }
+
   /** True when `path` still has the stamp recorded for it. */
   unchanged(path: string, stats: Stamp): boolean {
     return this.files.unchanged(
