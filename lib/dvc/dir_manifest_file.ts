@@ -203,27 +203,31 @@ export function streamDirManifest(
 ): (DirManifestFile & { conflict: string | undefined }) | undefined {
   if (!existsSync(path)) return undefined;
   let checker: Checker | undefined;
+  // After one whole pass that checked out, later passes only read (as openDirManifest's do).
+  let checked: Checker | undefined;
   const manifest = {
     oid,
     get count() {
-      return checker?.count ?? 0;
+      return (checked ?? checker)?.count ?? 0;
     },
     get conflict() {
-      return checker?.conflict;
+      return (checked ?? checker)?.conflict;
     },
     *batches(): Generator<ManifestBatch> {
-      checker = new Checker();
-      const check = checker;
+      const check = checked === undefined ? (checker = new Checker()) : undefined;
       try {
-        for (const batch of scanFile(path, (bytes) => check.bytes(bytes))) {
-          check.batch(batch);
+        for (const batch of scanFile(path, check && ((bytes) => check.bytes(bytes)))) {
+          check?.batch(batch);
           yield batch;
         }
       } catch (error) {
         if (error instanceof NotCanonical) throw new ManifestNotStreamable();
         throw error;
       }
-      check.finish(oid, scheme);
+      if (check !== undefined) {
+        check.finish(oid, scheme);
+        checked = check;
+      }
     },
     entries: () => entriesOf(manifest.batches()),
   };
