@@ -365,6 +365,57 @@ Deno.test("dxp exp import refuses a flipped byte in an object, naming the object
   }
 });
 
+Deno.test("dxp exp export / import of a member bigger than 1 MiB (read in several chunks): manifest sha256 and cache bytes exact, a flipped byte refused by its md5", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    assert.equal(fx.dxp(["checkout"]).code, 0);
+    // 5 MiB + 3 bytes: several 1 MiB chunks and a short last one.
+    const model = Buffer.alloc(5 * 1024 * 1024 + 3);
+    for (let i = 0; i + 4 <= model.length; i += 4) model.writeUInt32LE((i * 2654435761) >>> 0, i);
+    rmSync(join(fx.repo, "model.bin"), { force: true });
+    writeFileSync(join(fx.repo, "model.bin"), model);
+    const saved = fx.dxp(["exp", "save", "-n", "big"]);
+    assert.equal(saved.code, 0, saved.stderr);
+    const md5 = createHash("md5").update(model).digest("hex");
+    const key = `files/md5/${md5.slice(0, 2)}/${md5.slice(2)}`;
+
+    const file = join(fx.root, "big.dxp");
+    const exported = fx.dxp(["exp", "export", "big", "-o", file]);
+    assert.equal(exported.code, 0, exported.stderr);
+    const dir = untar(file, join(fx.root, "untarred"));
+    assert.ok(readFileSync(join(dir, key)).equals(model), key);
+    const manifest = JSON.parse(readFileSync(join(dir, "dxp", "manifest.json"), "utf8")) as {
+      members: { path: string; size: number; sha256: string }[];
+    };
+    assert.deepEqual(manifest.members.find((m) => m.path === key), {
+      path: key,
+      size: model.length,
+      sha256: createHash("sha256").update(model).digest("hex"),
+    });
+
+    const clone = airGappedClone(fx);
+    cutNetwork(fx);
+    const imported = fx.dxp(["exp", "import", file], clone);
+    assert.equal(imported.code, 0, imported.stderr);
+    const cached = join(clone, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
+    assert.ok(readFileSync(cached).equals(model));
+    assert.equal(statSync(cached).mode & 0o777, 0o444);
+
+    // A byte flipped in the middle of the big member: its md5 no longer matches
+    // its name, and nothing changes.
+    const other = airGappedClone(fx, "clone2");
+    flipByte(file, dataOffset(file, key) + 3 * 1024 * 1024 + 5);
+    const before = snapshot(fx, other);
+    assertRefused(
+      fx.dxp(["exp", "import", file], other),
+      new RegExp(`its member '${key}' is corrupt: its md5 is [0-9a-f]{32}; nothing was imported`),
+    );
+    assert.deepEqual(snapshot(fx, other), before);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
 Deno.test("dxp exp export --split writes volumes tar reads joined; import takes the first, names a missing or corrupt volume", async () => {
   const fx = await fixtureCopy("basic");
   try {

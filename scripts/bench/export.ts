@@ -137,8 +137,8 @@ function roundTrip(): void {
     mkdirSync(join(c2, ".dvc", "cache"), { recursive: true });
     t.fetch.push(run("git", ["fetch", "-q", bundle, `${exp.ref}:${exp.ref}`], c2));
     t.tarX.push(run("tar", ["-xf", tarFile, "-C", join(c2, ".dvc", "cache")]));
-    // What checking costs by itself: an import verifies every object's md5 (its
-    // name) and every member's sha256 (the manifest); an export computes the sha256s.
+    // What checking costs by itself: an export computes every member's sha256
+    // (the manifest), an import verifies every object's md5 (its name).
     t.md5.push(
       run("sh", ["-c", `xargs openssl dgst -md5 < "$1" > /dev/null`, "x", list], s.cacheDir),
     );
@@ -167,11 +167,11 @@ function roundTrip(): void {
       row("tar -xf into .dvc/cache", t.tarX),
       ["reference total", fmt(refTotal), "", ""],
       ["dxp / reference", (dxpTotal / refTotal).toFixed(2), "", "target <= 1.2"],
-      row("openssl dgst -md5 <same objects> (checking floor)", t.md5),
-      row("openssl dgst -sha256 <same objects> (checking floor)", t.sha, "x2: export and import"),
+      row("openssl dgst -md5 <same objects> (checking floor)", t.md5, "import"),
+      row("openssl dgst -sha256 <same objects> (checking floor)", t.sha, "export"),
       [
         "dxp / (reference + checking floor)",
-        (dxpTotal / (refTotal + med(t.md5) + 2 * med(t.sha))).toFixed(2),
+        (dxpTotal / (refTotal + med(t.md5) + med(t.sha))).toFixed(2),
         "",
         "",
       ],

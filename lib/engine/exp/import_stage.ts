@@ -3,8 +3,9 @@
  * every member as it passes (name, type, md5 of DVC objects against their
  * names, the bundle's prerequisites against this repository), staging what
  * is new in a private folder under `.dvc/tmp`; at the end check the
- * manifest (present, its checksum, every member's size and sha256). Nothing
- * outside the staging folder changes here.
+ * manifest (present, its checksum, every member's size, and the sha256 of
+ * every member but DVC objects, whose md5 was checked). Nothing outside the
+ * staging folder changes here.
  */
 import { createHash } from "node:crypto";
 import { open } from "node:fs/promises";
@@ -79,7 +80,8 @@ export function refused(label: string, why: string): DxpError {
 interface Seen {
   readonly path: string;
   readonly size: number;
-  readonly sha256: string;
+  /** Undefined for DVC objects: their md5 was checked against their name instead. */
+  readonly sha256: string | undefined;
   readonly start: number;
 }
 
@@ -129,10 +131,13 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
       if (paths.has(path)) throw refused(label, `its member '${path}' appears twice`);
       if (sumBytes !== undefined) throw refused(label, `its member '${path}' follows its manifest`);
       paths.add(path);
-      const sha = createHash("sha256");
+      // A DVC object is checked against the md5 its name is (the identity DVC
+      // and the cache go by); its sha256 would be a second pass over the same
+      // bytes proving nothing more, so only the other members get one.
+      const sha = kind.kind === "object" ? undefined : createHash("sha256");
       const counted = async function* () {
         for await (const chunk of entry.body()) {
-          sha.update(chunk);
+          sha?.update(chunk);
           doneBytes += chunk.length;
           yield chunk;
         }
@@ -191,7 +196,7 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
           break;
         }
       }
-      seen.push({ path, size: entry.size, sha256: sha.digest("hex"), start: entry.dataOffset });
+      seen.push({ path, size: entry.size, sha256: sha?.digest("hex"), start: entry.dataOffset });
       report();
     }
   } catch (error) {
@@ -218,7 +223,10 @@ export async function stageArchive(options: StageOptions): Promise<StagedArchive
   return { manifest, bundle, bundlePath, objects };
 }
 
-/** Every member the manifest lists, in order, with its size and sha256 — and nothing else. */
+/**
+ * Every member the manifest lists, with its size and (except DVC objects,
+ * whose names are their md5) its sha256 — and nothing else.
+ */
 function checkMembers(
   manifest: Manifest,
   seen: readonly Seen[],
@@ -231,7 +239,8 @@ function checkMembers(
     if (got === undefined) {
       throw refused(label, `its member '${member.path}', listed in its manifest, is missing`);
     }
-    if (got.size !== member.size || got.sha256 !== member.sha256) {
+    const shaDiffers = got.sha256 !== undefined && got.sha256 !== member.sha256;
+    if (got.size !== member.size || shaDiffers) {
       throw refused(
         label,
         `its member '${member.path}' is corrupt: it differs from the manifest's size and sha256${
