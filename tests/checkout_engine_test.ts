@@ -316,3 +316,35 @@ Deno.test("checkout() replaces a folder where a file output goes and a file wher
     await p.cleanup();
   }
 });
+
+Deno.test("checkout() over a directory output in the workspace refuses a .dir object that does not hash to its name, and changes nothing", async () => {
+  const p = await makeProject();
+  try {
+    const oid = p.dirObject(DATA);
+    p.track("data", oid);
+    await p.run();
+    // The manifest is checked while the plan reads it: the fault surfaces at its end, before any write.
+    const tampered = serializeDirManifest([
+      { md5: p.object("replaced\n"), relpath: "a.txt" },
+      { md5: p.object("b\n"), relpath: "sub/b.txt" },
+    ]);
+    const path = join(p.root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+    chmodSync(path, 0o644);
+    writeFileSync(path, tampered);
+    chmodSync(path, 0o444);
+    await assert.rejects(p.run(), (e: unknown) => {
+      assert.ok(e instanceof DxpError);
+      assert.equal(
+        e.message,
+        `The '.dir' object '${oid}' does not hash to its name; delete 'files/md5/${
+          oid.slice(0, 2)
+        }/${oid.slice(2)}' and fetch it again.`,
+      );
+      return true;
+    });
+    assert.equal(p.read("data/a.txt"), "a\n");
+    assert.equal(p.read("data/sub/deep/c.txt"), "c\n");
+  } finally {
+    await p.cleanup();
+  }
+});

@@ -61,7 +61,7 @@ Deno.test("objectsOfOuts() keeps legacy and 3.x copies of the same oid apart, me
   ]);
 });
 
-Deno.test("objectsOfOuts() applies push:false, cache:false and the -r selection rule", async () => {
+Deno.test("objectsOfOuts() applies push:false and cache:false, each object keeping its output's remote:", async () => {
   const outs = [
     out("plain", F(1)),
     out("local", F(2), { push: false }),
@@ -75,8 +75,6 @@ Deno.test("objectsOfOuts() applies push:false, cache:false and the -r selection 
     );
   assert.deepEqual(await describe({}), ["1@default", "2@default", "4@other", "5@store"]);
   assert.deepEqual(await describe({ push: true }), ["1@default", "4@other", "5@store"]);
-  assert.deepEqual(await describe({ push: true, remote: "store" }), ["1@store", "5@store"]);
-  assert.deepEqual(await describe({ remote: "other" }), ["1@other", "2@other", "4@other"]);
 });
 
 Deno.test("objectsOfOuts() reports unreadable manifests and rejects corrupt or unsafe ones", async () => {

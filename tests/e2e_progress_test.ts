@@ -144,10 +144,18 @@ Deno.test("dxp exp pull on a pipe prints plain progress lines only for a phase l
     const lines = shown.stderr.split("\n").filter(Boolean);
     assert.ok(lines.length >= 2, shown.stderr);
     for (const line of lines) {
-      assert.match(line, /^(Checking remote|Fetching): \d+\/\d+ objects(, [\d.]+\/[\d.]+ MiB)?$/);
+      assert.match(
+        line,
+        /^(Checking remote|Fetching): \d+\/\d+ objects(, [\d.]+\/[\d.]+ MiB)?(, [\d.]+ MiB\/s, \d+ objects\/s(, ETA \d+:\d\d(:\d\d)?)?)?$/,
+      );
     }
+    // While it runs: the rate and the time left, like rclone and DVC.
+    assert.ok(
+      lines.some((l) => /^Fetching: \d+\/22 objects.*, \d+ objects\/s, ETA \d+:\d\d$/.test(l)),
+      shown.stderr,
+    );
     // The last line gives the final figures of the transfer.
-    assert.match(lines.at(-1)!, /^Fetching: 22\/22 objects/);
+    assert.match(lines.at(-1)!, /^Fetching: 22\/22 objects.*, [\d.]+ MiB\/s, \d+ objects\/s$/);
     assert.equal(listFiles(join(clone, ".dvc", "cache")).length, 23);
 
     const clone2 = join(fx.root, "clone2");

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { CorruptError, GitRemoteError } from "../lib/errors/mod.ts";
@@ -266,6 +266,35 @@ Deno.test("ObjectStore.read() returns what git cat-file does for loose, packed a
     } finally {
       await store.close();
     }
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("ObjectStore reads in parallel open each pack once: close() leaves no pack file open", async () => {
+  const { dir, cleanup } = await scratch();
+  try {
+    const repo = initRepo(join(dir, "src"));
+    for (let i = 0; i < 4; i++) {
+      commitFiles(repo, { [`f${i}.txt`]: `${i}\n` }, `c${i}`, 1700000000 + i);
+    }
+    g(["gc", "-q"], repo);
+    const oids = g(["cat-file", "--batch-all-objects", "--batch-check=%(objectname)"], repo)
+      .trim().split("\n");
+    const openPacks = () =>
+      readdirSync("/proc/self/fd").filter((fd) => {
+        try {
+          return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(repo, ".git", "objects"));
+        } catch {
+          return false;
+        }
+      }).length;
+    const store = ObjectStore.open(join(repo, ".git"));
+    // Several first reads at once (exp show reads many commits so): one handle, not one each.
+    const read = await Promise.all(oids.map((oid) => store.tryRead(oid)));
+    assert.ok(read.every((obj) => obj !== undefined));
+    await store.close();
+    assert.equal(openPacks(), 0, "a pack handle outlived close()");
   } finally {
     await cleanup();
   }

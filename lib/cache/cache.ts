@@ -1,4 +1,4 @@
-import { chmod } from "node:fs/promises";
+import { chmodSync } from "node:fs";
 import { dirname } from "node:path";
 import { storeErrorFromErrno } from "../store/errors.ts";
 import { openLocalStore } from "../store/local.ts";
@@ -79,10 +79,13 @@ export function openCache(config: CacheConfig): LocalCache {
       }
       if (made.size < 2048) made.add(dir);
     },
-    async afterDownload({ key, localPath }) {
-      if (!parseObjectKey(key)) return;
+    afterDownload({ key, localPath }) {
+      if (!parseObjectKey(key)) return Promise.resolve();
       // Like DVC, failing to protect (someone else's file in a shared cache) is not an error.
-      await chmod(localPath, 0o444).catch(() => undefined);
+      try {
+        chmodSync(localPath, 0o444);
+      } catch { /* ignored */ }
+      return Promise.resolve();
     },
   };
 }

@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { join, sep } from "node:path";
 import { objectKey } from "../core/object_key.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 
@@ -29,5 +29,8 @@ export function cachePaths(cacheDir: string): CachePaths {
  *   // → "/repo/.dvc/cache/files/md5/37/b51d194a7513e45b56f6524f2d51f2"
  */
 export function cacheObjectPath(cacheDir: string, oid: string, scheme: HashScheme): string {
-  return join(cacheDir, ...objectKey(oid, scheme).split("/"));
+  const key = objectKey(oid, scheme);
+  // Called once per object: plain concatenation where `/` is the separator.
+  if (sep === "/") return cacheDir.endsWith("/") ? cacheDir + key : `${cacheDir}/${key}`;
+  return join(cacheDir, ...key.split("/"));
 }

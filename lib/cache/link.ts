@@ -1,10 +1,11 @@
-import { randomBytes } from "node:crypto";
 import * as fsp from "node:fs/promises";
 import { constants } from "node:fs";
-import { basename, dirname, join } from "node:path";
+import { basename } from "node:path";
 import process from "node:process";
 import { StoreError } from "../errors/mod.ts";
+import { tempNameFor } from "../store/local_write.ts";
 import type { LinkType } from "./link_types.ts";
+import { placeSync, type SyncPlacement, type SyncPlaceOptions } from "./link_sync.ts";
 
 /** The file operations a {@link Linker} uses; tests replace some to inject faults. */
 export interface LinkFs {
@@ -51,6 +52,11 @@ export interface Linker {
    * over `dest`, so `dest` is never half-written. Returns the type used.
    */
   place(src: string, dest: string, options?: PlaceOptions): Promise<LinkType>;
+  /**
+   * {@link placeSync} sharing this linker's types: places a small file (or
+   * any link) with synchronous calls, or says "missing" / "large".
+   */
+  placeSync(src: string, dest: string, options: SyncPlaceOptions): SyncPlacement;
   /** The link types still tried, in order (a type the file system refuses is dropped). */
   readonly types: readonly LinkType[];
 }
@@ -60,7 +66,7 @@ export const TEMP_NAME = /^\.[A-Za-z0-9_-]{22}\.tmp$/;
 
 /** A fresh temporary path next to `dest`. */
 export function tempPathFor(dest: string): string {
-  return join(dirname(dest), `.${randomBytes(16).toString("base64url")}.tmp`);
+  return tempNameFor(dest);
 }
 
 // The file system cannot do this link type at all: stop trying it (DVC drops it too).
@@ -119,8 +125,10 @@ export function createLinker(types: readonly LinkType[], options: LinkerOptions 
     }
   };
 
+  const syncState = { enabled, fileMode, execMode, types };
   return {
     types: enabled,
+    placeSync: (src, dest, options) => placeSync(syncState, src, dest, options),
     async place(src, dest, opts = {}) {
       let lastError: unknown;
       // A snapshot: concurrent calls may drop a type the file system refused.

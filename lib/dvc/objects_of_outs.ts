@@ -13,7 +13,7 @@ export interface DvcObject {
   isDir: boolean;
   /** Bytes, when the stage file recorded it (single-file outputs only). */
   size?: number;
-  /** The DVC remote it goes to: the output's `remote:`, else `-r`; absent = default remote. */
+  /** The output's `remote:`; absent = whichever remote the caller uses. */
   remote?: string;
   /** `.dir` objects: their files (shared objects), or absent when the manifest was unreadable. */
   members?: DvcObject[];
@@ -26,8 +26,6 @@ export type ManifestReader = (oid: string, scheme: HashScheme) => Promise<Uint8A
 export interface ObjectSelection {
   /** Skip `push: false` outputs (push; and pull, which here mirrors push). */
   push?: boolean;
-  /** `-r <name>`: outputs with another explicit `remote:` are skipped, the rest go to it. */
-  remote?: string;
   /** Parsed manifests by `<scheme>:<oid>`, shared between calls to avoid re-reading. */
   manifests?: Map<string, DirManifestEntry[]>;
 }
@@ -76,10 +74,7 @@ export async function objectsOfOuts(
   for (const out of outs) {
     if (!out.cache) continue;
     if (selection.push && !out.push) continue;
-    if (
-      selection.remote !== undefined && out.remote !== undefined && out.remote !== selection.remote
-    ) continue;
-    const remote = out.remote ?? selection.remote;
+    const remote = out.remote;
     if (!out.isDir) {
       intern(out.hash, out.scheme, remote, out.size);
       continue;

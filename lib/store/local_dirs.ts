@@ -1,3 +1,4 @@
+import { chmodSync, mkdirSync } from "node:fs";
 import { chmod, mkdir } from "node:fs/promises";
 import { dirname } from "node:path";
 import { errnoCode } from "./errors.ts";
@@ -23,6 +24,28 @@ export function dirMaker(mode?: number): (dir: string) => Promise<void> {
       const code = errnoCode(error);
       if (code === "ENOENT" && dirname(dir) !== dir) {
         await make(dirname(dir));
+        return make(dir);
+      }
+      if (code !== "EEXIST") throw error;
+    }
+  };
+  return make;
+}
+
+/** {@link dirMaker}, synchronous (for the small-file copies that run without yielding). */
+export function dirMakerSync(mode?: number): (dir: string) => void {
+  const make = (dir: string): void => {
+    if (mode === undefined) {
+      mkdirSync(dir, { recursive: true });
+      return;
+    }
+    try {
+      mkdirSync(dir, mode);
+      chmodSync(dir, mode);
+    } catch (error) {
+      const code = errnoCode(error);
+      if (code === "ENOENT" && dirname(dir) !== dir) {
+        make(dirname(dir));
         return make(dir);
       }
       if (code !== "EEXIST") throw error;

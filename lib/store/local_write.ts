@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { basename, dirname, sep } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
@@ -23,12 +23,37 @@ export interface AtomicWriteOptions {
 }
 
 /**
- * DVC's temp name (spec §4.5): `.` + 22 URL-safe base64 characters (16 random
- * bytes) + `.tmp`, in the destination folder so the final rename is atomic.
+ * DVC's temp name (spec §4.5): `.` + 22 URL-safe base64 characters + `.tmp`,
+ * in the destination folder so the final rename is atomic. The characters
+ * are 16 random ones drawn once per process and a 6-character counter:
+ * unique like 16 random bytes per file, without their cost (a random draw
+ * per file was a tenth of the time of copying many small files).
  */
 export function tempNameFor(finalPath: string): string {
-  return join(dirname(finalPath), `.${randomBytes(16).toString("base64url")}.tmp`);
+  const slash = finalPath.lastIndexOf(sep);
+  const dir = slash < 0 ? "." : finalPath.slice(0, slash === 0 ? 1 : slash);
+  return `${dir === "/" ? "" : dir}${sep}.${uniqueTempStem()}.tmp`;
 }
+
+let tempPrefix = "";
+let tempCounter = 0;
+
+/** 22 URL-safe base64 characters, different on every call within and across processes. */
+export function uniqueTempStem(): string {
+  if (tempPrefix === "" || tempCounter >= 64 ** 6) {
+    tempPrefix = randomBytes(12).toString("base64url");
+    tempCounter = 0;
+  }
+  let n = tempCounter++;
+  let tail = "";
+  for (let i = 0; i < 6; i++) {
+    tail = BASE64URL[n & 63]! + tail;
+    n = Math.floor(n / 64);
+  }
+  return tempPrefix + tail;
+}
+
+const BASE64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /** True for a name written by {@link tempNameFor} (DVC's temp files look the same). */
 export function isTempName(name: string): boolean {

@@ -10,7 +10,8 @@ import { join } from "node:path";
 import process from "node:process";
 
 export const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-export const DXP = join(ROOT, "dist", "dxp");
+/** The binary measured: dist/dxp, or DXP_BIN (e.g. a copy of an older build to compare with). */
+export const DXP = process.env["DXP_BIN"] ?? join(ROOT, "dist", "dxp");
 export const DENO = join(ROOT, "node_modules", ".bin", "deno");
 
 export interface RunOptions {

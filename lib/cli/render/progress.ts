@@ -43,15 +43,18 @@ export function progressDisplay(
   let lastAt = 0;
   let printed = false;
   let last: Progress | undefined;
-  const line = (p: Progress) =>
+  const speed = new Speed();
+  const line = (p: Progress, final = false) =>
     ctx.err(
       `${LABELS[p.phase]}: ${p.doneObjects}/${p.totalObjects} objects` +
-        (p.totalBytes > 0 ? `, ${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB\n` : "\n"),
+        (p.totalBytes > 0 ? `, ${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB` : "") +
+        (MOVING.has(p.phase) ? speed.text(p, final, ", ") : "") + "\n",
     );
   return {
     update(p) {
       last = p;
       const now = Date.now();
+      speed.sample(p, now);
       if (p.phase !== lastPhase) {
         lastPhase = p.phase;
         phaseStart = now;
@@ -67,7 +70,7 @@ export function progressDisplay(
     stop() {
       // Close a long transfer with its final figures.
       if (printed && last && MOVING.has(last.phase)) {
-        line(last);
+        line(last, true);
       }
     },
   };
@@ -76,7 +79,7 @@ export function progressDisplay(
 function barDisplay(): ProgressDisplay {
   const bar = new cliProgress.SingleBar(
     {
-      format: "{phase} |{bar}| {value}/{total} objects {mib}",
+      format: "{phase} |{bar}| {value}/{total} objects {mib}{speed}",
       stream: process.stderr,
       clearOnComplete: true,
       hideCursor: true,
@@ -84,11 +87,14 @@ function barDisplay(): ProgressDisplay {
     cliProgress.Presets.shades_classic,
   );
   let started = false;
+  const speed = new Speed();
   return {
     update(p) {
+      speed.sample(p, Date.now());
       const payload = {
         phase: LABELS[p.phase],
         mib: p.totalBytes > 0 ? `${mib(p.doneBytes)}/${mib(p.totalBytes)} MiB` : "",
+        speed: MOVING.has(p.phase) ? speed.text(p, false, " ") : "",
       };
       if (!started) {
         bar.start(Math.max(p.totalObjects, 1), p.doneObjects, payload);
@@ -102,6 +108,72 @@ function barDisplay(): ProgressDisplay {
       if (started) bar.stop();
     },
   };
+}
+
+/** How far back the rate looks: recent enough to follow changes, long enough to be steady. */
+const WINDOW_MS = 10_000;
+
+/**
+ * Transfer rate and time left of a phase, like rclone's and DVC's: bytes
+ * and objects per second over the last few seconds, and the time the
+ * objects (or bytes, whichever says longer) still left take at that rate.
+ */
+class Speed {
+  #phase: string | undefined;
+  #start = 0;
+  #samples: { at: number; objects: number; bytes: number }[] = [];
+
+  sample(p: Progress, now: number): void {
+    if (p.phase !== this.#phase) {
+      this.#phase = p.phase;
+      this.#start = now;
+      this.#samples = [];
+    }
+    const lastAt = this.#samples.at(-1)?.at ?? -Infinity;
+    if (now - lastAt >= 250 || this.#samples.length < 2) {
+      this.#samples.push({ at: now, objects: p.doneObjects, bytes: p.doneBytes });
+    } else {
+      this.#samples[this.#samples.length - 1] = {
+        at: now,
+        objects: p.doneObjects,
+        bytes: p.doneBytes,
+      };
+    }
+    while (this.#samples.length > 2 && now - this.#samples[1]!.at > WINDOW_MS) {
+      this.#samples.shift();
+    }
+  }
+
+  /**
+   * `<sep>2.1 MiB/s, 1500 objects/s, ETA 0:03` (no ETA once done; `final`:
+   * the average of the whole phase); "" before anything moved.
+   */
+  text(p: Progress, final: boolean, sep: string): string {
+    const first = final ? { at: this.#start, objects: 0, bytes: 0 } : this.#samples[0];
+    const last = this.#samples.at(-1);
+    if (first === undefined || last === undefined || last.at <= first.at) return "";
+    const seconds = (last.at - first.at) / 1000;
+    const bytesRate = Math.max(0, last.bytes - first.bytes) / seconds;
+    const objectsRate = Math.max(0, last.objects - first.objects) / seconds;
+    let out = `${sep}${mib(bytesRate)} MiB/s, ${Math.round(objectsRate)} objects/s`;
+    if (final || p.doneObjects >= p.totalObjects) return out;
+    const left: number[] = [];
+    if (objectsRate > 0) left.push((p.totalObjects - p.doneObjects) / objectsRate);
+    if (bytesRate > 0 && p.totalBytes > p.doneBytes) {
+      left.push((p.totalBytes - p.doneBytes) / bytesRate);
+    }
+    if (left.length > 0) out += `, ETA ${duration(Math.max(...left))}`;
+    return out;
+  }
+}
+
+/** `0:07`, `12:30`, `1:02:03`. */
+function duration(seconds: number): string {
+  const s = Math.ceil(seconds);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, "0");
+  return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${ss}` : `${m}:${ss}`;
 }
 
 function mib(bytes: number): string {

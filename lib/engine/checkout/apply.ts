@@ -1,13 +1,16 @@
+import { lstatSync } from "node:fs";
 import { rm, rmdir, unlink } from "node:fs/promises";
 import type { LocalCache } from "../../cache/cache.ts";
 import type { Linker } from "../../cache/link.ts";
 import type { LinkType } from "../../cache/link_types.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
+import { throwIfAborted } from "../../store/abort.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
-import type { NewFile, OutPlan } from "./plan.ts";
+import type { HashScheme } from "../../util/object_hasher.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
-import { lstatOrUndefined } from "../workspace/scan.ts";
 import type { WorkspaceState } from "../workspace/state.ts";
+import { removeStaleBuilds, writeFresh } from "./fresh.ts";
+import type { OutPlan } from "./plan.ts";
 
 /** What {@link applyPlans} needs. */
 export interface ApplyContext {
@@ -20,30 +23,42 @@ export interface ApplyContext {
   readonly onProgress?: ((done: number, total: number) => void) | undefined;
 }
 
+/** What {@link applyPlans} did. */
+export interface Applied {
+  /** Files written, by the link type that made them. */
+  readonly linked: Record<LinkType, number>;
+  /** Outputs built aside that turned out to miss an object: nothing of them was written. */
+  readonly failed: Set<OutPlan>;
+}
+
 /**
  * Carries out the plans: leftovers of an interrupted run and files an
  * output no longer has are removed, emptied folders pruned, then every new
- * or changed file is written from the cache (temp name + rename, bounded
- * concurrency). Failed outputs are removed when that loses nothing, as DVC
- * removes them. Returns how many files each link type made.
+ * or changed file is written from the cache. Small files and links are
+ * made with synchronous calls (a few per file, as `cp` does); big copies
+ * run `jobs` at a time. An output not yet in the workspace is built in a
+ * temporary folder beside it and renamed into place once; other files go
+ * through a temporary name and a rename. Failed outputs are removed when
+ * that loses nothing, as DVC removes them.
  */
-export async function applyPlans(
-  plans: readonly OutPlan[],
-  ctx: ApplyContext,
-): Promise<Record<LinkType, number>> {
-  const linked: Record<LinkType, number> = { reflink: 0, hardlink: 0, symlink: 0, copy: 0 };
+export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): Promise<Applied> {
+  const applied: Applied = {
+    linked: { reflink: 0, hardlink: 0, symlink: 0, copy: 0 },
+    failed: new Set(),
+  };
   for (const plan of plans) {
     if (plan.status === "skipped") continue;
-    for (const temp of plan.scan.temps) await removeFile(ctx, temp);
+    for (const temp of plan.temps) await removeFile(ctx, temp);
+    if (plan.out.isDir) removeStaleBuilds(ctx.guard, plan.out.path);
     if (plan.status === "failed") {
-      if (plan.removable && plan.scan.root !== "none") {
+      if (plan.removable && plan.root !== "none") {
         await rm(ctx.guard.abs(plan.base), { recursive: true, force: true });
         ctx.state.forgetUnder(plan.base);
         ctx.guard.forget(plan.base);
       }
       continue;
     }
-    for (const entry of plan.deletes) await removeFile(ctx, entry.path);
+    for (const path of plan.deletes) await removeFile(ctx, path);
     for (const dir of plan.pruneDirs) {
       try {
         await rmdir(ctx.guard.abs(dir));
@@ -60,31 +75,130 @@ export async function applyPlans(
       }
       ctx.guard.forget(dir);
     }
-    if (plan.out.isDir && plan.base === plan.out.path) await ctx.guard.ensureDir(plan.base);
+    if (plan.out.isDir && plan.base === plan.out.path && !plan.dir?.fresh) {
+      await ctx.guard.ensureDir(plan.base);
+    }
   }
 
-  const work: { plan: OutPlan; file: NewFile }[] = [];
-  for (const plan of plans) {
-    if (plan.status === "failed" || plan.status === "skipped") continue;
-    for (const file of plan.creates) work.push({ plan, file });
-  }
-  let done = 0;
-  ctx.onProgress?.(0, work.length);
-  await forEachLimit(work, ctx.jobs, ctx.signal, async ({ plan, file }) => {
-    const slash = file.path.lastIndexOf("/");
-    await ctx.guard.ensureDir(slash < 0 ? "" : file.path.slice(0, slash));
+  const active = plans.filter((p) => p.status !== "failed" && p.status !== "skipped");
+  const total = active.reduce((n, p) => n + p.creates.length + (p.dir?.count ?? 0), 0);
+  const progress = new Ticker(ctx, total);
+  progress.report();
+  for (const plan of active) {
     const scheme = plan.out.scheme;
-    const abs = ctx.guard.abs(file.path);
-    const options = file.size === undefined
-      ? { isexec: file.isexec }
-      : { isexec: file.isexec, size: file.size };
-    const type = await ctx.linker.place(ctx.cache.objectPath(file.oid, scheme), abs, options);
-    linked[type]++;
-    const stats = await lstatOrUndefined(abs);
-    if (stats !== undefined) ctx.state.record(file.path, stats, file.oid, scheme);
-    ctx.onProgress?.(++done, work.length);
-  });
-  return linked;
+    for (const file of plan.creates) {
+      await writeOne(ctx, applied, file.path, file.oid, scheme, file.isexec, progress);
+    }
+    const dir = plan.dir;
+    if (dir === undefined) continue;
+    if (dir.fresh) {
+      const missing = await writeFresh(plan, dir, { ...ctx, linked: applied.linked, progress });
+      if (missing !== undefined) applied.failed.add(plan);
+      continue;
+    }
+    const write = dir.write!;
+    for (const batch of dir.manifest.batches()) {
+      for (let k = 0; k < batch.md5.length; k++) {
+        if (write[batch.start + k] !== 1) continue;
+        const path = `${plan.out.path}/${batch.relpath[k]}`;
+        await writeOne(ctx, applied, path, batch.md5[k]!, scheme, false, progress);
+      }
+    }
+  }
+  await progress.drain();
+  return applied;
+}
+
+/** Counts written files, reports them now and then, and gives the event loop a turn. */
+export class Ticker {
+  done = 0;
+  /** The folder of the last file written (already checked by the guard). */
+  lastDir: string | undefined;
+  #last = performance.now();
+  #lastReport = 0;
+  /** Big copies waiting for their turn, run `jobs` at a time. */
+  readonly deferred: (() => Promise<void>)[] = [];
+
+  constructor(private readonly ctx: ApplyContext, private readonly total: number) {}
+
+  report(): void {
+    this.ctx.onProgress?.(this.done, this.total);
+  }
+
+  /**
+   * One more file written. Every few ms it returns a promise to await: a
+   * turn of the event loop (signals, progress); otherwise nothing, so the
+   * common case costs no await.
+   */
+  tick(): Promise<void> | undefined {
+    this.done++;
+    const now = performance.now();
+    if (now - this.#last < 10) return undefined;
+    if (now - this.#lastReport > 100) {
+      this.#lastReport = now;
+      this.report();
+    }
+    return new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      this.#last = performance.now();
+      throwIfAborted(this.ctx.signal);
+    });
+  }
+
+  /** Runs the deferred big copies. */
+  async drain(): Promise<void> {
+    const work = this.deferred.splice(0);
+    await forEachLimit(work, this.ctx.jobs, this.ctx.signal, (run) => run());
+    this.report();
+  }
+}
+
+/** Writes one workspace file over whatever is there (temp name + rename), and records its stamp. */
+async function writeOne(
+  ctx: ApplyContext,
+  applied: Applied,
+  path: string,
+  oid: string,
+  scheme: HashScheme,
+  isexec: boolean,
+  progress: Ticker,
+): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "" : path.slice(0, slash);
+  // Files come folder by folder: the guard is asked once per folder.
+  if (dir !== progress.lastDir) {
+    await ctx.guard.ensureDir(dir);
+    progress.lastDir = dir;
+  }
+  const abs = ctx.guard.abs(path);
+  const src = ctx.cache.objectPath(oid, scheme);
+  const placed = ctx.linker.placeSync(src, abs, { oid, scheme, isexec, fresh: false });
+  if (placed === "missing") throw vanished(path, oid);
+  if (placed === "large") {
+    progress.deferred.push(async () => {
+      if (!(await ctx.cache.has(oid, scheme, ctx.signal))) throw vanished(path, oid);
+      const type = await ctx.linker.place(src, abs, { isexec });
+      applied.linked[type]++;
+      const stats = lstatSync(abs, { throwIfNoEntry: false });
+      if (stats !== undefined && type !== "symlink") {
+        ctx.state.recordApprox(path, stats, oid, scheme);
+      }
+      await progress.tick();
+    });
+    return;
+  }
+  applied.linked[placed.type]++;
+  if (placed.ino >= 0) ctx.state.recordApprox(path, placed, oid, scheme);
+  const turn = progress.tick();
+  if (turn !== undefined) await turn;
+}
+
+/** An object found in the cache while planning is gone now: someone else is changing it. */
+export function vanished(path: string, oid: string): DxpError {
+  return new DxpError(
+    "CheckoutConflict",
+    `The cache object '${oid}' for '${path}' disappeared during the checkout; retry.`,
+    ExitCode.failure,
+  );
 }
 
 async function removeFile(ctx: ApplyContext, path: string): Promise<void> {
@@ -93,5 +207,5 @@ async function removeFile(ctx: ApplyContext, path: string): Promise<void> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  ctx.state.files.delete(path);
+  ctx.state.forget(path);
 }

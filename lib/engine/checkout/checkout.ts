@@ -103,12 +103,17 @@ export async function checkout(
   let linked: CheckoutResult["linked"];
   let deleted: string[] = [];
   try {
-    linked = await applyPlans(plans, {
+    const applied = await applyPlans(plans, {
       ...context,
       linker,
       jobs: options.jobs ?? 16,
       onProgress: options.onProgress,
     });
+    linked = applied.linked;
+    // An output built aside that turned out to miss an object was not written: it failed.
+    for (const plan of applied.failed) {
+      statusOf.set(plan.out.path, plan.out.push || !context.skipUnpushable ? "failed" : "skipped");
+    }
     for (const plan of plans) {
       const status = statusOf.get(plan.out.path);
       if (status === "failed") state.outs.delete(plan.out.path);

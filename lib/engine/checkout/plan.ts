@@ -1,11 +1,10 @@
-import { readFile } from "node:fs/promises";
 import type { LocalCache } from "../../cache/cache.ts";
-import { CorruptError } from "../../errors/mod.ts";
-import { parseDirManifest } from "../../dvc/dir_manifest.ts";
+import type { DirManifestFile } from "../../dvc/dir_manifest_file.ts";
 import type { DvcOut } from "../../dvc/out.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
 import type { SelectedOut } from "./targets.ts";
-import { assertWorkspacePath, type WorkspaceGuard } from "../workspace/guard.ts";
+import type { WorkspaceGuard } from "../workspace/guard.ts";
+import { planDirOut } from "./plan_dir.ts";
 import {
   identify,
   type IdentifyContext,
@@ -24,16 +23,34 @@ export interface NewFile {
   readonly size?: number | undefined;
 }
 
+/** The members of a directory output to write, read from its manifest as they are written. */
+export interface DirWrites {
+  readonly manifest: DirManifestFile;
+  /** How many files will be written. */
+  readonly count: number;
+  /**
+   * The output is not in the workspace: it is built in a temporary folder
+   * beside it and renamed into place once (every member under the target).
+   */
+  readonly fresh: boolean;
+  /** Otherwise: per manifest entry, 1 when that file is (re)written. */
+  readonly write?: Uint8Array;
+}
+
 /** What checking out one output takes. */
 export interface OutPlan {
   readonly out: DvcOut;
   /** The part of the workspace this plan covers: the output's path or a path inside it. */
   readonly base: string;
-  readonly scan: OutScan;
-  /** Files to write from the cache (new, changed or relinked). */
+  /** What is at `base` in the workspace. */
+  readonly root: OutScan["root"];
+  /** Temporary files left by an interrupted checkout, to remove. */
+  readonly temps: string[];
+  /** Files to write from the cache (single-file outputs; directory members are in `dir`). */
   readonly creates: NewFile[];
+  readonly dir?: DirWrites;
   /** Workspace entries to remove: not part of the output (any more). */
-  readonly deletes: WsEntry[];
+  readonly deletes: string[];
   /** Folders to remove once emptied, deepest first. */
   readonly pruneDirs: string[];
   /** Files that would be removed or overwritten although their content is not in the cache. */
@@ -61,31 +78,26 @@ const PARALLEL = 16;
  * read from the cache) with the workspace, the way DVC's checkout builds
  * its diff: unchanged files stay, changed ones are rewritten, files the
  * output does not have are removed, and anything removed or overwritten
- * whose content is not in the cache is reported as blocked.
+ * whose content is not in the cache is reported as blocked. Directory
+ * outputs whose manifest is in the cache are streamed (planDirOut).
  */
 export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<OutPlan> {
   const { out } = selected;
+  if (out.isDir && (await ctx.cache.has(out.hash, out.scheme, ctx.signal))) {
+    return await planDirOut(selected, ctx);
+  }
   const base = selected.within ?? out.path;
   const scheme = out.scheme;
   const missing: string[] = [];
   const wanted = new Map<string, NewFile>();
-  if (!out.isDir) {
-    if (base === out.path) {
-      wanted.set(out.path, {
-        path: out.path,
-        oid: out.hash,
-        isexec: out.isexec ?? false,
-        size: out.size,
-      });
-    }
-  } else if (!(await ctx.cache.has(out.hash, scheme, ctx.signal))) {
-    missing.push(out.hash);
-  } else {
-    for (const file of await manifestFiles(out, ctx.cache)) {
-      if (base === out.path || file.path === base || file.path.startsWith(`${base}/`)) {
-        wanted.set(file.path, file);
-      }
-    }
+  if (out.isDir) missing.push(out.hash);
+  else if (base === out.path) {
+    wanted.set(out.path, {
+      path: out.path,
+      oid: out.hash,
+      isexec: out.isexec ?? false,
+      size: out.size,
+    });
   }
   const scan = await scanOut(ctx.guard, base);
   const existed = base === out.path
@@ -162,36 +174,16 @@ export async function planOut(selected: SelectedOut, ctx: PlanContext): Promise<
   return {
     out,
     base,
-    scan,
+    root: scan.root,
+    temps: scan.temps,
     creates: failedOrSkipped ? [] : creates,
-    deletes: failedOrSkipped ? [] : deletes,
+    deletes: failedOrSkipped ? [] : deletes.map((entry) => entry.path),
     pruneDirs: failedOrSkipped ? [] : pruneDirs,
     blocked: failedOrSkipped ? [] : blocked.sort(),
     missing,
     removable,
     status,
   };
-}
-
-/** The files of a directory output from its `.dir` manifest in the cache, checked for safety. */
-async function manifestFiles(out: DvcOut, cache: LocalCache): Promise<NewFile[]> {
-  const bytes = await readFile(cache.objectPath(out.hash, out.scheme));
-  const files: NewFile[] = [];
-  const dirs = new Set<string>();
-  for (const entry of parseDirManifest(bytes)) {
-    const path = `${out.path}/${entry.relpath}`;
-    assertWorkspacePath(path, `a file of output '${out.path}'`);
-    files.push({ path, oid: entry.md5, isexec: false });
-    for (let i = entry.relpath.indexOf("/"); i >= 0; i = entry.relpath.indexOf("/", i + 1)) {
-      dirs.add(`${out.path}/${entry.relpath.slice(0, i)}`);
-    }
-  }
-  if (files.some((f) => dirs.has(f.path))) {
-    throw new CorruptError(
-      `The manifest of '${out.path}' (${out.hash}) lists a path both as a file and as a folder; delete the object and fetch it again.`,
-    );
-  }
-  return files;
 }
 
 /** Folders that must exist below (and including) a directory output for its files. */

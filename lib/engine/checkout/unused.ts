@@ -1,7 +1,8 @@
+import { lstatSync } from "node:fs";
 import { lstat, rm } from "node:fs/promises";
 import { UnsafePathError } from "../../errors/mod.ts";
 import { assertWorkspacePath, type WorkspaceGuard } from "../workspace/guard.ts";
-import { scanOut } from "../workspace/scan.ts";
+import { countTree, listTree } from "../workspace/scan.ts";
 import type { WorkspaceState } from "../workspace/state.ts";
 
 /**
@@ -23,19 +24,32 @@ export async function removeUnusedOuts(
     state.outs.delete(path);
     const overlaps = paths.some((p) => p.startsWith(`${path}/`) || path.startsWith(`${p}/`));
     if (overlaps || !(await safeToTouch(guard, path))) continue;
-    const scan = await scanOut(guard, path);
-    const intact = record.isDir
-      ? scan.root === "dir" && scan.temps.length === 0 &&
-        scan.entries.every((e) => e.kind !== "other" && state.unchanged(e.path, e.stats))
-      : scan.entries.length === 1 && scan.entries[0]!.kind !== "other" &&
-        state.unchanged(path, scan.entries[0]!.stats);
-    if (!intact) continue;
+    if (!isIntact(guard, state, path, record.isDir)) continue;
     await rm(guard.abs(path), { recursive: true, force: true });
     state.forgetUnder(path);
     guard.forget(path);
     removed.push(path);
   }
   return removed;
+}
+
+/** Every file at `path` still has the stamp recorded when it was written (streamed, no list). */
+function isIntact(
+  guard: WorkspaceGuard,
+  state: WorkspaceState,
+  path: string,
+  isDir: boolean,
+): boolean {
+  const top = lstatSync(guard.abs(path), { throwIfNoEntry: false });
+  if (top === undefined || top.isDirectory() !== isDir) return false;
+  if (isDir && countTree(guard, path).temps.length > 0) return false;
+  for (const entry of listTree(guard, path)) {
+    const { ino, mtimeMs, size } = entry.stats;
+    if (entry.kind === "other" || !state.files.unchanged(entry.path, ino, mtimeMs, size)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /** A path from our own state file is still checked: plain, and below real folders only. */

@@ -2,7 +2,6 @@ import type { DvcObject } from "../../dvc/mod.ts";
 import { type ConfigError, CorruptError } from "../../errors/mod.ts";
 import { configError, type DvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
-import type { TransferReport } from "../../transfer/mod.ts";
 
 /** DVC's warning for objects that exist neither locally nor on the remote. */
 export function missingWarning(objects: readonly DvcObject[]): string {
@@ -34,20 +33,20 @@ export function noRemoteError(
  * (a corrupt object on the other side) fail again the same way.
  */
 export function transferWarnings(
-  report: TransferReport,
+  failures: { readonly sample: readonly { key: string; error: Error }[]; readonly total: number },
   direction: "upload" | "download",
   remote: string,
 ): string[] {
-  const failures = report.failed;
-  if (failures.length === 0) return [];
-  const lines = failures.slice(0, 5).map(({ item, error }) =>
-    `WARNING: failed to ${direction} '${item.key}': ${error.message}`
+  const total = failures.total;
+  if (total === 0) return [];
+  const lines = failures.sample.slice(0, 5).map(({ key, error }) =>
+    `WARNING: failed to ${direction} '${key}': ${error.message}`
   );
-  if (failures.length > 5) lines.push(`WARNING: … and ${failures.length - 5} more`);
-  const noun = failures.length === 1 ? "file" : "files";
-  const retryable = failures.some(({ error }) => !(error instanceof CorruptError));
+  if (total > 5) lines.push(`WARNING: … and ${total - 5} more`);
+  const noun = total === 1 ? "file" : "files";
+  const retryable = failures.sample.some(({ error }) => !(error instanceof CorruptError));
   lines.push(
-    `ERROR: ${failures.length} ${noun} failed to ${direction} (DVC remote '${remote}')` +
+    `ERROR: ${total} ${noun} failed to ${direction} (DVC remote '${remote}')` +
       (retryable ? "; run the command again to retry them" : ""),
   );
   return lines;

@@ -1,13 +1,13 @@
 import { relative } from "node:path";
+import { objectKey } from "../../core/object_key.ts";
 import {
   collectOuts,
   type DvcObject,
   type DvcOut,
-  objectsOfOuts,
   type ProjectTree,
   workspaceTree,
 } from "../../dvc/mod.ts";
-import type { DirManifestEntry } from "../../dvc/dir_manifest.ts";
+import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
 import { StageFileError } from "../../dvc/out.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
@@ -17,23 +17,32 @@ import type { Project } from "../../project/project.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { expCommits } from "../exp/commits.ts";
 import { noRemoteError } from "./messages.ts";
-import { partialDirObjects } from "./partial_dir.ts";
+import { type PlannedDir, RemoteObjects } from "./objects.ts";
 import type { DataRuntime } from "./runtime.ts";
 import { selectTargets, type TargetedOut, type Targets, unknownTargetError } from "./targets.ts";
 
 /** Objects going to (or coming from) one DVC remote. */
 export interface RemotePlan {
   readonly remote: DvcRemote;
-  /** By key: files, `.dir` objects and their members. */
-  readonly objects: Map<string, DvcObject>;
+  readonly objects: RemoteObjects;
+}
+
+/** A directory only part of which was asked for, with the remote it travels with. */
+export interface PartialDir {
+  readonly remoteId: string;
+  readonly dir: PlannedDir;
 }
 
 /** What the data half must move for a set of trees. */
 export interface DataPlan {
   /** By remote identity (name + url). */
   readonly remotes: Map<string, RemotePlan>;
-  /** Group (experiment ref, revision, "workspace") → the `<remote id>\0<key>` of every object it needs. */
-  readonly needs: Map<string, Set<string>>;
+  /**
+   * Group (experiment ref, revision, "workspace") → remote id → keys of the
+   * objects it needs directly: single files, `.dir` objects (which stand
+   * for their members), files of directories only part of which was asked for.
+   */
+  readonly needs: Map<string, Map<string, Set<string>>>;
   /** `.dir` objects whose manifest could not be read (members unknown), with their remote id. */
   readonly unreadableDirs: { remoteId: string; object: DvcObject; group: string }[];
   /**
@@ -41,7 +50,7 @@ export interface DataPlan {
    * inside them): not moved as objects themselves, but their manifest is what
    * says which files those are.
    */
-  readonly partialDirs: DvcObject[];
+  readonly partialDirs: PartialDir[];
   /**
    * Groups whose DVC files could not be read (only with `unreadable:
    * "record"`): what failed, naming the tree and the file. Nothing of such
@@ -50,12 +59,19 @@ export interface DataPlan {
   readonly unreadable: Map<string, string>;
 }
 
-/** Reads a `.dir` manifest for an object going to/coming from `remote`. */
+/** Where the manifest of a `.dir` object going to/coming from `remote` is, as a file. */
+export interface ManifestLocation {
+  readonly path: string;
+  /** True when it was fetched into a staging folder (the cache does not have it). */
+  readonly staged?: boolean;
+}
+
+/** Finds (or fetches) the manifest file of a `.dir` object; undefined when unavailable. */
 export type RemoteManifestReader = (
   remote: DvcRemote,
   oid: string,
   scheme: HashScheme,
-) => Promise<Uint8Array | undefined>;
+) => Promise<ManifestLocation | undefined>;
 
 export interface PlanOptions {
   readonly readManifest: RemoteManifestReader;
@@ -143,7 +159,9 @@ type Router = Pick<DataRuntime, "project" | "routeOf" | "workspaceConfig" | "com
  * match, and each output's remote (`runtime.routeOf`); an unknown target, or
  * an output needing a default remote that does not exist, stops here.
  * Then each output's objects: files, `.dir` objects and their members (only
- * the files under the target for a path inside a directory output).
+ * the files under the target for a path inside a directory output). Members
+ * go into compact digest sets, streamed from the manifest files, so the plan
+ * of a million-file directory stays small.
  */
 export async function planData(
   rt: Router,
@@ -158,43 +176,80 @@ export async function planData(
     unreadable: new Map(),
   };
   const collected = await routeUnits(rt, units, options, plan.unreadable);
-  const manifests = new Map<string, DirManifestEntry[]>();
   // Paths inside directory outputs: known only once their manifest is read.
   const partsAsked = new Set<string>();
   const partsFound = new Set<string>();
   for (const { unit, config, byRemote } of collected) {
-    let needs = plan.needs.get(unit.group);
-    if (needs === undefined) {
-      needs = new Set<string>();
-      plan.needs.set(unit.group, needs);
+    let groupNeeds = plan.needs.get(unit.group);
+    if (groupNeeds === undefined) {
+      groupNeeds = new Map();
+      plan.needs.set(unit.group, groupNeeds);
     }
     for (const [name, selected] of byRemote) {
       const remote = config.remote(name);
       const remoteId = `${remote.name}\0${remote.url}`;
       let remotePlan = plan.remotes.get(remoteId);
       if (remotePlan === undefined) {
-        remotePlan = { remote, objects: new Map() };
+        remotePlan = { remote, objects: new RemoteObjects() };
         plan.remotes.set(remoteId, remotePlan);
       }
-      const read = (oid: string, scheme: HashScheme) => options.readManifest(remote, oid, scheme);
-      const whole = selected.filter((s) => s.within === undefined).map((s) => s.out);
-      const set = await objectsOfOuts(whole, read, { push: true, manifests });
-      const objects = [...set.objects];
-      const missingDirs = [...set.missingManifests];
-      for (const part of selected.filter((s) => s.within !== undefined)) {
-        const partial = await partialDirObjects(part.out, part.within!, read, manifests);
-        for (const path of part.within!) partsAsked.add(path);
-        for (const path of partial.matched) partsFound.add(path);
-        if (partial.unreadable) missingDirs.push(partial.unreadable);
-        else plan.partialDirs.push(partial.dir);
-        objects.push(...partial.objects);
+      let needs = groupNeeds.get(remoteId);
+      if (needs === undefined) {
+        needs = new Set();
+        groupNeeds.set(remoteId, needs);
       }
-      for (const object of objects) {
-        if (!remotePlan.objects.has(object.key)) remotePlan.objects.set(object.key, object);
-        needs.add(`${remoteId}\0${object.key}`);
-      }
-      for (const object of missingDirs) {
-        plan.unreadableDirs.push({ remoteId, object, group: unit.group });
+      const objects = remotePlan.objects;
+      const dirOf = async (out: DvcOut): Promise<PlannedDir> => {
+        const key = objectKey(out.hash, out.scheme);
+        let dir = objects.dirs.get(key);
+        if (dir === undefined) {
+          dir = await loadDir(out, await options.readManifest(remote, out.hash, out.scheme));
+          objects.dirs.set(key, dir);
+        }
+        return dir;
+      };
+      for (const { out, within } of selected) {
+        if (!out.cache || !out.push) continue;
+        if (!out.isDir) {
+          if (within !== undefined) continue;
+          objects.addFile(out.hash, out.scheme, out.size);
+          needs.add(objectKey(out.hash, out.scheme));
+          continue;
+        }
+        const dir = await dirOf(out);
+        if (within === undefined) {
+          needs.add(dir.object.key);
+          if (dir.manifest === undefined) {
+            plan.unreadableDirs.push({ remoteId, object: dir.object, group: unit.group });
+          } else if (!objects.whole.has(dir.object.key)) {
+            objects.whole.add(dir.object.key);
+            for (const batch of dir.manifest.batches()) {
+              for (const md5 of batch.md5) objects.addFile(md5, out.scheme);
+            }
+          }
+          continue;
+        }
+        for (const path of within) partsAsked.add(path);
+        if (dir.manifest === undefined) {
+          for (const path of within) partsFound.add(path);
+          plan.unreadableDirs.push({ remoteId, object: dir.object, group: unit.group });
+          continue;
+        }
+        plan.partialDirs.push({ remoteId, dir });
+        for (const entry of dir.manifest.entries()) {
+          // A part: the entries are walked one by one (few targets are this big).
+          const path = `${out.path}/${entry.relpath}`;
+          let hit = false;
+          for (const w of within) {
+            if (path === w || path.startsWith(`${w}/`)) {
+              partsFound.add(w);
+              hit = true;
+            }
+          }
+          if (!hit) continue;
+          objects.addFile(entry.md5, out.scheme);
+          needs.add(objectKey(entry.md5, out.scheme));
+        }
       }
     }
   }
@@ -202,6 +257,19 @@ export async function planData(
     if (!partsFound.has(path)) throw unknownTargetError(path, rt.project.root, rt.project.root);
   }
   return plan;
+}
+
+/** A `.dir` object of `out` with its manifest opened (checked) from where the reader found it. */
+function loadDir(out: DvcOut, location: ManifestLocation | undefined): PlannedDir {
+  const object: DvcObject = {
+    oid: out.hash,
+    scheme: out.scheme,
+    key: objectKey(out.hash, out.scheme),
+    isDir: true,
+  };
+  if (location === undefined) return { object, manifest: undefined };
+  const manifest = openDirManifest(location.path, out.hash, out.scheme);
+  return { object, manifest, ...(location.staged ? { staged: location.path } : {}) };
 }
 
 /**

@@ -1,11 +1,16 @@
-import { readFile } from "node:fs/promises";
+import { existsSync, lstatSync } from "node:fs";
 import { objectKey } from "../../core/object_key.ts";
-import { dirOid, parseDirManifest } from "../../dvc/dir_manifest.ts";
-import type { DvcOut } from "../../dvc/mod.ts";
+import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
+import type { DvcRemote } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
-import { missingOn } from "../../transfer/mod.ts";
+import { isProtectedMode } from "../../store/local_verify.ts";
+import { forEachLimit } from "../../transfer/parallel.ts";
+import { runWorkers } from "../../transfer/workers.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
+import { markListed } from "./listing.ts";
 import { noRemoteError } from "./messages.ts";
+import { fileMoves, Flag, PhaseProgress } from "./moves.ts";
+import { RemoteObjects } from "./objects.ts";
 import { routeUnits, workspaceUnit } from "./plan.ts";
 import { type DataOptions, type DataRuntime, openDataRuntime } from "./runtime.ts";
 
@@ -22,13 +27,10 @@ export interface CloudStatus {
   readonly changed: { path: string; state: CloudState; remote: string }[];
 }
 
-/** One object of an output, with the name `status -c` shows for it. */
-interface Named {
-  readonly name: string;
-  readonly oid: string;
-  readonly scheme: HashScheme;
-  readonly key: string;
-}
+/** Set on a file object the local cache holds. */
+const LOCAL = 64;
+/** Existence queries in flight at once. */
+const QUERIES = 16;
 
 /**
  * `dxp status -c`: for each object of the work tree's outputs, whether it is
@@ -38,7 +40,8 @@ interface Named {
  * to (`-r`, its own `remote:`, `core.remote`), so outputs pinned to another
  * remote are checked there (DVC leaves them out). A `.dir` object on the
  * remote vouches for its files (spec §4.4); a directory whose manifest is
- * not local is judged by its `.dir` object alone.
+ * not local is judged by its `.dir` object alone. Manifests are streamed
+ * and objects kept as digests, so a million-file output costs tens of MB.
  */
 export async function cloudStatus(
   project: Project,
@@ -51,26 +54,49 @@ export async function cloudStatus(
     const changed: CloudStatus["changed"] = [];
     for (const [name, selected] of unit!.byRemote) {
       const remote = unit!.config.remote(name);
-      const { store, memo } = rt.storeFor(remote);
-      const named: Named[] = [];
-      const dirMembers = new Map<string, string[]>();
+      const objects = new RemoteObjects();
+      const dirState = new Map<string, { local: boolean; remote: boolean }>();
       for (const { out } of selected) {
-        const objects = await namedObjects(rt, out);
-        named.push(...objects);
-        if (out.isDir) dirMembers.set(objects[0]!.key, objects.slice(1).map((o) => o.key));
+        if (!out.isDir) {
+          objects.addFile(out.hash, out.scheme);
+          continue;
+        }
+        const key = objectKey(out.hash, out.scheme);
+        if (objects.dirs.has(key)) continue;
+        const path = rt.cache.objectPath(out.hash, out.scheme);
+        const manifest = existsSync(path) ? openDirManifest(path, out.hash, out.scheme) : undefined;
+        objects.dirs.set(key, {
+          object: { oid: out.hash, scheme: out.scheme, key, isDir: true },
+          manifest,
+        });
+        if (manifest !== undefined) {
+          objects.whole.add(key);
+          for (const batch of manifest.batches()) {
+            for (const md5 of batch.md5) objects.addFile(md5, out.scheme);
+          }
+        }
       }
-      const lacking = await missingOn(store, named.map((o) => o.key), {
-        memo,
-        dirMembers,
-        ...(rt.signal ? { signal: rt.signal } : {}),
-      });
-      for (const object of named) {
-        const local = await rt.cache.has(object.oid, object.scheme, rt.signal);
-        const remoteHas = !lacking.has(object.key);
-        const state: CloudState | undefined = local
-          ? (remoteHas ? undefined : "new")
-          : (remoteHas ? "deleted" : "missing");
-        if (state !== undefined) changed.push({ path: object.name, state, remote: remote.name });
+      await compare(rt, remote, objects, dirState);
+      for (const { out } of selected) {
+        const key = objectKey(out.hash, out.scheme);
+        const own = out.isDir ? dirState.get(key)! : flagsState(objects, key);
+        const ownState = stateOf(own);
+        if (ownState !== undefined) changed.push({ path: out.path, state: ownState, remote: name });
+        const manifest = out.isDir ? objects.dirs.get(key)?.manifest : undefined;
+        if (manifest === undefined) continue;
+        const set = objects.setOf(out.scheme);
+        for (const batch of manifest.batches()) {
+          for (let k = 0; k < batch.md5.length; k++) {
+            const flags = set.flags(set.indexOf(batch.md5[k]!));
+            const state = stateOf({
+              local: (flags & LOCAL) !== 0,
+              remote: (flags & Flag.present) !== 0,
+            });
+            if (state !== undefined) {
+              changed.push({ path: `${out.path}/${batch.relpath[k]}`, state, remote: name });
+            }
+          }
+        }
       }
     }
     const remote = rt.remoteName ?? rt.workspaceConfig.coreRemote ??
@@ -83,24 +109,61 @@ export async function cloudStatus(
   }
 }
 
-/** An output's objects with DVC's names: the output, then (directories) each file. */
-async function namedObjects(rt: DataRuntime, out: DvcOut): Promise<Named[]> {
-  const key = objectKey(out.hash, out.scheme);
-  const own = { name: out.path, oid: out.hash, scheme: out.scheme, key };
-  if (!out.isDir) return [own];
-  const bytes = await readCached(rt, out.hash, out.scheme);
-  if (bytes === undefined || dirOid(bytes) !== out.hash) return [own];
-  return [
-    own,
-    ...parseDirManifest(bytes).map((entry) => ({
-      name: `${out.path}/${entry.relpath}`,
-      oid: entry.md5,
-      scheme: out.scheme,
-      key: objectKey(entry.md5, out.scheme),
-    })),
-  ];
+/** Flags every object with where it is: the cache (LOCAL), the remote (present). */
+async function compare(
+  rt: DataRuntime,
+  remote: DvcRemote,
+  objects: RemoteObjects,
+  dirState: Map<string, { local: boolean; remote: boolean }>,
+): Promise<void> {
+  const { store, memo } = rt.storeFor(remote);
+  const signal = rt.signal;
+  await forEachLimit([...objects.dirs.values()], QUERIES, signal, async (dir) => {
+    const key = dir.object.key;
+    const there = memo.has(key) || (await store.exists(key, signal));
+    if (there) memo.add(key);
+    const local = await rt.cache.has(dir.object.oid, dir.object.scheme, signal);
+    dirState.set(key, { local, remote: there });
+  });
+  for (const dir of objects.dirs.values()) {
+    if (!dirState.get(dir.object.key)!.remote || dir.manifest === undefined) continue;
+    const set = objects.setOf(dir.object.scheme);
+    for (const batch of dir.manifest.batches()) {
+      for (const md5 of batch.md5) {
+        const slot = set.indexOf(md5);
+        if (slot >= 0) set.setFlag(slot, Flag.present);
+      }
+    }
+  }
+  const progress = new PhaseProgress(rt, "checking");
+  const listed = store.canList ? await markListed(store, objects, rt, progress) : new Set<string>();
+  const moves = fileMoves(objects, 0);
+  const outcome = await runWorkers(() => {
+    const r = moves.next();
+    return r.done ? undefined : r.value;
+  }, async (move) => {
+    if (await inCache(rt, move.oid, move.scheme)) move.set.setFlag(move.slot, LOCAL);
+    if ((move.set.flags(move.slot) & Flag.present) !== 0) return;
+    const folder = move.key.slice(0, move.key.lastIndexOf("/") + 1);
+    if (listed.has(folder)) return;
+    if (await store.exists(move.key, signal)) move.set.setFlag(move.slot, Flag.present);
+  }, { jobs: QUERIES, signal });
+  if (outcome.stoppedBy) throw outcome.stoppedBy;
 }
 
-function readCached(rt: DataRuntime, oid: string, scheme: HashScheme) {
-  return readFile(rt.cache.objectPath(oid, scheme)).catch(() => undefined);
+async function inCache(rt: DataRuntime, oid: string, scheme: HashScheme): Promise<boolean> {
+  const st = lstatSync(rt.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
+  if (st === undefined) return false;
+  if (st.isFile() && isProtectedMode(st.mode)) return true;
+  return await rt.cache.has(oid, scheme, rt.signal);
+}
+
+function flagsState(objects: RemoteObjects, key: string): { local: boolean; remote: boolean } {
+  const flags = objects.flagsOf(key);
+  return { local: (flags & LOCAL) !== 0, remote: (flags & Flag.present) !== 0 };
+}
+
+function stateOf(where: { local: boolean; remote: boolean }): CloudState | undefined {
+  if (where.local) return where.remote ? undefined : "new";
+  return where.remote ? "deleted" : "missing";
 }

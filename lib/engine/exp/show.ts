@@ -4,6 +4,7 @@ import { workspaceTree } from "../../dvc/workspace_tree.ts";
 import type { ProjectTree } from "../../dvc/tree.ts";
 import { localExpRefs } from "../../git/exp_refs.ts";
 import type { GitCache } from "../../git/revision.ts";
+import { ObjectStore } from "../../git/pack/object_store.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
 import { attachObjectFetcher, ObjectFetchError } from "../../git/promisor.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
@@ -12,6 +13,7 @@ import { expandBaselines } from "./baselines.ts";
 import { baselineLabeler } from "./baseline_labels.ts";
 import { allCommits, commitTime } from "./show_revs.ts";
 import { readRevValues } from "./show_values.ts";
+import { fastCommitTree, storeCommitTime, type TreeReaders } from "./show_tree.ts";
 import { promisorFor, transportFor } from "./transport_for.ts";
 
 /** Params and metrics of one revision (`workspace`, a baseline or an experiment). */
@@ -97,20 +99,27 @@ export async function expShow(
       return { rev, timestamp, params: new Map(), metrics: new Map(), errors: [message] };
     }
   };
+  // Objects straight from the packs; isomorphic-git only for what that cannot read.
+  const readers: TreeReaders = { store: ObjectStore.open(project.gitDir), trees: new Map() };
   const readCommit = async (sha: string) =>
     readRev(
       sha,
-      gitCommitTree(project.gitDir, sha, subdir, cache),
-      await commitTime(project.gitDir, sha, cache).catch(() => null),
+      fastCommitTree(readers, sha, subdir, () => gitCommitTree(project.gitDir, sha, subdir, cache)),
+      (await storeCommitTime(readers.store, sha)) ??
+        (await commitTime(project.gitDir, sha, cache).catch(() => null)),
     );
 
   const workspace = readRev("workspace", workspaceTree(project.root), null);
   const shown = exps.filter((e) => baselines.includes(e.baseline));
   const shas = [...new Set([...baselines, ...shown.map((e) => e.sha!)])];
   const bySha = new Map<string, ExpShowRev>();
-  await forEachLimited(shas, PARALLEL, async (sha) => {
-    bySha.set(sha, await readCommit(sha));
-  });
+  try {
+    await forEachLimited(shas, PARALLEL, async (sha) => {
+      bySha.set(sha, await readCommit(sha));
+    });
+  } finally {
+    await readers.store.close();
+  }
   const rows = baselines.map((sha): ExpShowBaseline => {
     const experiments = shown.filter((e) => e.baseline === sha).map((exp) => ({
       ...bySha.get(exp.sha!)!,

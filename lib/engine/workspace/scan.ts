@@ -1,8 +1,9 @@
-import type { BigIntStats } from "node:fs";
+import { type BigIntStats, type Dirent, lstatSync, readdirSync, readlinkSync } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { isAbsolute, relative, sep } from "node:path";
 import { parseObjectKey } from "../../core/object_key.ts";
 import { readChunks } from "../../store/local_stream.ts";
+import { readSmallSync } from "../../store/local_small.ts";
 import { createObjectHasher, type HashScheme } from "../../util/object_hasher.ts";
 import { TEMP_NAME } from "../../cache/link.ts";
 import type { WorkspaceGuard } from "./guard.ts";
@@ -132,4 +133,145 @@ function kindOf(info: BigIntStats): WsEntry["kind"] {
   if (info.isFile()) return "file";
   if (info.isSymbolicLink()) return "symlink";
   return "other";
+}
+
+/** A non-folder workspace entry with a plain (number) stat. */
+export interface TreeEntry {
+  /** Project-relative path. */
+  readonly path: string;
+  readonly kind: "file" | "symlink" | "other";
+  readonly stats: { readonly ino: number; readonly mtimeMs: number; readonly size: number };
+}
+
+/** What {@link countTree} found below a folder. */
+export interface TreeCount {
+  /** Files, symlinks and special files (temps excluded). */
+  files: number;
+  /** Every real folder strictly below, parents before children. */
+  dirs: string[];
+  /** Temporary files of an interrupted checkout (DVC's `.<22>.tmp` names). */
+  temps: string[];
+}
+
+/**
+ * Counts what is below folder `path` (project-relative) from directory
+ * listings alone (no stat per file, unless the file system does not give
+ * entry types): a directory output's files are then matched one by one,
+ * and the count says whether anything else is there.
+ */
+export function countTree(guard: WorkspaceGuard, path: string): TreeCount {
+  const count: TreeCount = { files: 0, dirs: [], temps: [] };
+  const walk = (dir: string): void => {
+    const subdirs: string[] = [];
+    for (const entry of listDir(guard, dir)) {
+      const child = `${dir}/${entry.name}`;
+      const type = direntType(entry, guard, child);
+      if (type === "dir") {
+        count.dirs.push(child);
+        subdirs.push(child);
+      } else if (type === "file" && TEMP_NAME.test(entry.name)) count.temps.push(child);
+      else count.files++;
+    }
+    for (const sub of subdirs) walk(sub);
+  };
+  walk(path);
+  return count;
+}
+
+/** Every file, symlink or special file below folder `path` (temps left out), lstat-ed, depth first. */
+export function* listTree(guard: WorkspaceGuard, path: string): Generator<TreeEntry> {
+  const top = lstatSync(guard.abs(path), { throwIfNoEntry: false });
+  if (top === undefined) return;
+  if (!top.isDirectory()) {
+    yield { path, kind: kindOfStats(top), stats: top };
+    return;
+  }
+  const stack = [path];
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    for (const entry of listDir(guard, dir)) {
+      const child = `${dir}/${entry.name}`;
+      const info = lstatSync(guard.abs(child), { throwIfNoEntry: false });
+      if (info === undefined) continue;
+      if (info.isDirectory()) stack.push(child);
+      else if (!(info.isFile() && TEMP_NAME.test(entry.name))) {
+        yield { path: child, kind: kindOfStats(info), stats: info };
+      }
+    }
+  }
+}
+
+function listDir(guard: WorkspaceGuard, dir: string): Dirent[] {
+  try {
+    return readdirSync(guard.abs(dir), { withFileTypes: true });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return [];
+    throw error;
+  }
+}
+
+function direntType(entry: Dirent, guard: WorkspaceGuard, path: string): "dir" | "file" | "other" {
+  if (entry.isDirectory()) return "dir";
+  if (entry.isFile()) return "file";
+  if (
+    entry.isSymbolicLink() || entry.isFIFO() || entry.isSocket() || entry.isCharacterDevice() ||
+    entry.isBlockDevice()
+  ) return "other";
+  // The file system did not say (DT_UNKNOWN): ask.
+  const info = lstatSync(guard.abs(path), { throwIfNoEntry: false });
+  if (info?.isDirectory()) return "dir";
+  return info?.isFile() ? "file" : "other";
+}
+
+function kindOfStats(info: { isFile(): boolean; isSymbolicLink(): boolean }): TreeEntry["kind"] {
+  if (info.isFile()) return "file";
+  if (info.isSymbolicLink()) return "symlink";
+  return "other";
+}
+
+/**
+ * {@link identify} for an entry stat-ed without bigints: the state's stamp
+ * when it matches to the microsecond, the link target for a symlink into
+ * the cache, else the file's hash (read with synchronous calls when small),
+ * recorded when the file did not change while it was read.
+ */
+export async function identifyStat(
+  entry: TreeEntry,
+  scheme: HashScheme,
+  ctx: IdentifyContext,
+): Promise<string | undefined> {
+  if (entry.kind === "symlink") {
+    let target: string;
+    try {
+      target = readlinkSync(ctx.guard.abs(entry.path));
+    } catch {
+      return undefined;
+    }
+    if (!isAbsolute(target)) return undefined;
+    const rel = relative(ctx.cacheRoot, target);
+    if (rel.startsWith("..") || isAbsolute(rel)) return undefined;
+    const key = parseObjectKey(rel.split(sep).join("/"));
+    return key !== undefined && key.scheme === scheme ? key.oid : undefined;
+  }
+  if (entry.kind !== "file") return undefined;
+  const known = ctx.state.lookupApprox(entry.path, entry.stats, scheme);
+  if (known !== undefined) return known;
+  const abs = ctx.guard.abs(entry.path);
+  const hasher = createObjectHasher(scheme);
+  const context = { action: `read '${entry.path}'`, where: abs };
+  const small = readSmallSync(abs, context);
+  if (small !== undefined) hasher.update(small);
+  else {
+    for await (const chunk of readChunks(abs, context, ctx.signal)) hasher.update(chunk);
+  }
+  const oid = hasher.digest();
+  const after = lstatSync(abs, { throwIfNoEntry: false });
+  if (
+    after !== undefined && after.ino === entry.stats.ino && after.size === entry.stats.size &&
+    after.mtimeMs === entry.stats.mtimeMs
+  ) {
+    ctx.state.recordApprox(entry.path, after, oid, scheme);
+  }
+  return oid;
 }

@@ -1,7 +1,9 @@
+import { closeSync, openSync, readSync } from "node:fs";
 import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { tempPathFor } from "../../cache/link.ts";
+import { ENTRY_BYTES, StampTable } from "./stamp_table.ts";
 
 /** The part of a file's (bigint) stat that tells whether it changed. */
 export interface Stamp {
@@ -22,8 +24,11 @@ export interface OutRecord {
 }
 
 const FILE_NAME = "checkout-state.json";
-const HEADER = "dxp-workspace-state 2";
+const HEADER = "dxp-workspace-state 3";
+const TEXT_HEADER = "dxp-workspace-state 2";
 const VALUE = /^\d+ \d+ \d+ [0-9a-f]{32}(?:\.dir)? md5(?:-dos2unix)?$/;
+/** Beyond this many entries, those this run never used are dropped when saving. */
+const PRUNE_ABOVE = 4_000_000;
 
 /**
  * What dxp knows about the workspace, kept in
@@ -34,36 +39,103 @@ const VALUE = /^\d+ \d+ \d+ [0-9a-f]{32}(?:\.dir)? md5(?:-dos2unix)?$/;
  * outputs a later revision drops can be removed when they are still exactly
  * what was written (DVC's "unused links").
  *
- * Compact for 100,000-file outputs: one string per file in memory
- * (`<ino> <mtimeNs> <size> <oid> <scheme>`) and one text line per file on
- * disk (that string, then the path), instead of objects and JSON arrays.
+ * Compact for million-file outputs: stamps live in a {@link StampTable}
+ * (typed arrays keyed by a hash of the path, ~60 bytes per file) and are
+ * saved as fixed 49-byte binary records after a text header and the outputs
+ * line. Files written by older dxp versions (text lines, JSON) are read too.
+ * Mtimes compare to the microsecond.
  */
 export class WorkspaceState {
-  /** Path → `<ino> <mtimeNs> <size> <oid> <scheme>`. */
-  readonly files = new Map<string, string>();
+  /** Stamps and oids by path. */
+  readonly files: StampTable;
   readonly outs = new Map<string, OutRecord>();
   readonly #path: string;
 
-  private constructor(dvcDir: string) {
+  private constructor(dvcDir: string, files: StampTable) {
     this.#path = join(dvcDir, "tmp", "dxp", FILE_NAME);
+    this.files = files;
   }
 
   /** Reads the state of the project at `dvcDir`; a missing or unreadable file is an empty state. */
   static async load(dvcDir: string): Promise<WorkspaceState> {
-    const state = new WorkspaceState(dvcDir);
+    const path = join(dvcDir, "tmp", "dxp", FILE_NAME);
+    let fd: number;
+    try {
+      fd = openSync(path, "r");
+    } catch {
+      return new WorkspaceState(dvcDir, new StampTable());
+    }
+    try {
+      // The three text lines before the records: grown until they are all in.
+      let head = new Uint8Array(64 * 1024);
+      for (;;) {
+        const n = readSync(fd, head, 0, head.length, 0);
+        const text = new TextDecoder("latin1").decode(head.subarray(0, n));
+        if (!text.startsWith(`${HEADER}\n`)) break;
+        const lines = text.split("\n", 3).join("\n").length;
+        if (lines < text.length || n < head.length) {
+          return WorkspaceState.#loadBinary(dvcDir, fd, head.subarray(0, n), text);
+        }
+        head = new Uint8Array(head.length * 4);
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const state = new WorkspaceState(dvcDir, new StampTable());
     let text: string;
     try {
-      text = await readFile(state.#path, "utf8");
+      text = await readFile(path, "utf8");
     } catch {
       return state;
     }
-    if (text.startsWith(`${HEADER}\n`)) state.#parse(text);
+    if (text.startsWith(`${TEXT_HEADER}\n`)) state.#parseText(text);
     else state.#parseVersion1(text);
     return state;
   }
 
-  #parse(text: string): void {
-    // Walked with indexOf and slices of the one text: no array of 100,000 lines.
+  /** Header line, outputs line (JSON, no line break inside), entry count line, then records. */
+  static #loadBinary(
+    dvcDir: string,
+    fd: number,
+    bytes: Uint8Array,
+    head: string,
+  ): WorkspaceState {
+    const empty = () => new WorkspaceState(dvcDir, new StampTable());
+    const a = head.indexOf("\n");
+    const b = head.indexOf("\n", a + 1);
+    const c = head.indexOf("\n", b + 1);
+    if (b < 0 || c < 0) return empty();
+    const count = Number(head.slice(b + 1, c));
+    if (!Number.isInteger(count) || count < 0) return empty();
+    const state = new WorkspaceState(dvcDir, new StampTable(count));
+    try {
+      // `head` is latin1 (one char per byte, for offsets); paths are UTF-8.
+      state.#addOuts(JSON.parse(new TextDecoder().decode(bytes.subarray(a + 1, b))));
+    } catch {
+      return empty();
+    }
+    // Records are read a chunk at a time into the table: never the whole file at once.
+    const chunk = new Uint8Array(ENTRY_BYTES * 8192);
+    const view = new DataView(chunk.buffer);
+    let position = c + 1;
+    let left = count;
+    while (left > 0) {
+      const want = Math.min(left, 8192) * ENTRY_BYTES;
+      let got = 0;
+      while (got < want) {
+        const n = readSync(fd, chunk, got, want - got, position + got);
+        if (n === 0) return empty();
+        got += n;
+      }
+      for (let at = 0; at < want; at += ENTRY_BYTES) state.files.addRecord(chunk, at, view);
+      position += want;
+      left -= want / ENTRY_BYTES;
+    }
+    return state;
+  }
+
+  /** The text layout dxp wrote before (`<ino> <mtimeNs> <size> <oid> <scheme> <path>` lines). */
+  #parseText(text: string): void {
     const headerEnd = text.indexOf("\n");
     const outsEnd = text.indexOf("\n", headerEnd + 1);
     if (outsEnd < 0) return;
@@ -80,14 +152,16 @@ export class WorkspaceState {
         at = text.indexOf(" ", at + 1);
         if (at < 0 || at > end) at = end;
       }
-      if (at < end && VALUE.test(text.slice(start, at))) {
-        this.files.set(text.slice(at + 1, end), text.slice(start, at));
+      const value = text.slice(start, at);
+      if (at < end && VALUE.test(value)) {
+        const [ino, mtimeNs, size, oid, scheme] = value.split(" ");
+        this.#set(text.slice(at + 1, end), ino!, mtimeNs!, size!, oid!, scheme as HashScheme);
       }
       start = end + 1;
     }
   }
 
-  /** The JSON layout dxp wrote before (`{"version": 1, …}`). */
+  /** The JSON layout dxp wrote first (`{"version": 1, …}`). */
   #parseVersion1(text: string): void {
     let data: unknown;
     try {
@@ -104,10 +178,15 @@ export class WorkspaceState {
         }
         const [path, ino, mtimeNs, size, oid, scheme] = row as string[];
         if (scheme !== "md5" && scheme !== "md5-dos2unix") continue;
-        this.files.set(path!, `${ino} ${mtimeNs} ${size} ${oid} ${scheme}`);
+        if (!VALUE.test(`${ino} ${mtimeNs} ${size} ${oid} ${scheme}`)) continue;
+        this.#set(path!, ino!, mtimeNs!, size!, oid!, scheme);
       }
     }
     this.#addOuts(record.outs);
+  }
+
+  #set(path: string, ino: string, mtimeNs: string, size: string, oid: string, scheme: HashScheme) {
+    this.files.set(path, Number(ino), Number(BigInt(mtimeNs)) / 1e6, Number(size), oid, scheme);
   }
 
   #addOuts(outs: unknown): void {
@@ -122,11 +201,13 @@ export class WorkspaceState {
 
   /** The recorded oid of `path` when its stamp is unchanged and it was hashed in `scheme`. */
   lookup(path: string, stats: Stamp, scheme: HashScheme): string | undefined {
-    const value = this.files.get(path);
-    const prefix = stampText(stats);
-    if (value === undefined || !value.startsWith(prefix)) return undefined;
-    const space = value.indexOf(" ", prefix.length);
-    return value.slice(space + 1) === scheme ? value.slice(prefix.length, space) : undefined;
+    return this.files.lookup(
+      path,
+      Number(stats.ino),
+      Number(stats.mtimeNs) / 1e6,
+      Number(stats.size),
+      scheme,
+    );
   }
 
   /**
@@ -140,59 +221,83 @@ export class WorkspaceState {
     stamp: { readonly ino: number; readonly mtimeMs: number; readonly size: number },
     scheme: HashScheme,
   ): string | undefined {
-    const value = this.files.get(path);
-    if (value === undefined) return undefined;
-    const a = value.indexOf(" ");
-    const b = value.indexOf(" ", a + 1);
-    const c = value.indexOf(" ", b + 1);
-    const d = value.indexOf(" ", c + 1);
-    // Digits are read in place: four slices per file would be 100,000s of small strings.
-    if (
-      d < 0 || value.length - d - 1 !== scheme.length || !value.endsWith(scheme) ||
-      digitsAt(value, 0, a) !== stamp.ino || digitsAt(value, b + 1, c) !== stamp.size ||
-      Math.abs(digitsAt(value, a + 1, b) / 1e6 - stamp.mtimeMs) >= 0.001
-    ) {
-      return undefined;
-    }
-    return value.slice(c + 1, d);
+    return this.files.lookup(path, stamp.ino, stamp.mtimeMs, stamp.size, scheme);
+  }
+
+  /** True when {@link lookupApprox} would return `oid` (no string made). */
+  holdsApprox(
+    path: string,
+    stamp: { readonly ino: number; readonly mtimeMs: number; readonly size: number },
+    scheme: HashScheme,
+    oid: string,
+  ): boolean {
+    return this.files.holds(path, stamp.ino, stamp.mtimeMs, stamp.size, scheme, oid);
   }
 
   /** True when `path` still has the stamp recorded for it. */
   unchanged(path: string, stats: Stamp): boolean {
-    return this.files.get(path)?.startsWith(stampText(stats)) ?? false;
+    return this.files.unchanged(
+      path,
+      Number(stats.ino),
+      Number(stats.mtimeNs) / 1e6,
+      Number(stats.size),
+    );
   }
 
   record(path: string, stats: Stamp, oid: string, scheme: HashScheme): void {
-    // A path with a line break cannot be stored on one line; it is simply re-hashed.
-    if (path.includes("\n")) return;
-    this.files.set(path, [stats.ino, stats.mtimeNs, stats.size, oid, scheme].join(" "));
+    this.files.set(
+      path,
+      Number(stats.ino),
+      Number(stats.mtimeNs) / 1e6,
+      Number(stats.size),
+      oid,
+      scheme,
+    );
   }
 
-  /** Drops every file entry at or below `path`. */
-  forgetUnder(path: string): void {
-    const prefix = `${path}/`;
-    for (const key of [...this.files.keys()]) {
-      if (key === path || key.startsWith(prefix)) this.files.delete(key);
-    }
+  /** {@link record} from a stat without bigints. */
+  recordApprox(
+    path: string,
+    stamp: { readonly ino: number; readonly mtimeMs: number; readonly size: number },
+    oid: string,
+    scheme: HashScheme,
+  ): void {
+    this.files.set(path, stamp.ino, stamp.mtimeMs, stamp.size, oid, scheme);
   }
 
-  /** Writes the state atomically (temp file + rename), a few thousand lines at a time. */
+  /** Drops the entry of `path`. */
+  forget(path: string): void {
+    this.files.delete(path);
+  }
+
+  /**
+   * Meant to drop every entry at or below `path`, whose files are gone. The
+   * table keeps no paths, so they stay until pruned: harmless, since a new
+   * file there has another inode or mtime, so its stamp cannot match them.
+   */
+  forgetUnder(_path: string): void {}
+
+  /** Writes the state atomically (temp file + rename), in blocks of records. */
   async save(): Promise<void> {
     await mkdir(join(this.#path, ".."), { recursive: true });
     const tmp = tempPathFor(this.#path);
     const handle = await open(tmp, "wx", 0o644);
     try {
-      let batch = [HEADER, "\n", JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid])), "\n"];
-      for (const [path, value] of this.files) {
-        // Pieces, not a template literal: a rope per line would be garbage.
-        batch.push(value, " ", path);
-        batch.push("\n");
-        if (batch.length >= 16384) {
-          await handle.write(batch.join(""));
-          batch = [];
+      const prune = this.files.size > PRUNE_ABOVE;
+      const count = prune ? this.files.touched() : this.files.size;
+      const outs = JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid]));
+      await handle.write(new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
+      const block = new Uint8Array(ENTRY_BYTES * 8192);
+      let filled = 0;
+      for (const record of this.files.records(prune)) {
+        block.set(record, filled);
+        filled += ENTRY_BYTES;
+        if (filled === block.length) {
+          await handle.write(block, 0, filled);
+          filled = 0;
         }
       }
-      await handle.write(batch.join(""));
+      await handle.write(block, 0, filled);
       await handle.close();
       await rename(tmp, this.#path);
     } catch (error) {
@@ -201,15 +306,4 @@ export class WorkspaceState {
       throw error;
     }
   }
-}
-
-/** The decimal number in `text[start, end)` (as a float beyond 2^53). */
-function digitsAt(text: string, start: number, end: number): number {
-  let n = 0;
-  for (let i = start; i < end; i++) n = n * 10 + (text.charCodeAt(i) - 48);
-  return n;
-}
-
-function stampText(stats: Stamp): string {
-  return `${stats.ino} ${stats.mtimeNs} ${stats.size} `;
 }

@@ -25,7 +25,8 @@ interface Pack {
   readonly id: number;
   readonly path: string;
   readonly index: PackIndex;
-  handle?: FileHandle;
+  /** The open pack file: a promise, so reads that start together share one handle. */
+  handle?: Promise<FileHandle>;
 }
 
 function hexToBytes(hex: string): Uint8Array {
@@ -50,6 +51,7 @@ function missing(oid: string): CorruptError {
 export class ObjectStore {
   readonly #objectDirs: Promise<string[]>;
   #packs: Pack[] | undefined;
+  #loading: Promise<Pack[]> | undefined;
   #packCount = 0;
   readonly #cache = new Map<string, GitObject>();
   #cacheBytes = 0;
@@ -127,9 +129,10 @@ export class ObjectStore {
       throw new CorruptError(`The delta chain in '${pack.path}' is too deep.`);
     }
     const end = pack.index.entryEnd(offset);
-    pack.handle ??= await open(pack.path, "r");
+    pack.handle ??= open(pack.path, "r");
+    const handle = await pack.handle;
     const buf = new Uint8Array(end - offset);
-    const { bytesRead } = await pack.handle.read(buf, 0, buf.length, offset);
+    const { bytesRead } = await handle.read(buf, 0, buf.length, offset);
     if (bytesRead !== buf.length) throw new CorruptError(`The pack '${pack.path}' is truncated.`);
     let i = 0;
     let byte = buf[i++]!;
@@ -214,8 +217,7 @@ export class ObjectStore {
     if (cached !== undefined) return cached;
     const raw = hexToBytes(oid);
     for (let attempt = 0; attempt < 2; attempt++) {
-      this.#packs ??= await this.#loadPacks();
-      for (const pack of this.#packs) {
+      for (const pack of await this.#currentPacks()) {
         const offset = pack.index.find(raw);
         if (offset >= 0) {
           const obj = await this.#readPacked(pack, offset, depth);
@@ -250,8 +252,7 @@ export class ObjectStore {
   /** Whether the object exists (without reading it when it is in a pack). */
   async has(oid: string): Promise<boolean> {
     const raw = hexToBytes(oid);
-    this.#packs ??= await this.#loadPacks();
-    if (this.#packs.some((p) => p.index.find(raw) >= 0)) return true;
+    if ((await this.#currentPacks()).some((p) => p.index.find(raw) >= 0)) return true;
     for (const dir of await this.#objectDirs) {
       try {
         await stat(join(dir, oid.slice(0, 2), oid.slice(2)));
@@ -261,15 +262,29 @@ export class ObjectStore {
       }
     }
     await this.#closePacks();
-    this.#packs = await this.#loadPacks();
-    return this.#packs.some((p) => p.index.find(raw) >= 0);
+    this.#packs = undefined;
+    return (await this.#currentPacks()).some((p) => p.index.find(raw) >= 0);
+  }
+
+  /**
+   * The packs, listed once however many reads ask at the same time: two
+   * lists would each open their own handles, and only one list is closed.
+   */
+  async #currentPacks(): Promise<Pack[]> {
+    if (this.#packs !== undefined) return this.#packs;
+    const loading = this.#loading ??= this.#loadPacks().finally(() => {
+      if (this.#loading === loading) this.#loading = undefined;
+    });
+    const packs = await loading;
+    this.#packs ??= packs;
+    return this.#packs;
   }
 
   async #closePacks(): Promise<void> {
     for (const pack of this.#packs ?? []) {
       const handle = pack.handle;
       delete pack.handle;
-      await handle?.close();
+      await (await handle?.catch(() => undefined))?.close();
     }
   }
 

@@ -1,0 +1,135 @@
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import type { LinkType } from "../../cache/link_types.ts";
+import { DxpError, ExitCode } from "../../errors/mod.ts";
+import { uniqueTempStem } from "../../store/local_write.ts";
+import type { WorkspaceGuard } from "../workspace/guard.ts";
+import type { ApplyContext, Ticker } from "./apply.ts";
+import type { DirWrites, OutPlan } from "./plan.ts";
+
+/** What {@link writeFresh} needs besides the apply context. */
+export interface FreshContext extends ApplyContext {
+  readonly linked: Record<LinkType, number>;
+  readonly progress: Ticker;
+}
+
+/**
+ * Builds a directory output that is not in the workspace in a temporary
+ * folder beside it (`.<name>.<22 chars>.tmp`) — every file written whole
+ * under its final name there, links made in one step — and renames that
+ * folder into place once: a checkout killed at any moment leaves either no
+ * output or the whole output, never a half-written file under a real name
+ * (the next checkout removes the leftover folder). Returns the oid of an
+ * object the cache turned out to lack (nothing is then written), else
+ * undefined.
+ */
+export async function writeFresh(
+  plan: OutPlan,
+  dir: DirWrites,
+  ctx: FreshContext,
+): Promise<string | undefined> {
+  const out = plan.out;
+  const slash = out.path.lastIndexOf("/");
+  const parent = slash < 0 ? "" : out.path.slice(0, slash);
+  await ctx.guard.ensureDir(parent);
+  const finalAbs = ctx.guard.abs(out.path);
+  const temp = `${ctx.guard.abs(parent)}/.${out.path.slice(slash + 1)}.${uniqueTempStem()}.tmp`;
+  mkdirSync(temp);
+  let renamed = false;
+  try {
+    const made = new Set<string>();
+    const scheme = out.scheme;
+    let missing: string | undefined;
+    const place = (md5: string, rel: string): string | undefined => {
+      const cut = rel.lastIndexOf("/");
+      if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
+      const dest = `${temp}/${rel}`;
+      const src = ctx.cache.objectPath(md5, scheme);
+      const placed = ctx.linker.placeSync(src, dest, { oid: md5, scheme, fresh: true });
+      if (placed === "missing") return md5;
+      const path = `${out.path}/${rel}`;
+      if (placed !== "large") {
+        ctx.linked[placed.type]++;
+        if (placed.ino >= 0) ctx.state.recordApprox(path, placed, md5, scheme);
+        return undefined;
+      }
+      ctx.progress.deferred.push(async () => {
+        if (missing !== undefined) return;
+        if (!(await ctx.cache.has(md5, scheme, ctx.signal))) {
+          missing = md5;
+          return;
+        }
+        const type = await ctx.linker.place(src, dest, {});
+        ctx.linked[type]++;
+        const stats = lstatSync(dest, { throwIfNoEntry: false });
+        if (stats !== undefined && type !== "symlink") {
+          ctx.state.recordApprox(path, stats, md5, scheme);
+        }
+        await ctx.progress.tick();
+      });
+      return undefined;
+    };
+    for (const batch of dir.manifest.batches()) {
+      for (let k = 0; k < batch.md5.length; k++) {
+        const lacking = place(batch.md5[k]!, batch.relpath[k]!);
+        if (lacking !== undefined) return lacking;
+        const turn = ctx.progress.tick();
+        if (turn !== undefined) await turn;
+      }
+    }
+    await ctx.progress.drain();
+    if (missing !== undefined) return missing;
+    try {
+      renameSync(temp, finalAbs);
+      renamed = true;
+    } catch (error) {
+      throw new DxpError(
+        "CheckoutConflict",
+        `Cannot put '${out.path}' in place (${
+          (error as NodeJS.ErrnoException).code
+        }): something was created there during the checkout; retry.`,
+        ExitCode.failure,
+        { cause: error },
+      );
+    }
+    ctx.guard.forget(out.path);
+    return undefined;
+  } finally {
+    if (!renamed) rmSync(temp, { recursive: true, force: true });
+  }
+}
+
+/** Creates `rel` (and the levels above it) inside the fresh folder `root`, once each. */
+function makeDirs(root: string, rel: string, made: Set<string>): void {
+  if (made.has(rel)) return;
+  const cut = rel.lastIndexOf("/");
+  if (cut > 0) makeDirs(root, rel.slice(0, cut), made);
+  mkdirSync(`${root}/${rel}`);
+  made.add(rel);
+}
+
+/**
+ * Removes what a killed checkout left beside directory output `path`: its
+ * temporary build folders (`.<name>.<22 chars>.tmp`). They were never
+ * renamed into place, so nothing in them is anyone's data.
+ */
+export function removeStaleBuilds(guard: WorkspaceGuard, path: string): void {
+  const slash = path.lastIndexOf("/");
+  const parent = guard.abs(slash < 0 ? "" : path.slice(0, slash));
+  const name = path.slice(slash + 1);
+  let names: string[];
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
+  const prefix = `.${name}.`;
+  for (const entry of names) {
+    if (!entry.startsWith(prefix) || !STEM.test(entry.slice(prefix.length))) continue;
+    const abs = `${parent}/${entry}`;
+    if (lstatSync(abs, { throwIfNoEntry: false })?.isDirectory()) {
+      rmSync(abs, { recursive: true, force: true });
+    }
+  }
+}
+
+const STEM = /^[A-Za-z0-9_-]{22}\.tmp$/;

@@ -1,0 +1,118 @@
+import { lstatSync } from "node:fs";
+import { isNotFound, stopsQueue } from "../../store/errors.ts";
+import { isProtectedMode } from "../../store/local_verify.ts";
+import type { Store } from "../../store/types.ts";
+import { defaultJobs } from "../../transfer/queue.ts";
+import { runWorkers } from "../../transfer/workers.ts";
+import { expectOf, Failures, type FileMove, fileMoves, Flag, PhaseProgress } from "./moves.ts";
+import type { RemotePlan } from "./plan.ts";
+import type { DataRuntime } from "./runtime.ts";
+
+/** What downloading one remote's objects did. */
+export interface RemoteDownload {
+  readonly transferred: number;
+  readonly failures: Failures;
+  readonly stoppedBy?: Error;
+}
+
+/**
+ * Downloads the objects of one remote the cache lacks: each file is looked
+ * up in the cache (a 0444 file is trusted, another re-hashed) and, when it
+ * is not there, fetched straight away (verified before it gets its name);
+ * one the remote does not have is flagged absent (no existence query
+ * first: the fetch itself says so). A staged `.dir` manifest enters the
+ * cache only once every one of its files is there. Files are produced one
+ * at a time from the plan's digest sets, so memory does not grow with
+ * their number.
+ */
+export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise<RemoteDownload> {
+  const { store } = rt.storeFor(plan.remote);
+  const objects = plan.objects;
+  const failures = new Failures();
+  const progress = new PhaseProgress(rt, "downloading");
+  progress.totalObjects = objects.fileCount;
+  for (const size of objects.sizes.values()) progress.totalBytes += size;
+  progress.emit(true);
+  let transferred = 0;
+  const moves = fileMoves(objects, 0);
+  const outcome = await runWorkers(() => {
+    const r = moves.next();
+    return r.done ? undefined : r.value;
+  }, async (move) => {
+    const flag = await downloadFile(rt, store, move, progress, failures);
+    move.set.setFlag(move.slot, flag);
+    if (flag === Flag.done) transferred++;
+    progress.doneObjects++;
+    progress.emit();
+  }, { jobs: rt.jobsFor(plan.remote) ?? defaultJobs(), signal: rt.signal, gate: true });
+  if (outcome.stoppedBy) return { transferred, failures, stoppedBy: outcome.stoppedBy };
+  objects.invalidate();
+
+  for (const dir of objects.dirs.values()) {
+    const key = dir.object.key;
+    if (dir.staged === undefined || !objects.whole.has(key)) continue;
+    const members = objects.membersOutcome(dir);
+    if (members !== "ok") {
+      objects.dirOutcomes.set(key, members);
+      continue;
+    }
+    await rt.cache.store.put(key, dir.staged, { expect: expectOf(dir.object.oid, "md5") });
+    transferred++;
+  }
+  progress.emit(true);
+  return { transferred, failures };
+}
+
+/** Fetches one file into the cache unless it is there; returns the flag it ends with. */
+async function downloadFile(
+  rt: DataRuntime,
+  store: Store,
+  move: FileMove,
+  progress: PhaseProgress,
+  failures: Failures,
+): Promise<number> {
+  const signal = rt.signal;
+  const localPath = rt.cache.objectPath(move.oid, move.scheme);
+  if (await inCache(rt, move, localPath)) {
+    progress.doneBytes += move.size ?? 0;
+    return Flag.present;
+  }
+  let moved = 0;
+  const download = { key: move.key, localPath };
+  try {
+    await rt.cache.beforeDownload(download);
+    await store.get(move.key, localPath, {
+      expect: expectOf(move.oid, move.scheme),
+      ...(move.size !== undefined ? { size: move.size } : {}),
+      ...(signal ? { signal } : {}),
+      onBytes: (n) => {
+        moved += n;
+        progress.doneBytes += n;
+        if (move.size === undefined) progress.totalBytes += n;
+        progress.emit();
+      },
+    });
+    await rt.cache.afterDownload(download);
+    return Flag.done;
+  } catch (error) {
+    progress.doneBytes -= moved;
+    if (move.size === undefined) progress.totalBytes -= moved;
+    const e = error instanceof Error ? error : new Error(String(error));
+    if (stopsQueue(e)) throw e;
+    if (isNotFound(e)) return Flag.absent;
+    failures.add(move.key, e);
+    return Flag.failed;
+  }
+}
+
+/** The cache's existence rule (0444 trusted, else re-hashed), with one lstat in the common case. */
+async function inCache(rt: DataRuntime, move: FileMove, localPath: string): Promise<boolean> {
+  try {
+    const info = lstatSync(localPath, { throwIfNoEntry: false });
+    if (info === undefined) return false;
+    if (info.isFile() && isProtectedMode(info.mode)) return true;
+  } catch {
+    return false;
+  }
+  return await rt.cache.has(move.oid, move.scheme, rt.signal);
+}

@@ -1,0 +1,132 @@
+import {
+  closeSync,
+  fchmodSync,
+  fstatSync,
+  openSync,
+  readSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
+import { dirname } from "node:path";
+import { oidDigest } from "../core/object_key.ts";
+import { CorruptError } from "../errors/mod.ts";
+import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
+import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
+import { tempNameFor } from "./local_write.ts";
+
+/**
+ * Files up to this size are copied with a few synchronous system calls
+ * (read whole, hash, write whole): for the many small files of a dataset an
+ * async read and write per file cost several times the copy itself. Larger
+ * files stream, so reading, hashing and writing overlap.
+ */
+export const SMALL_FILE = 1024 * 1024;
+
+/** Read buffer shared by every small copy: each runs to completion without yielding. */
+let scratch = new Uint8Array(64 * 1024 + 1);
+
+/**
+ * The whole content of a local file of at most {@link SMALL_FILE} bytes
+ * (one open, fstat, read and close), or undefined when it is larger (or
+ * grew while read): the caller streams it instead. The bytes are valid only
+ * until the next call. Errors are StoreErrors (ENOENT: not found).
+ */
+export function readSmallSync(path: string, context: FailureContext): Uint8Array | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (error) {
+    throw storeErrorFromErrno(error, context);
+  }
+  try {
+    const size = fstatSync(fd).size;
+    if (size > SMALL_FILE) return undefined;
+    if (scratch.length < size + 1) scratch = new Uint8Array(SMALL_FILE + 1);
+    let total = 0;
+    // Reads ask for one byte more than the size seen: reaching that size is a
+    // short read, the end, without one more read per file.
+    for (;;) {
+      const n = readSync(fd, scratch, total, size + 1 - total, null);
+      if (n === 0) break;
+      total += n;
+      if (total > size) return undefined; // it grew: stream it instead
+      if (total === size) break;
+    }
+    return scratch.subarray(0, total);
+  } catch (error) {
+    throw storeErrorFromErrno(error, context);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Options of {@link writeSmallSync}. */
+export interface SmallWriteOptions {
+  readonly expect?: { readonly hash: string; readonly scheme: HashScheme } | undefined;
+  /** chmod of the file before it gets its name (0o444 protects an object). */
+  readonly fileMode?: number | undefined;
+  /** Creates a missing folder (called only after an open failed with ENOENT). */
+  readonly ensureDirSync: (dir: string) => void;
+  readonly context: FailureContext;
+  /** Where the bytes come from, for the corruption message. */
+  readonly sourceLabel: string;
+}
+
+/**
+ * Writes `bytes` to `finalPath` the way writeAtomic does, synchronously:
+ * checked against `expect` before anything is written (a mismatch writes
+ * nothing and throws CorruptError), then a temp file in the same folder,
+ * renamed into place. On any failure the temp file is removed.
+ */
+export function writeSmallSync(
+  finalPath: string,
+  bytes: Uint8Array,
+  options: SmallWriteOptions,
+): void {
+  if (options.expect) {
+    const hasher = createObjectHasher(options.expect.scheme);
+    hasher.update(bytes);
+    const actual = hasher.digest();
+    const wanted = oidDigest(options.expect.hash);
+    if (actual !== wanted) {
+      throw new CorruptError(
+        `${options.sourceLabel} has md5 '${actual}' instead of '${wanted}'; ` +
+          `nothing was written to '${finalPath}'.`,
+        { data: { expected: wanted, actual, path: finalPath } },
+      );
+    }
+  }
+  const temp = tempNameFor(finalPath);
+  let fd: number;
+  try {
+    try {
+      fd = openSync(temp, "wx", 0o666);
+    } catch (error) {
+      if (errnoCode(error) !== "ENOENT") throw error;
+      options.ensureDirSync(dirname(finalPath));
+      fd = openSync(temp, "wx", 0o666);
+    }
+  } catch (error) {
+    throw storeErrorFromErrno(error, options.context);
+  }
+  let open = true;
+  try {
+    let offset = 0;
+    while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    if (options.fileMode !== undefined) fchmodSync(fd, options.fileMode);
+    open = false;
+    closeSync(fd);
+    renameSync(temp, finalPath);
+  } catch (error) {
+    if (open) {
+      try {
+        closeSync(fd);
+      } catch { /* already failing */ }
+    }
+    try {
+      unlinkSync(temp);
+    } catch { /* never created or already renamed */ }
+    throw storeErrorFromErrno(error, options.context);
+  }
+}
