@@ -20,6 +20,7 @@ const SLOWEST_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
 /**
  * `fetch` with the remote's time limits: the response headers must arrive
  * within connect + read timeout (plus time to send the body at a slow rate).
+ * A 3xx answer is returned as it is, never followed.
  * A user abort rethrows the signal's reason; a timeout or a network failure
  * becomes a transient StoreError naming `action` and `where`.
  */
@@ -42,7 +43,13 @@ export async function fetchWithLimits(
     ? AbortSignal.any([context.signal, deadline.signal])
     : deadline.signal;
   try {
-    return await fetch(url, { ...init, signal, ...tlsInit(limits.tls) } as RequestInit);
+    // Redirects are never followed here: fetch would replay every header but
+    // Authorization to another host (S3 session tokens, SSE-C keys, custom
+    // auth headers). A store that must follow one does it itself (http.ts).
+    return await fetch(
+      url,
+      { ...init, redirect: "manual", signal, ...tlsInit(limits.tls) } as RequestInit,
+    );
   } catch (error) {
     throw classifyFetchFailure(error, context, deadline.signal, limitMs);
   } finally {
