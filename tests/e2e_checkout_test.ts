@@ -382,3 +382,24 @@ Deno.test("dxp checkout --relink recreates every file with the link type cache.t
     await fx.cleanup();
   }
 });
+
+Deno.test("dxp checkout --allow-missing checks out what the cache has and exits 0; without it the same run exits 255 naming the rest", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    // Only model.bin's object comes into the cache.
+    assert.equal(fx.dxp(["fetch", "model.bin"], clone).code, 0);
+    const strict = fx.dxp(["checkout"], clone);
+    assert.equal(strict.code, 255, strict.stderr);
+    assert.match(strict.stderr, /^ERROR: Checkout failed for following targets:\n/);
+    assert.match(strict.stderr, /^data_out$/m);
+    assert.doesNotMatch(strict.stderr, /^model\.bin$/m);
+    rmSync(join(clone, "model.bin"), { force: true });
+    const allowed = fx.dxp(["checkout", "--allow-missing"], clone);
+    assert.equal(allowed.code, 0, allowed.stderr);
+    assert.ok(existsSync(join(clone, "model.bin")));
+    assert.ok(!existsSync(join(clone, "data_out")));
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { readFileSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureCopy, listFiles, sectionLines } from "./helpers/fixture_repo.ts";
 import { readGolden, sortedLines } from "./helpers/golden.ts";
@@ -174,6 +175,29 @@ Deno.test("dxp exp pull resolves the committed relative DVC-remote URL against .
       cacheWithModes(clone),
       sectionLines(golden.sections.get("after: files in .dvc/cache (mode path)")),
     );
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp exp pull --apply saves a changed output before replacing it, and says so as exp apply does", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const clone = fx.freshClone();
+    assert.equal(fx.dxp(["pull"], clone).code, 0);
+    writeFileSync(join(clone, "model.bin"), "retrained here\n");
+    const mine = createHash("md5").update("retrained here\n").digest("hex");
+    const result = fx.dxp(["exp", "pull", "origin", "exp-b", "--apply"], clone);
+    assert.equal(result.code, 0, result.stderr);
+    // First line: the saved note (a fresh clone then warns about its push:false output).
+    assert.equal(
+      result.stderr.split("\n")[0],
+      "Your changes to 'model.bin' were saved in the DVC cache and recorded in refs/exps/apply/stash; " +
+        "to get them back: 'git stash apply refs/exps/apply/stash' on a clean work tree, then 'dxp checkout'.",
+    );
+    const saved = join(clone, ".dvc", "cache", "files", "md5", mine.slice(0, 2), mine.slice(2));
+    assert.equal(readFileSync(saved, "utf8"), "retrained here\n");
+    assert.equal(statSync(saved).mode & 0o777, 0o444);
   } finally {
     await fx.cleanup();
   }

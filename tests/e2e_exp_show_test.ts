@@ -193,3 +193,27 @@ Deno.test("dxp exp show in a fresh clone shows a pulled experiment; legacy param
     await legacy.cleanup();
   }
 });
+
+Deno.test("dxp exp show --param-deps keeps only params that are stage dependencies; --precision sets the significant digits", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    // A param no stage depends on.
+    Deno.writeTextFileSync(`${fx.repo}/params.yaml`, "lr: 0.1\nepochs: 3\nseed: 7\n");
+    // DVC's CSV ends rows with CRLF, as Python's csv module does.
+    const header = (args: string[]) => fx.dxp(args).stdout.split("\r\n")[0]!.split(",");
+    assert.ok(header(["exp", "show", "--csv"]).includes("seed"));
+    const deps = header(["exp", "show", "--csv", "--param-deps"]);
+    assert.ok(!deps.includes("seed"), deps.join(","));
+    assert.ok(deps.includes("lr") && deps.includes("epochs"));
+
+    const accOf = (args: string[]) => {
+      const line = fx.dxp(args).stdout.split("\n").find((l) => l.includes("[typed-gulf]"))!;
+      return line.split("|").map((c) => c.trim())[3];
+    };
+    assert.equal(accOf(["exp", "show", "--md"]), "0.94118"); // DVC's default: 5
+    assert.equal(accOf(["exp", "show", "--md", "--precision", "2"]), "0.94");
+    assert.equal(accOf(["exp", "show", "--md", "--precision", "3"]), "0.941");
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -414,3 +414,37 @@ Deno.test("dxp pushes and removes on remote.<name>.pushurl, lists and pulls from
     await fx.cleanup();
   }
 });
+
+Deno.test("an unknown Git remote is named as typed, in DVC's words, and nothing moves", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const origin = join(fx.root, "origin.git");
+    const before = fx.git(["ls-remote", origin]);
+    const localBefore = fx.git(["for-each-ref"]);
+    const storeBefore = listFiles(join(fx.root, "dvcstore"));
+    for (
+      const args of [
+        ["exp", "push", "orgin", "exp-a"],
+        ["exp", "pull", "orgin", "exp-b"],
+        ["exp", "list", "orgin"],
+        ["exp", "remove", "-g", "orgin", "exp-b"],
+        ["exp", "list", "../nope.git"],
+      ]
+    ) {
+      const result = fx.dxp(args);
+      assert.equal(result.code, 255, args.join(" "));
+      const typed = args[2] === "-g" ? args[3] : args[2];
+      assert.equal(result.stderr, `ERROR: '${typed}' is not a valid Git remote or URL\n`);
+      assert.equal(result.stdout, "");
+    }
+    assert.equal(fx.git(["ls-remote", origin]), before);
+    assert.equal(fx.git(["for-each-ref"]), localBefore);
+    assert.deepEqual(listFiles(join(fx.root, "dvcstore")), storeBefore);
+    // A relative path resolves against the top of the work tree, as git does.
+    const fromSubdir = fx.dxp(["exp", "list", "../origin.git"], join(fx.repo, "data"));
+    assert.equal(fromSubdir.code, 0, fromSubdir.stderr);
+    assert.match(fromSubdir.stdout, /typed-gulf/);
+  } finally {
+    await fx.cleanup();
+  }
+});

@@ -354,7 +354,14 @@ for (const [name, argv] of EXP_PULL) {
       );
       if (golden.stderr !== "") {
         const second = cloneAs(fx, "clone-allow-missing");
-        const allowed = fx.dxp([...argv, "--allow-missing"], second);
+        const allowed = fx.dxp([
+          "exp",
+          "pull",
+          "origin",
+          "exp-3",
+          ...argv.slice(4),
+          "--allow-missing",
+        ], second);
         assert.equal(allowed.code, golden.exitCode, allowed.stderr);
         assert.deepEqual(sortedLines(allowed.stderr), sortedLines(golden.stderr));
         assert.deepEqual(cacheOf(second), cacheOf(clone));

@@ -154,7 +154,12 @@ Deno.test("dxp exp push to a local-path remote whose pre-receive hook refuses pu
     chmodSync(join(origin, "hooks", "pre-receive"), 0o755);
     const pushed = fx.dxp(["exp", "push", "origin", "exp-a"]);
     assert.equal(pushed.code, 1, pushed.stdout);
-    assert.match(pushed.stderr, /pre-receive hook declined/);
+    assert.match(
+      pushed.stderr,
+      /^Git remote 'origin' rejected experiment exp-a: pre-receive hook declined$/m,
+    );
+    // The data went up (a later push finds it there); no "No experiments to push." line.
+    assert.match(pushed.stdout, /^\d+ files uploaded\n$/);
     assert.equal(fx.git(["ls-remote", origin]), before);
   } finally {
     await fx.cleanup();

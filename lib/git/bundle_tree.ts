@@ -6,8 +6,8 @@
  */
 import { CorruptError } from "../errors/mod.ts";
 import type { ObjectStore } from "./pack/object_store.ts";
-import { parseCommit, type ParsedTreeEntry, parseTree } from "./pack/object_parse.ts";
-import type { CommitTree, GitTreeEntry } from "./tree_reader.ts";
+import { parseCommit, parseTree } from "./pack/object_parse.ts";
+import { type CommitTree, commitTreeOver } from "./tree_reader.ts";
 
 async function readTyped(store: ObjectStore, oid: string, type: string, what: string) {
   const object = await store.tryRead(oid);
@@ -41,57 +41,18 @@ export async function storeExpCommits(
 
 /** A {@link CommitTree} of commit `commit`, with `subdir` as its root (`""`: the top). */
 export function storeCommitTree(store: ObjectStore, commit: string, subdir = ""): CommitTree {
-  const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
-  const short = commit.slice(0, 7);
-  const trees = new Map<string, Promise<ParsedTreeEntry[] | undefined>>();
-  const root = readTyped(store, commit, "commit", "a commit").then((data) =>
+  const rootTree = readTyped(store, commit, "commit", "a commit").then((data) =>
     parseCommit(commit, data).tree
   );
-  root.catch(() => undefined);
-  const entriesAt = (parts: readonly string[]): Promise<ParsedTreeEntry[] | undefined> => {
-    const key = parts.join("/");
-    let pending = trees.get(key);
-    if (pending === undefined) {
-      const at = (oid: string) =>
-        readTyped(store, oid, "tree", `folder '${key || "."}' of commit ${short}`).then((data) =>
-          parseTree(oid, data)
-        );
-      pending = parts.length === 0 ? root.then(at) : entriesAt(parts.slice(0, -1)).then((up) => {
-        const entry = up?.find((e) => e.name === parts[parts.length - 1]);
-        return entry?.type === "tree" ? at(entry.oid) : undefined;
-      });
-      trees.set(key, pending);
-    }
-    return pending;
-  };
-  const split = (path: string) => [...prefix, ...path.split("/").filter((s) => s !== "")];
-  return {
-    async listDir(path) {
-      const entries = await entriesAt(split(path));
-      if (entries === undefined) return undefined;
-      const out: GitTreeEntry[] = [];
-      for (const e of entries) {
-        if (e.type === "tree") out.push({ name: e.name, type: "dir" });
-        else if (e.type === "blob") {
-          out.push({ name: e.name, type: e.mode === "120000" ? "symlink" : "file" });
-        }
-      }
-      return out;
+  return commitTreeOver(
+    {
+      rootTree,
+      readTree: async (oid, what) => parseTree(oid, await readTyped(store, oid, "tree", what)),
+      readBlob: (oid, what) => readTyped(store, oid, "blob", what),
     },
-    async readFile(path) {
-      const parts = split(path);
-      const name = parts.pop();
-      if (name === undefined) return undefined;
-      const entry = (await entriesAt(parts))?.find((e) => e.name === name);
-      if (entry?.type !== "blob" || entry.mode === "120000") return undefined;
-      return await readTyped(
-        store,
-        entry.oid,
-        "blob",
-        `file '${[...parts, name].join("/")}' of commit ${short}`,
-      );
-    },
-  };
+    commit.slice(0, 7),
+    subdir,
+  );
 }
 
 /** Slack for committer clocks when deciding a commit is too old to lead to another. */

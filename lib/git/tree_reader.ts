@@ -25,7 +25,7 @@ interface RawEntry {
   type: "blob" | "tree" | "commit";
 }
 
-const parsedTrees = new WeakMap<object, Map<string, Promise<RawEntry[]>>>();
+const parsedTrees = new WeakMap<object, Map<string, Promise<readonly TreeObjectEntry[]>>>();
 
 function isNotFound(error: unknown): boolean {
   return (error as { code?: unknown } | null)?.code === "NotFoundError";
@@ -58,13 +58,81 @@ async function readObjectOf<T>(
   }
 }
 
+/** One entry of a Git tree object, whatever read it. */
+export interface TreeObjectEntry {
+  readonly name: string;
+  readonly mode: string;
+  readonly oid: string;
+  readonly type: "blob" | "tree" | "commit";
+}
+
+/** Where a {@link CommitTree}'s objects come from; `what` says which file or folder, for errors. */
+export interface TreeObjectSource {
+  /** The commit's root tree id. */
+  readonly rootTree: Promise<string>;
+  readTree(oid: string, what: string): Promise<readonly TreeObjectEntry[]>;
+  readBlob(oid: string, what: string): Promise<Uint8Array>;
+}
+
+/**
+ * A {@link CommitTree} over `source`, with `subdir` (relative to the commit's
+ * top) as its root: folders are read once, on demand, and remembered.
+ * Gitlinks (submodules) are not listed; symlinks are listed, never followed.
+ */
+export function commitTreeOver(source: TreeObjectSource, short: string, subdir = ""): CommitTree {
+  const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
+  const trees = new Map<string, Promise<readonly TreeObjectEntry[] | undefined>>();
+  // Reported once, when a file is read.
+  source.rootTree.catch(() => undefined);
+  // Entries of the folder at `parts` below the commit's root tree.
+  const entriesAt = (parts: readonly string[]): Promise<readonly TreeObjectEntry[] | undefined> => {
+    const key = parts.join("/");
+    let pending = trees.get(key);
+    if (pending === undefined) {
+      const at = (oid: string) => source.readTree(oid, `folder '${key || "."}' of commit ${short}`);
+      pending = parts.length === 0
+        ? source.rootTree.then(at)
+        : entriesAt(parts.slice(0, -1)).then((parent) => {
+          const entry = parent?.find((e) => e.name === parts[parts.length - 1]);
+          return entry?.type === "tree" ? at(entry.oid) : undefined;
+        });
+      trees.set(key, pending);
+    }
+    return pending;
+  };
+  const split = (path: string) => [...prefix, ...path.split("/").filter((s) => s !== "")];
+  return {
+    async listDir(path) {
+      const entries = await entriesAt(split(path));
+      if (entries === undefined) return undefined;
+      const out: GitTreeEntry[] = [];
+      for (const e of entries) {
+        if (e.type === "tree") out.push({ name: e.name, type: "dir" });
+        else if (e.type === "blob") {
+          out.push({ name: e.name, type: e.mode === "120000" ? "symlink" : "file" });
+        }
+      }
+      return out;
+    },
+    async readFile(path) {
+      const parts = split(path);
+      const name = parts.pop();
+      if (name === undefined) return undefined;
+      const entry = (await entriesAt(parts))?.find((e) => e.name === name);
+      if (entry?.type !== "blob" || entry.mode === "120000") return undefined;
+      return await source.readBlob(
+        entry.oid,
+        `file '${[...parts, name].join("/")}' of commit ${short}`,
+      );
+    },
+  };
+}
+
 /**
  * A {@link CommitTree} (a lib/dvc `ProjectTree`) over the tree of commit `commitOid` in the repository
  * at `gitdir`. `subdir` is the DVC root relative to the Git top (`""` when
  * they coincide). Trees are read once and remembered; pass the same `cache`
  * object to several readers to share isomorphic-git's pack cache.
- *
- * Gitlinks (submodules) are not listed; symlinks are listed, never followed.
  */
 export function gitCommitTree(
   gitdir: string,
@@ -72,10 +140,6 @@ export function gitCommitTree(
   subdir = "",
   cache: object = {},
 ): CommitTree {
-  const trees = new Map<string, Promise<RawEntry[] | undefined>>();
-  const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
-
-  const short = commitOid.slice(0, 7);
   const rootTree = (async () => {
     const { commit } = await readObjectOf(
       cache,
@@ -85,73 +149,47 @@ export function gitCommitTree(
     );
     return commit.tree;
   })();
-  // Reported once, when a file is read.
-  rootTree.catch(() => undefined);
-
   // Trees are content-addressed, so readers sharing `cache` share parsed trees
   // too: an experiment re-reads almost nothing of its baseline's tree.
   let shared = parsedTrees.get(cache);
   if (shared === undefined) parsedTrees.set(cache, shared = new Map());
   const byOid = shared;
-  const readTreeOid = (oid: string, path: string): Promise<RawEntry[]> => {
-    let pending = byOid.get(oid);
-    if (pending === undefined) {
-      pending = readObjectOf(
-        cache,
-        oid,
-        () => `folder '${path || "."}' of commit ${short}`,
-        () => git.readTree({ fs, gitdir, oid, cache }),
-      ).then(({ tree }) => tree as RawEntry[]);
-      pending.catch(() => byOid.delete(oid));
-      byOid.set(oid, pending);
-    }
-    return pending;
-  };
-
-  // Entries of the folder at `parts` below the commit's root tree.
-  const entriesAt = (parts: readonly string[]): Promise<RawEntry[] | undefined> => {
-    const key = parts.join("/");
-    let pending = trees.get(key);
-    if (pending === undefined) {
-      pending = parts.length === 0
-        ? rootTree.then((oid) => readTreeOid(oid, ""))
-        : entriesAt(parts.slice(0, -1)).then((parent) => {
-          const entry = parent?.find((e) => e.path === parts[parts.length - 1]);
-          return entry?.type === "tree" ? readTreeOid(entry.oid, key) : undefined;
-        });
-      trees.set(key, pending);
-    }
-    return pending;
-  };
-
-  const split = (path: string) => [...prefix, ...path.split("/").filter((s) => s !== "")];
-
-  return {
-    async listDir(path) {
-      const entries = await entriesAt(split(path));
-      if (entries === undefined) return undefined;
-      const out: GitTreeEntry[] = [];
-      for (const e of entries) {
-        if (e.type === "tree") out.push({ name: e.path, type: "dir" });
-        else if (e.type === "blob") {
-          out.push({ name: e.path, type: e.mode === "120000" ? "symlink" : "file" });
+  return commitTreeOver(
+    {
+      rootTree,
+      readTree(oid, what) {
+        let pending = byOid.get(oid);
+        if (pending === undefined) {
+          pending = readObjectOf(
+            cache,
+            oid,
+            () => what,
+            () => git.readTree({ fs, gitdir, oid, cache }),
+          )
+            .then(({ tree }) =>
+              (tree as RawEntry[]).map((e) => ({
+                name: e.path,
+                mode: e.mode,
+                oid: e.oid,
+                type: e.type,
+              }))
+            );
+          pending.catch(() => byOid.delete(oid));
+          byOid.set(oid, pending);
         }
-      }
-      return out;
+        return pending;
+      },
+      async readBlob(oid, what) {
+        const { blob } = await readObjectOf(
+          cache,
+          oid,
+          () => what,
+          () => git.readBlob({ fs, gitdir, oid, cache }),
+        );
+        return blob;
+      },
     },
-    async readFile(path) {
-      const parts = split(path);
-      const name = parts.pop();
-      if (name === undefined) return undefined;
-      const entry = (await entriesAt(parts))?.find((e) => e.path === name);
-      if (entry?.type !== "blob" || entry.mode === "120000") return undefined;
-      const { blob } = await readObjectOf(
-        cache,
-        entry.oid,
-        () => `file '${[...parts, name].join("/")}' of commit ${short}`,
-        () => git.readBlob({ fs, gitdir, oid: entry.oid, cache }),
-      );
-      return blob;
-    },
-  };
+    commitOid.slice(0, 7),
+    subdir,
+  );
 }

@@ -1,11 +1,14 @@
-import { isAbsolute, resolve } from "node:path";
 import type { GitConfig } from "../git/git_config.ts";
 
 /** A Git remote argument resolved to the URLs to talk to. */
 export interface GitRemoteTarget {
   /** What the user typed (`origin`, a URL, a path): DVC prints this in messages. */
   readonly arg: string;
-  /** URL for fetching and listing. */
+  /**
+   * URL for fetching and listing, as configured or typed (a relative local
+   * path stays relative: the transport resolves it against the work tree,
+   * and messages show it as the user wrote it).
+   */
   readonly fetchUrl: string;
   /** URL for pushing (differs only through `pushInsteadOf`). */
   readonly pushUrl: string;
@@ -17,21 +20,17 @@ export interface GitRemoteTarget {
  * applies `url.<base>.insteadOf` (and `pushInsteadOf` for pushes) with git's
  * longest-prefix rule. As in git (remote.c), a pushurl is rewritten by
  * `insteadOf` only; `pushInsteadOf` applies to the url when there is no
- * pushurl. Relative local paths are made absolute against `workTree`, as git
- * (which runs from the top of the work tree) does.
+ * pushurl. Relative local paths are left as they are: the transports
+ * resolve them against the top of the work tree, where git runs.
  */
-export function resolveGitRemote(
-  arg: string,
-  config: GitConfig,
-  workTree: string,
-): GitRemoteTarget {
+export function resolveGitRemote(arg: string, config: GitConfig): GitRemoteTarget {
   const raw = config.get(`remote.${arg}.url`) ?? arg;
-  const fetchUrl = absolutize(rewrite(raw, config, "insteadof") ?? raw, workTree);
+  const fetchUrl = rewrite(raw, config, "insteadof") ?? raw;
   const pushurl = config.get(`remote.${arg}.pushurl`);
   const push = pushurl !== undefined
     ? rewrite(pushurl, config, "insteadof") ?? pushurl
     : rewrite(raw, config, "pushinsteadof") ?? rewrite(raw, config, "insteadof") ?? raw;
-  return { arg, fetchUrl, pushUrl: absolutize(push, workTree) };
+  return { arg, fetchUrl, pushUrl: push };
 }
 
 function rewrite(
@@ -48,11 +47,4 @@ function rewrite(
     }
   }
   return best === undefined ? undefined : best.base + url.slice(best.prefix.length);
-}
-
-function absolutize(url: string, workTree: string): string {
-  // Anything with a scheme, or scp-like `host:path`, is left as it is.
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) return url;
-  if (/^[^/]*:/.test(url) && !/^[a-zA-Z]:[\\/]/.test(url)) return url;
-  return isAbsolute(url) ? url : resolve(workTree, url);
 }

@@ -9,7 +9,7 @@ root=$(cd "$here/../.." && pwd)
 DENO="$root/node_modules/.bin/deno"
 (cd "$root" && "$DENO" task build >/dev/null)
 export DXP_REBUILD=0
-all="startup list_ssh git_refs data exp_show checkout sftp"
+all="startup list_ssh git_refs data exp_show checkout sftp exp_save export cloud_azure"
 for name in ${ONLY:-$all}; do
   echo
   echo "## $name ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))"

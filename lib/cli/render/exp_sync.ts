@@ -60,7 +60,12 @@ export function renderExpPush(result: ExpSyncResult, noCache: boolean): Rendered
   if (pushed.length > 0) {
     stdout += `${would} experiment ${humanJoin(pushed)} to Git remote ${remote}.\n`;
   }
-  if (upToDate.length === 0 && pushed.length === 0) stdout += "No experiments to push.\n";
+  // DVC's line when nothing was selected or everything diverged; an experiment
+  // held back or rejected is explained on stderr instead ("no experiments" would be wrong).
+  const explained = incomplete.length > 0 || result.entries.some((e) => e.status === "rejected");
+  if (upToDate.length === 0 && pushed.length === 0 && !explained) {
+    stdout += "No experiments to push.\n";
+  }
   const uploaded = result.data?.transferred ?? 0;
   if (uploaded > 0) stdout += `${uploaded} ${uploaded === 1 ? "file" : "files"} uploaded\n`;
   if (noCache) {

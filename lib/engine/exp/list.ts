@@ -41,7 +41,7 @@ export async function expList(project: Project, options: ExpListOptions): Promis
   const cache: GitCache = {};
   let exps: ExpRefAt[];
   if (options.gitRemote !== undefined) {
-    const target = resolveGitRemote(options.gitRemote, project.gitConfig, project.gitWorkTree);
+    const target = resolveGitRemote(options.gitRemote, project.gitConfig);
     const transport = options.openTransport(target.fetchUrl);
     const listOptions = options.signal
       ? { prefixes: ["refs/exps/"], signal: options.signal }

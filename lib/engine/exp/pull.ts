@@ -35,7 +35,7 @@ export async function expPull(project: Project, options: ExpPullOptions): Promis
   // Reset after a pack is stored: isomorphic-git caches the list of packs.
   let cache: GitCache = {};
   const gitdir = project.gitDir;
-  const target = resolveGitRemote(options.gitRemote, project.gitConfig, project.gitWorkTree);
+  const target = resolveGitRemote(options.gitRemote, project.gitConfig);
   const transport = options.openTransport(target.fetchUrl);
   const listOptions = options.signal
     ? { prefixes: ["refs/exps/"], signal: options.signal }

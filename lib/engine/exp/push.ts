@@ -44,7 +44,7 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
   // A full ref given on the command line that does not exist locally: fail before any traffic.
   const absent = selected.filter((exp) => exp.sha === undefined).map((exp) => exp.ref);
   if (absent.length > 0) throw unresolvedNamesError(absent);
-  const target = resolveGitRemote(options.gitRemote, project.gitConfig, project.gitWorkTree);
+  const target = resolveGitRemote(options.gitRemote, project.gitConfig);
   if (selected.length === 0) {
     return { entries: [], remote: options.gitRemote, data: null, dryRun: options.dryRun ?? false };
   }

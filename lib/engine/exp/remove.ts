@@ -94,7 +94,7 @@ async function removeOnRemote(
   selection: ExpSelection,
 ): Promise<ExpRemoveResult> {
   const remoteArg = options.gitRemote!;
-  const target = resolveGitRemote(remoteArg, project.gitConfig, project.gitWorkTree);
+  const target = resolveGitRemote(remoteArg, project.gitConfig);
   const session = await options.openTransport(target.pushUrl).openPush(
     options.signal ? { signal: options.signal } : {},
   );

@@ -38,7 +38,7 @@ export function promisorFor(
 ): Promisor | undefined {
   const name = promisorRemoteName(project.gitConfig);
   if (name === undefined) return undefined;
-  const { fetchUrl } = resolveGitRemote(name, project.gitConfig, project.gitWorkTree);
+  const { fetchUrl } = resolveGitRemote(name, project.gitConfig);
   return {
     fetchUrl,
     async fetch(oids) {

@@ -1,5 +1,6 @@
 import * as fs from "node:fs";
 import { lstat, readFile, readlink } from "node:fs/promises";
+import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GitCache } from "../../git/revision.ts";
 import { type GitFile, writeFlatTree } from "./git_tree.ts";
@@ -119,7 +120,7 @@ export async function createStash(
 }
 
 /** The index as path → blob, read through isomorphic-git's STAGE walker. */
-async function indexFiles(ctx: WorkTreeContext): Promise<Map<string, GitFile>> {
+export async function indexFiles(ctx: WorkTreeContext): Promise<Map<string, GitFile>> {
   const files = new Map<string, GitFile>();
   await git.walk({
     fs,
@@ -138,8 +139,8 @@ async function indexFiles(ctx: WorkTreeContext): Promise<Map<string, GitFile>> {
 }
 
 /** Stores a work-tree file as a blob and returns it with git's mode for it. */
-async function workFileBlob(ctx: WorkTreeContext, path: string): Promise<GitFile> {
-  const abs = `${ctx.dir}/${path}`;
+export async function workFileBlob(ctx: WorkTreeContext, path: string): Promise<GitFile> {
+  const abs = join(ctx.dir, ...path.split("/"));
   const info = await lstat(abs);
   let blob: Uint8Array;
   let mode: string;

@@ -55,7 +55,7 @@ export async function findLocalRepo(path: string, displayUrl: string): Promise<L
   if (await looksLikeGitdir(`${path}.git`)) {
     return { gitdir: `${path}.git`, bare: await isBare(`${path}.git`) };
   }
-  throw new GitRemoteError(`'${displayUrl}' is not a valid Git remote or URL.`, {
+  throw new GitRemoteError(`'${displayUrl}' is not a valid Git remote or URL`, {
     data: { url: displayUrl },
   });
 }

@@ -1,6 +1,8 @@
 import { Command } from "@commander-js/extra-typings";
 import { APPLY_STASH, expApply } from "../../../engine/exp/apply.ts";
+import type { Project } from "../../../project/project.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
+import type { CliContext } from "../../context.ts";
 import { skippedWarning } from "../checkout.ts";
 
 /** `dxp exp apply EXP`: bring an experiment's files and data into the workspace. */
@@ -15,20 +17,32 @@ export function expApplyCommand(state: RunState) {
   )
     .action((experiment, _opts, command) =>
       runLocked(state, command, async (ctx, project) => {
-        const result = await expApply(project, {
-          rev: experiment,
-          checkout: { cwd: ctx.cwd, signal: ctx.signal },
-        });
-        if (result.saved.length > 0) ctx.err(`${savedNote(result.saved)}\n`);
-        if (result.checkout.skipped.length > 0) {
-          ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
-        }
-        ctx.out(
-          `Changes for experiment '${experiment}' have been applied to your current workspace.\n`,
-        );
+        await applyAndReport(ctx, project, experiment, experiment);
         return 0;
       })
     );
+}
+
+/**
+ * Applies `rev` and prints what `exp apply` prints (`shown` is the name in
+ * the final line): shared by `exp apply`, `exp pull --apply` and
+ * `exp import --apply`.
+ */
+export async function applyAndReport(
+  ctx: CliContext,
+  project: Project,
+  rev: string,
+  shown: string,
+): Promise<void> {
+  const result = await expApply(project, {
+    rev,
+    checkout: { cwd: ctx.cwd, signal: ctx.signal },
+  });
+  if (result.saved.length > 0) ctx.err(`${savedNote(result.saved)}\n`);
+  if (result.checkout.skipped.length > 0) {
+    ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
+  }
+  ctx.out(`Changes for experiment '${shown}' have been applied to your current workspace.\n`);
 }
 
 /**

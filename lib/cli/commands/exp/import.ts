@@ -1,11 +1,11 @@
 import process from "node:process";
 import { resolve } from "node:path";
 import { Command } from "@commander-js/extra-typings";
-import { InvalidArgumentError } from "../../../errors/mod.ts";
+import { InvalidArgumentError, UsageError } from "../../../errors/mod.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 import { expSyncJson, renderExpPull } from "../../render/exp_sync.ts";
 import { progressDisplay } from "../../render/progress.ts";
-import { skippedWarning } from "../checkout.ts";
+import { applyAndReport } from "./apply.ts";
 
 /** `dxp exp import FILE|- [EXP…]`: experiments and their data from a file `exp export` wrote. */
 export function expImportCommand(state: RunState) {
@@ -32,7 +32,7 @@ export function expImportCommand(state: RunState) {
     .action((file, names, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
         if (opts.apply && names.length > 1) {
-          throw new InvalidArgumentError("--apply needs exactly one experiment name or ref.");
+          throw new UsageError("--apply needs exactly one experiment name or ref.");
         }
         if (file === "-" && process.stdin.isTTY) {
           throw new InvalidArgumentError(
@@ -69,19 +69,7 @@ export function expImportCommand(state: RunState) {
           e.status === "success" || e.status === "up_to_date"
         );
         if (opts.apply && imported && rendered.exitCode === 0 && !result.dryRun) {
-          const { expApply } = await import("../../../engine/exp/apply.ts");
-          const applied = await expApply(project, {
-            rev: imported.ref,
-            checkout: { cwd: ctx.cwd, signal: ctx.signal },
-          });
-          if (applied.checkout.skipped.length > 0) {
-            ctx.err(`${skippedWarning(applied.checkout.skipped)}\n`);
-          }
-          ctx.out(
-            `Changes for experiment '${
-              names[0] ?? imported.name
-            }' have been applied to your current workspace.\n`,
-          );
+          await applyAndReport(ctx, project, imported.ref, names[0] ?? imported.name);
         }
         return rendered.exitCode;
       })

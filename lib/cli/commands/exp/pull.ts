@@ -1,10 +1,9 @@
-import { expApply } from "../../../engine/exp/apply.ts";
 import { expPull } from "../../../engine/exp/pull.ts";
 import { UsageError } from "../../../errors/mod.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";
 import { expSyncJson, renderExpPull } from "../../render/exp_sync.ts";
-import { skippedWarning } from "../checkout.ts";
+import { applyAndReport } from "./apply.ts";
 import { syncCommand } from "./sync_options.ts";
 
 /** `dxp exp pull GIT_REMOTE [EXP…]` (with `--apply`: then `exp apply` it). */
@@ -39,16 +38,7 @@ export function expPullCommand(state: RunState) {
           e.status === "success" || e.status === "up_to_date"
         );
         if (opts.apply && pulled && rendered.exitCode === 0 && !result.dryRun) {
-          const applied = await expApply(project, {
-            rev: pulled.ref,
-            checkout: { cwd: ctx.cwd, signal: ctx.signal },
-          });
-          if (applied.checkout.skipped.length > 0) {
-            ctx.err(`${skippedWarning(applied.checkout.skipped)}\n`);
-          }
-          ctx.out(
-            `Changes for experiment '${names[0]}' have been applied to your current workspace.\n`,
-          );
+          await applyAndReport(ctx, project, pulled.ref, names[0]!);
         }
         return rendered.exitCode;
       })

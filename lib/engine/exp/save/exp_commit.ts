@@ -1,12 +1,11 @@
-import * as fs from "node:fs";
-import { lstat, readdir, readFile, readlink } from "node:fs/promises";
+import { lstat, readdir } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
 import git from "isomorphic-git";
 import type { GitConfig } from "../../../git/git_config.ts";
 import type { GitCache } from "../../../git/revision.ts";
 import { writeGitIndex } from "../../workspace/git_index.ts";
-import { dirtyPaths, type StatusRow } from "../../workspace/git_stash.ts";
+import { dirtyPaths, indexFiles, type StatusRow, workFileBlob } from "../../workspace/git_stash.ts";
 import { flattenCommit, type GitFile, writeFlatTree } from "../../workspace/git_tree.ts";
 import { gitObjectsFs } from "../../../git/objects_fs.ts";
 
@@ -116,40 +115,6 @@ export async function resetIndexToHead(
     }),
   );
   await writeGitIndex(gitdir, entries);
-}
-
-/** The index as path → blob. */
-async function indexFiles(input: ExpCommitInput): Promise<Map<string, GitFile>> {
-  const files = new Map<string, GitFile>();
-  await git.walk({
-    fs,
-    dir: input.dir,
-    gitdir: input.gitdir,
-    cache: input.cache,
-    trees: [git.STAGE()],
-    map: async (path, [entry]) => {
-      if (entry === null || entry === undefined || path === ".") return;
-      if ((await entry.type()) === "tree") return;
-      files.set(path, { oid: await entry.oid(), mode: (await entry.mode()).toString(8) });
-    },
-  });
-  return files;
-}
-
-/** Stores a work-tree file as a blob, with git's mode for it. */
-async function workFileBlob(input: ExpCommitInput, path: string): Promise<GitFile> {
-  const abs = join(input.dir, ...path.split("/"));
-  const info = await lstat(abs);
-  let blob: Uint8Array;
-  let mode: string;
-  if (info.isSymbolicLink()) {
-    blob = new TextEncoder().encode(await readlink(abs));
-    mode = "120000";
-  } else {
-    blob = new Uint8Array(await readFile(abs));
-    mode = (info.mode & 0o100) !== 0 ? "100755" : "100644";
-  }
-  return { oid: await git.writeBlob({ fs: gitObjectsFs, gitdir: input.gitdir, blob }), mode };
 }
 
 /** Include paths as files: a folder stands for every file below it (`.git` excluded). */
