@@ -22,7 +22,7 @@ import { rgwInstalled } from "../../tests/helpers/rgw.ts";
 import { sharedRgw } from "../../tests/helpers/rgw_shared.ts";
 import { type S3FaultProxy, startS3FaultProxy } from "../../tests/helpers/s3_fault_proxy.ts";
 import { type Sshd, startSshd } from "../../tests/helpers/sshd.ts";
-import { run } from "../../tests/helpers/tmp.ts";
+import { runAsync } from "../../tests/helpers/tmp.ts";
 import {
   armProxy,
   type FaultKind,
@@ -127,7 +127,6 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     }
   }
 
-  const combos = kinds.flatMap((kind) => FAULTS[kind].ops.map((op) => ({ kind, op })));
   const rows = new Map<FaultKind, KindTally>(
     kinds.map((kind) => [kind, { kind, runs: 0, injected: 0, violations: 0, ops: new Set() }]),
   );
@@ -140,7 +139,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     GIT_CONFIG_VALUE_0: "*",
   });
   const dxpIn = (world: World) => (args: string[], cwd: string) =>
-    run(DXP_BIN, args, { cwd, env: world.env });
+    runAsync(DXP_BIN, args, { cwd, env: world.env });
 
   /** A clean run of `op` on `remote` (on a tmpfs, to measure its growth). */
   const reference = async (op: OpName, remote: RemoteKind): Promise<Reference> => {
@@ -150,7 +149,7 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     const space = newRoot(remote === "local" ? BIG_TMPFS : undefined);
     try {
       const world = await makeWorld(space.root, remote, services, baseEnv(space.root));
-      const prepared = prepare(op, world, dxpIn(world));
+      const prepared = await prepare(op, world, dxpIn(world));
       const usedBefore = remote === "local" ? tmpfsUsed(space.root) : 0;
       const writtenBefore = writtenBytes(prepared, world);
       const result = await runDxp(DXP_BIN, prepared, world);
@@ -171,7 +170,12 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
     }
   };
 
-  const order = Array.from({ length: options.runs }, (_, i) => combos[i % combos.length]!);
+  // Kinds take turns, each going through its commands: every kind runs as often as the others.
+  const order = Array.from({ length: options.runs }, (_, i) => {
+    const kind = kinds[i % kinds.length]!;
+    const ops = FAULTS[kind].ops;
+    return { kind, op: ops[Math.floor(i / kinds.length) % ops.length]! };
+  });
   // A seeded shuffle: the same seed replays the same campaign.
   for (let i = order.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
@@ -188,9 +192,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       row.ops.add(op);
       const found: Violation[] = [];
       let faulted: RunResult | undefined;
+      let hit = false;
       try {
         const world = await makeWorld(space.root, remoteKind, services, baseEnv(space.root));
-        const prepared = prepare(op, world, dxpIn(world));
+        const prepared = await prepare(op, world, dxpIn(world));
         const known = knownDigests(world);
         const fraction = 0.05 + 0.9 * random();
         const asNobody = kind === "eacces";
@@ -224,8 +229,11 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
           : undefined;
         faulted = await runDxp(DXP_BIN, prepared, world, { asNobody, ...(watch ? { watch } : {}) });
         proxy?.clear();
-        const injected = faulted.injected || (injectedByProxy?.() ?? false) ||
+        // A SIGKILL hits only if dxp had not exited yet (it then ends by the signal, code null).
+        const injected = (faulted.injected && (kind !== "sigkill" || faulted.code === null)) ||
+          (injectedByProxy?.() ?? false) ||
           ((kind === "enospc" || kind === "eacces") && faulted.code !== ref.code);
+        hit = injected;
         if (injected) row.injected++;
         if (faulted.hung) {
           found.push({ invariant: "ends", detail: "the faulted command did not end in 3 minutes" });
@@ -283,8 +291,10 @@ export async function runCampaign(options: CampaignOptions): Promise<CampaignRes
       row.violations += found.length;
       for (const violation of found) violations.push({ kind, op, run: index + 1, violation });
       options.onRun?.(
-        `run ${index + 1}/${order.length}: ${kind} during '${op}': exit ${faulted?.code ?? "?"}` +
-          `${faulted?.injected ? " (hit)" : ""}, ${found.length} violation(s)` +
+        `run ${index + 1}/${order.length}: ${kind} during '${op}': exit ${
+          faulted?.code ?? "killed"
+        }` +
+          `${hit ? " (hit)" : ""}, ${found.length} violation(s)` +
           (found.length > 0
             ? `\n  ${found.map((v) => `${v.invariant}: ${v.detail}`).join("\n  ")}`
             : ""),

@@ -23,14 +23,18 @@ export interface Prepared {
   readonly toRemote: boolean;
 }
 
-export type Dxp = (args: string[], cwd: string) => { code: number; stdout: string; stderr: string };
+/** Runs dxp without blocking the event loop (the fault proxy lives in this process). */
+export type Dxp = (
+  args: string[],
+  cwd: string,
+) => Promise<{ code: number; stdout: string; stderr: string }>;
 
 function must(result: { code: number; stderr: string }, what: string): void {
   if (result.code !== 0) throw new Error(`${what} failed while preparing: ${result.stderr}`);
 }
 
 /** Sets `world` up for `op` with fault-free commands; returns what to run under a fault. */
-export function prepare(op: OpName, world: World, dxp: Dxp): Prepared {
+export async function prepare(op: OpName, world: World, dxp: Dxp): Promise<Prepared> {
   const { sample } = world;
   const exp = sample.experiments.at(-1)!;
   switch (op) {
@@ -43,7 +47,7 @@ export function prepare(op: OpName, world: World, dxp: Dxp): Prepared {
         toRemote: true,
       };
     case "exp pull": {
-      must(dxp(["exp", "push", "origin", exp.name], sample.repo), "exp push");
+      must(await dxp(["exp", "push", "origin", exp.name], sample.repo), "exp push");
       const clone = cloneOf(world);
       return {
         op,
@@ -54,7 +58,7 @@ export function prepare(op: OpName, world: World, dxp: Dxp): Prepared {
       };
     }
     case "pull": {
-      must(dxp(["push"], sample.repo), "push");
+      must(await dxp(["push"], sample.repo), "push");
       const clone = cloneOf(world);
       return {
         op,
