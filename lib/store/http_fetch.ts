@@ -109,8 +109,19 @@ function networkDetail(error: unknown): string {
     if (message && message !== "fetch failed") parts.push(message);
     if (code && !parts.some((p) => p.includes(code))) parts.push(code);
   }
-  const text = parts.join(": ").replace(/ for url \([^)]*\)/g, "").replace(/\s+/g, " ").trim();
+  const text = withoutUrlQueries(
+    parts.join(": ").replace(/ for url \(\S*?\)(?=:|$)/g, ""),
+  ).replace(/\s+/g, " ").trim();
   return redactUrl(text === "" ? "connection failed" : text.slice(0, 300));
+}
+
+/**
+ * Any URL left in a message loses its query and fragment: they may carry a
+ * token (an Azure SAS, a presigned signature). A query holding `)` defeated
+ * the cut of Deno's "for url (…)" and reached the error message.
+ */
+function withoutUrlQueries(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)[?#]\S*/gi, "$1");
 }
 
 function causeOf(error: unknown): unknown {
