@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { formatTable, runCampaign } from "../scripts/faults/campaign.ts";
@@ -65,6 +65,27 @@ Deno.test({
       await cleanup();
     }
   },
+});
+
+Deno.test("a temp file a killed pull left beside a file output is gone after the next checkout", async () => {
+  const { dir, cleanup } = await scratch("dxp-leftover-");
+  try {
+    const sample = await generateSample(join(dir, "s"), { files: 4, experiments: 1 });
+    const env = goldenEnv(dir);
+    // What a SIGKILL between writing data/raw.csv's temp file and renaming it leaves.
+    const raw = join(sample.repo, "data", "raw.csv");
+    const temp = join(sample.repo, "data", ".REpTJwaX4dEUF1IZnfdnZw.tmp");
+    writeFileSync(temp, readFileSync(raw).subarray(0, 10));
+    rmSync(raw);
+    const r = run(DXP_BIN, ["checkout"], { cwd: sample.repo, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(existsSync(raw), "data/raw.csv is back");
+    assert.equal(existsSync(temp), false, "the leftover temp file is removed");
+    // Nothing is left for git status to show.
+    assert.equal(run("git", ["status", "--porcelain"], { cwd: sample.repo, env }).stdout, "");
+  } finally {
+    await cleanup();
+  }
 });
 
 if (!isRoot()) {
