@@ -1,5 +1,5 @@
 import type { ExpSyncEntry, ExpSyncResult, ExpSyncStatus } from "../../engine/exp/sync_types.ts";
-import { humanJoin, pyRepr } from "../../util/mod.ts";
+import { humanJoin, pyRepr, redactUrl } from "../../util/mod.ts";
 
 /** Lines for stdout and stderr, and the exit code the result deserves. */
 export interface Rendered {
@@ -33,7 +33,8 @@ function namesWith(
 /** DVC's `exp push` output (spec §2.2) with the quirks we fix. */
 export function renderExpPush(result: ExpSyncResult, noCache: boolean): Rendered {
   const labels = displayNames(result.entries);
-  const remote = pyRepr(result.remote);
+  // DVC echoes a Git URL as typed, password and all: dxp hides the password.
+  const remote = pyRepr(redactUrl(result.remote));
   const would = result.dryRun ? "Would push" : "Pushed";
   let stdout = "";
   let stderr = "";
@@ -118,7 +119,7 @@ export function renderExpPull(
   allowMissing = false,
 ): Rendered {
   const labels = displayNames(result.entries);
-  const remote = pyRepr(result.remote);
+  const remote = pyRepr(redactUrl(result.remote));
   let stdout = "";
   let stderr = "";
   const diverged = namesWith(result, "diverged", labels);
