@@ -136,7 +136,7 @@ Deno.test("the same experiment name pushed from two clones at once: one wins, th
     // there, every rerun is told it diverged.
     assert.match(
       loser.stderr,
-      new RegExp(`diverged|rejected experiment '?${exp.name}'?: stale info`),
+      new RegExp(`diverged|rejected experiment '?${exp.name}'?: (stale info|failed to lock)`),
       loser.stderr,
     );
     assert.equal(remoteRefs(sample, env).get(exp.ref), winnerSha, "nothing overwritten without -f");
