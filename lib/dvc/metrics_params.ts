@@ -152,7 +152,7 @@ export async function declaredMetricsParams(
  * templating rules live in one place.
  */
 function encodeSections(text: string, file: string): string {
-  const doc = parseDocument(text);
+  const doc = parseDocument(text, { logLevel: "error" });
   if (doc.errors.length > 0) return text; // parsePipelineFile reports the error
   const stages = doc.get("stages");
   if (!isMap(stages)) return text;
@@ -247,7 +247,7 @@ export function parseValuesFile(
     if (ext === "json") data = JSON.parse(text);
     else if (ext === "toml") data = parseToml(text);
     else if (ext === "py") return { error: `'${path}': Python params files are not supported` };
-    else data = parse(text) ?? {};
+    else data = parse(text, { logLevel: "error" }) ?? {};
   } catch (error) {
     const format = ext === "json" ? "JSON" : ext === "toml" ? "TOML" : "YAML";
     return { error: `'${path}' is not valid ${format}: ${firstLine(error)}` };

@@ -3,6 +3,7 @@ import { parse as parseTomlText, TomlDate } from "smol-toml";
 import { isPlainObject } from "./interpolate.ts";
 import { type PyDict, type PyValue, toPyValue } from "./py_value.ts";
 import { StageFileError } from "./out.ts";
+import { yamlValueProblem } from "./yaml_source.ts";
 
 /** One params file a stage depends on: all its keys (`null`) or the listed ones. */
 export interface ParamsDecl {
@@ -74,13 +75,21 @@ export function readParamsText(text: string, path: string): PyDict {
     }
     data = toPyValue(tomlPlain(parsed));
   } else if (/\.(ya?ml|json)$/.test(lower)) {
-    const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: false });
+    const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: false, logLevel: "error" });
     if (doc.errors.length > 0) {
       throw new ParamsFileError(`Unable to read parameters from '${path}'`, {
         cause: doc.errors[0],
       });
     }
-    data = toPyValue(doc.toJS({ mapAsMap: true }));
+    try {
+      data = toPyValue(doc.toJS({ mapAsMap: true }));
+    } catch (error) {
+      const problem = yamlValueProblem(error);
+      if (problem === undefined) throw error;
+      throw new ParamsFileError(`Unable to read parameters from '${path}': ${problem}`, {
+        cause: error,
+      });
+    }
   } else {
     throw new ParamsFileError(
       `Parameters file '${path}' has a format dxp cannot read (use YAML, JSON or TOML)`,

@@ -121,6 +121,12 @@ export function locateUnsafe(
   });
 }
 
+/**
+ * Most stages one `matrix` may generate: a few lines of axes can multiply
+ * into billions (ten axes of ten values), which no real pipeline has.
+ */
+const MAX_MATRIX_STAGES = 100_000;
+
 /** Yields `[lock name, stage body, extra context]` for every generated stage. */
 function* expand(
   name: string,
@@ -140,6 +146,12 @@ function* expand(
       }
       return { key, list };
     });
+    const count = axes.reduce((n, axis) => n * axis.list.length, 1);
+    if (count > MAX_MATRIX_STAGES) {
+      throw new StageFileError(
+        `stage '${name}': its 'matrix' makes ${count} stages, more than dxp expands (${MAX_MATRIX_STAGES})`,
+      );
+    }
     const { matrix: _omit, ...body } = def;
     for (const combo of product(axes.map((a) => a.list.length))) {
       const item: Record<string, unknown> = {};

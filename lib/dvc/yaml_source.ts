@@ -35,16 +35,29 @@ export function parseYamlSource(
   const doc = parseDocument(text, {
     lineCounter: lines,
     intAsBigInt: options.intAsBigInt ?? false,
+    // Unknown tags and the like stay silent: the library would print them on stderr.
+    logLevel: "error",
   });
   const error = doc.errors[0];
   if (error !== undefined) {
     const pos = error.linePos?.[0];
-    throw new StageFileError(firstLine(error.message).replace(/ at line \d+, column \d+:?$/, ""), {
+    const message = /call stack/i.test(error.message)
+      ? TOO_DEEP
+      : firstLine(error.message).replace(/ at line \d+, column \d+:?$/, "");
+    throw new StageFileError(message, {
       file,
       line: pos?.line,
       column: pos?.col,
       conflict: CONFLICT_MARKER.test(text),
     });
+  }
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (error) {
+    const problem = yamlValueProblem(error);
+    if (problem === undefined) throw error;
+    throw new StageFileError(problem, { file });
   }
   const nodeAt = (path: YamlPath) => {
     for (let depth = path.length; depth >= 0; depth--) {
@@ -68,7 +81,7 @@ export function parseYamlSource(
     return isNode(doc.contents) && doc.contents.range ? doc.contents.range[0] : undefined;
   };
   return {
-    data: doc.toJS(),
+    data,
     lineOf(path) {
       const offset = startOf(path);
       return offset === undefined ? undefined : lines.linePos(offset).line;
@@ -80,6 +93,22 @@ export function parseYamlSource(
       return isScalar(node) ? [node.range![0], node.range![1]] : undefined;
     },
   };
+}
+
+const TOO_DEEP = "its values are nested too deeply";
+
+/**
+ * Why a parsed YAML document cannot be turned into values, for the errors
+ * the `yaml` library and the engine raise while doing it: more aliases than
+ * the library expands (an "alias bomb": a few lines that stand for billions
+ * of nodes), or nesting deeper than the stack. Undefined for other errors.
+ */
+export function yamlValueProblem(error: unknown): string | undefined {
+  if (error instanceof ReferenceError && /alias/i.test(error.message)) {
+    return "it uses more YAML aliases than dxp expands (at most 100)";
+  }
+  if (error instanceof RangeError && /call stack/i.test(error.message)) return TOO_DEEP;
+  return undefined;
 }
 
 /** First line of a parser error, for a one-line message. */

@@ -9,6 +9,7 @@
 import { spawn } from "node:child_process";
 import process from "node:process";
 import { redactUrl } from "../util/redact.ts";
+import { percentDecode } from "../util/percent.ts";
 
 /** One credential as git describes it (`key=value` lines). */
 export interface GitCredential {
@@ -36,8 +37,8 @@ export interface CredentialContext {
 export function credentialFor(url: URL): GitCredential {
   const protocol = url.protocol.replace(/:$/, "");
   const host = url.port === "" ? url.hostname : `${url.hostname}:${url.port}`;
-  const path = decodeURIComponent(url.pathname.replace(/^\//, ""));
-  const username = decodeURIComponent(url.username);
+  const path = percentDecode(url.pathname.replace(/^\//, ""));
+  const username = percentDecode(url.username);
   return {
     protocol,
     host,

@@ -7,6 +7,7 @@ import { open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DxpError, ExitCode, InvalidArgumentError, LockError } from "../errors/mod.ts";
+import { isValidRefName } from "./ref_name.ts";
 import { readLooseRef, readPackedRefs } from "./refs_read.ts";
 import { ZERO_OID } from "./transport/types.ts";
 
@@ -29,12 +30,7 @@ export interface RefWriteResult {
 
 /** Throws InvalidArgumentError unless `ref` is a well-formed name under `refs/`. */
 export function checkRefName(ref: string): void {
-  const bad = !ref.startsWith("refs/") || ref.endsWith("/") || ref.endsWith(".") ||
-    ref.endsWith(".lock") || ref.includes("..") || ref.includes("//") || ref.includes("@{") ||
-    ref.split("/").some((part) => part.startsWith(".") || part === "") ||
-    // deno-lint-ignore no-control-regex
-    /[\x00-\x20\x7f~^:?*[\\]/.test(ref);
-  if (bad) throw new InvalidArgumentError(`'${ref}' is not a valid Git ref name.`);
+  if (!isValidRefName(ref)) throw new InvalidArgumentError(`'${ref}' is not a valid Git ref name.`);
 }
 
 function conflictError(what: string, cause?: unknown): DxpError {

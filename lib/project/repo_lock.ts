@@ -1,4 +1,15 @@
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { LockError } from "../errors/mod.ts";
@@ -47,10 +58,7 @@ export async function acquireRepoLock(
 
 function tryAcquire(path: string): RepoLock | undefined {
   for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(path, "wx", 0o644);
-      writeSync(fd, ` ${process.pid}\n`);
-      closeSync(fd);
+    if (createWithPid(path)) {
       let released = false;
       return {
         release: () => {
@@ -63,19 +71,75 @@ function tryAcquire(path: string): RepoLock | undefined {
           }
         },
       };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const pid = ownerPid(path);
-      if (pid !== undefined && isAlive(pid)) return undefined;
-      // Stale: the owner died (or DVC left the file after releasing its fcntl lock).
-      try {
-        unlinkSync(path);
-      } catch {
-        // someone else removed it first
-      }
+    }
+    if (!isStale(path)) return undefined;
+    // Stale: the owner died (or DVC left the file after releasing its fcntl lock).
+    try {
+      unlinkSync(path);
+    } catch {
+      // someone else removed it first
     }
   }
   return undefined;
+}
+
+/**
+ * Creates the lock file already holding our pid, or returns false when it
+ * exists. The pid goes into a private file that is then hard-linked to the
+ * lock's name: a file created empty and written after would, for a moment,
+ * look ownerless to a second process, which would remove it and take the
+ * lock too.
+ */
+function createWithPid(path: string): boolean {
+  const own = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  writeFileSync(own, ` ${process.pid}\n`, { flag: "wx", mode: 0o644 });
+  try {
+    linkSync(own, path);
+    return true;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return false;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
+    // A file system without hard links: create, then write (the empty moment stays).
+    return createThenWrite(path);
+  } finally {
+    try {
+      unlinkSync(own);
+    } catch {
+      // nothing to remove
+    }
+  }
+}
+
+function createThenWrite(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, "wx", 0o644);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+  writeSync(fd, ` ${process.pid}\n`);
+  closeSync(fd);
+  return true;
+}
+
+/** How long a lock file may stay without a pid before it counts as abandoned. */
+const EMPTY_LOCK_GRACE_MS = 10_000;
+
+/**
+ * A lock is stale when its owner is no longer alive. A lock without a pid is
+ * one being written (DVC creates its lock file, then writes the pid), unless
+ * it has been so for longer than a writer needs.
+ */
+function isStale(path: string): boolean {
+  const pid = ownerPid(path);
+  if (pid !== undefined) return !isAlive(pid);
+  try {
+    return Date.now() - statSync(path).mtimeMs > EMPTY_LOCK_GRACE_MS;
+  } catch {
+    return true; // gone: free
+  }
 }
 
 function ownerPid(path: string): number | undefined {

@@ -5,10 +5,12 @@ import { abortError } from "./abort.ts";
 import { storeErrorFromErrno, storeErrorFromStatus } from "./errors.ts";
 import { saveResponseBody } from "./http_download.ts";
 import { fetchWithLimits } from "./http_fetch.ts";
+import { redactUrl } from "../util/redact.ts";
 import { type HttpRemoteConfig, parseHttpRemote } from "./http_options.ts";
 import { fileBody } from "./http_upload_body.ts";
 import { checkKey, encodeKey } from "./http_values.ts";
 import type { Store, StoreFactory, TransferOptions } from "./types.ts";
+import { discardBody } from "./read_body.ts";
 
 /**
  * A DVC HTTP(S) remote: any server that serves objects with GET/HEAD and
@@ -34,7 +36,7 @@ export class HttpStore implements Store {
     checkKey(key);
     const action = `check '${key}'`;
     let response = await this.#request("HEAD", key, { signal, action });
-    await response.arrayBuffer();
+    await discardBody(response);
     if (response.status === 405 || response.status === 501) {
       // Some servers only GET: ask for the first byte.
       response = await this.#request("GET", key, {
@@ -42,7 +44,7 @@ export class HttpStore implements Store {
         action,
         headers: { range: "bytes=0-0" },
       });
-      await response.arrayBuffer();
+      await discardBody(response);
     }
     if (response.ok) return true;
     if (response.status === 404 || response.status === 410) return false;
@@ -85,7 +87,7 @@ export class HttpStore implements Store {
         body: body.forFetch(),
         headers: { "content-type": "application/octet-stream" },
       });
-      await response.arrayBuffer();
+      await discardBody(response);
       if (!response.ok) throw this.#error(response, action, key);
       if (!body.streamed) options.onBytes?.((await handle.stat()).size);
     } finally {
@@ -98,7 +100,7 @@ export class HttpStore implements Store {
     const action = `download '${key}'`;
     const response = await this.#request("GET", key, { signal: options.signal, action });
     if (!response.ok) {
-      await response.arrayBuffer().catch(() => {});
+      await discardBody(response);
       throw this.#error(response, action, key);
     }
     await saveResponseBody(response, localPath, {
@@ -115,7 +117,7 @@ export class HttpStore implements Store {
     checkKey(key);
     const action = `delete '${key}'`;
     const response = await this.#request("DELETE", key, { signal, action });
-    await response.arrayBuffer();
+    await discardBody(response);
     if (response.ok || response.status === 404 || response.status === 410) return;
     throw this.#error(response, action, key);
   }
@@ -139,26 +141,36 @@ export class HttpStore implements Store {
     },
   ): Promise<Response> {
     if (request.signal?.aborted) throw abortError(request.signal);
-    const started = performance.now();
-    const init: RequestInit & { duplex?: "half" } = {
-      method,
-      headers: { ...request.headers, ...this.config.authHeaders },
-      redirect: "follow",
-    };
-    if (request.body !== undefined) {
-      init.body = request.body;
-      if (request.body instanceof ReadableStream) init.duplex = "half";
+    const where = `${this.config.displayBase}/${key}`;
+    let url = new URL(this.#url(key));
+    let headers = { ...request.headers, ...this.config.authHeaders };
+    for (let hops = 0;; hops++) {
+      const started = performance.now();
+      const init: RequestInit & { duplex?: "half" } = { method, headers };
+      if (request.body !== undefined) {
+        init.body = request.body;
+        if (request.body instanceof ReadableStream) init.duplex = "half";
+      }
+      const response = await fetchWithLimits(url.href, init, this.config.limits, {
+        action: request.action,
+        where,
+        signal: request.signal,
+      });
+      this.#onDebug?.(
+        `HTTP ${method} ${hops === 0 ? where : shownUrl(url)} -> ${response.status} ` +
+          `(${Math.round(performance.now() - started)} ms)`,
+      );
+      const location = response.headers.get("location");
+      if (!REDIRECTS.has(response.status) || location === null) return response;
+      // Downloads and checks follow redirects as DVC's HTTP client does; an
+      // upload's body cannot be sent again, so its redirect is an error.
+      if (method !== "GET" && method !== "HEAD") return response;
+      await discardBody(response);
+      const next = redirectTarget(url, location, hops, request.action, where);
+      // Credentials are for the remote's own server only (requests drops them too).
+      if (next.origin !== url.origin) headers = { ...request.headers };
+      url = next;
     }
-    const response = await fetchWithLimits(this.#url(key), init, this.config.limits, {
-      action: request.action,
-      where: `${this.config.displayBase}/${key}`,
-      signal: request.signal,
-    });
-    this.#onDebug?.(
-      `HTTP ${method} ${this.config.displayBase}/${key} -> ${response.status} ` +
-        `(${Math.round(performance.now() - started)} ms)`,
-    );
-    return response;
   }
 
   #error(response: Response, action: string, key: string) {
@@ -168,6 +180,45 @@ export class HttpStore implements Store {
       retryAfter: response.headers.get("retry-after"),
     });
   }
+}
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 10;
+
+/** A URL for messages: no user info, no query (either may hold a secret). */
+function shownUrl(url: URL): string {
+  return `${url.protocol}//${url.host}${url.pathname}`;
+}
+
+/**
+ * Where a redirect leads, refused unless it is another http(s) URL: never a
+ * `file://` or other scheme, never from https down to http, at most
+ * {@link MAX_REDIRECTS} hops.
+ */
+function redirectTarget(from: URL, location: string, hops: number, action: string, where: string) {
+  let next: URL;
+  try {
+    next = new URL(location, from);
+  } catch {
+    throw new StoreError(
+      `Failed to ${action} at '${redactUrl(where)}': the server redirects to an invalid URL; ` +
+        "check the remote's URL.",
+    );
+  }
+  const refuse = (why: string) =>
+    new StoreError(
+      `Failed to ${action} at '${redactUrl(where)}': the server redirects to ` +
+        `'${shownUrl(next)}', ${why}; check the remote's URL.`,
+      { data: { where: redactUrl(where), redirect: shownUrl(next) } },
+    );
+  if (next.protocol !== "http:" && next.protocol !== "https:") {
+    throw refuse("which is not an http(s) URL");
+  }
+  if (from.protocol === "https:" && next.protocol === "http:") {
+    throw refuse("which would drop TLS");
+  }
+  if (hops >= MAX_REDIRECTS) throw refuse(`after ${MAX_REDIRECTS} redirects already`);
+  return next;
 }
 
 /**

@@ -20,6 +20,7 @@ const SLOWEST_UPLOAD_BYTES_PER_SECOND = 64 * 1024;
 /**
  * `fetch` with the remote's time limits: the response headers must arrive
  * within connect + read timeout (plus time to send the body at a slow rate).
+ * A 3xx answer is returned as it is, never followed.
  * A user abort rethrows the signal's reason; a timeout or a network failure
  * becomes a transient StoreError naming `action` and `where`.
  */
@@ -42,7 +43,13 @@ export async function fetchWithLimits(
     ? AbortSignal.any([context.signal, deadline.signal])
     : deadline.signal;
   try {
-    return await fetch(url, { ...init, signal, ...tlsInit(limits.tls) } as RequestInit);
+    // Redirects are never followed here: fetch would replay every header but
+    // Authorization to another host (S3 session tokens, SSE-C keys, custom
+    // auth headers). A store that must follow one does it itself (http.ts).
+    return await fetch(
+      url,
+      { ...init, redirect: "manual", signal, ...tlsInit(limits.tls) } as RequestInit,
+    );
   } catch (error) {
     throw classifyFetchFailure(error, context, deadline.signal, limitMs);
   } finally {
@@ -102,8 +109,19 @@ function networkDetail(error: unknown): string {
     if (message && message !== "fetch failed") parts.push(message);
     if (code && !parts.some((p) => p.includes(code))) parts.push(code);
   }
-  const text = parts.join(": ").replace(/ for url \([^)]*\)/g, "").replace(/\s+/g, " ").trim();
+  const text = withoutUrlQueries(
+    parts.join(": ").replace(/ for url \(\S*?\)(?=:|$)/g, ""),
+  ).replace(/\s+/g, " ").trim();
   return redactUrl(text === "" ? "connection failed" : text.slice(0, 300));
+}
+
+/**
+ * Any URL left in a message loses its query and fragment: they may carry a
+ * token (an Azure SAS, a presigned signature). A query holding `)` defeated
+ * the cut of Deno's "for url (…)" and reached the error message.
+ */
+function withoutUrlQueries(text: string): string {
+  return text.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#]*)[?#]\S*/gi, "$1");
 }
 
 function causeOf(error: unknown): unknown {

@@ -3,6 +3,7 @@ import { ConfigError } from "../errors/mod.ts";
 import { redactUrl } from "../util/redact.ts";
 import type { HttpLimits } from "./http_fetch.ts";
 import { parseBool, parseSeconds, parseTls } from "./http_values.ts";
+import { percentDecode } from "../util/percent.ts";
 
 /** An HTTP(S) remote's DVC section (spec §5.6), checked. */
 export interface HttpRemoteConfig {
@@ -48,8 +49,8 @@ export function parseHttpRemote(
     return value === undefined || value === "" ? undefined : value;
   };
   // fetch refuses URLs with credentials: take them out and send them as Basic auth.
-  const urlUser = decodeURIComponent(parsed.username);
-  const urlPassword = decodeURIComponent(parsed.password);
+  const urlUser = percentDecode(parsed.username);
+  const urlPassword = percentDecode(parsed.password);
   parsed.username = "";
   parsed.password = "";
   const query = parsed.search;

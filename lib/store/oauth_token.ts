@@ -3,6 +3,7 @@ import { redactUrl } from "../util/redact.ts";
 import type { BearerToken } from "./bearer_token.ts";
 import { parseRetryAfter } from "./errors.ts";
 import { fetchWithLimits, type HttpLimits } from "./http_fetch.ts";
+import { MAX_ANSWER_BYTES, readErrorText } from "./read_body.ts";
 
 /** What a token request is for, to name it in messages (never the secrets themselves). */
 export interface TokenRequestContext {
@@ -47,7 +48,7 @@ export async function requestToken(
     context.limits,
     { action: context.action, where: url, signal: context.signal },
   );
-  const text = await response.text().catch(() => "");
+  const text = await readErrorText(response, MAX_ANSWER_BYTES);
   const body = parseJsonObject(text);
   if (response.ok) {
     const token = body?.["access_token"];

@@ -1,5 +1,5 @@
 import type { ExpSyncEntry, ExpSyncResult, ExpSyncStatus } from "../../engine/exp/sync_types.ts";
-import { humanJoin, pyRepr } from "../../util/mod.ts";
+import { humanJoin, pyRepr, redactUrl } from "../../util/mod.ts";
 
 /** Lines for stdout and stderr, and the exit code the result deserves. */
 export interface Rendered {
@@ -33,7 +33,7 @@ function namesWith(
 /** DVC's `exp push` output (spec §2.2) with the quirks we fix. */
 export function renderExpPush(result: ExpSyncResult, noCache: boolean): Rendered {
   const labels = displayNames(result.entries);
-  const remote = pyRepr(result.remote);
+  const remote = pyRepr(shownRemote(result.remote));
   const would = result.dryRun ? "Would push" : "Pushed";
   let stdout = "";
   let stderr = "";
@@ -118,7 +118,7 @@ export function renderExpPull(
   allowMissing = false,
 ): Rendered {
   const labels = displayNames(result.entries);
-  const remote = pyRepr(result.remote);
+  const remote = pyRepr(shownRemote(result.remote));
   let stdout = "";
   let stderr = "";
   const diverged = namesWith(result, "diverged", labels);
@@ -186,4 +186,14 @@ export function expSyncJson(
     json["failed"] = result.data.failed;
   }
   return json;
+}
+
+/**
+ * The Git remote as the messages name it. DVC echoes a URL as typed,
+ * password and all: dxp hides a password, and the user part of an http(s)
+ * URL (where a token goes); an ssh user name stays.
+ */
+function shownRemote(remote: string): string {
+  if (/^https?:\/\//i.test(remote)) return redactUrl(remote);
+  return remote.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@\s:]*):[^/@\s]*@/i, "$1:***@");
 }

@@ -1,13 +1,14 @@
 import { lstatSync } from "node:fs";
-import { rm, rmdir, unlink } from "node:fs/promises";
+import { readdir, rm, rmdir, unlink } from "node:fs/promises";
 import type { LocalCache } from "../../cache/cache.ts";
-import type { Linker } from "../../cache/link.ts";
+import { type Linker, TEMP_NAME } from "../../cache/link.ts";
 import type { LinkType } from "../../cache/link_types.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { throwIfAborted } from "../../store/abort.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
+import { lstatOrUndefined } from "../workspace/scan.ts";
 import type { WorkspaceState } from "../workspace/state.ts";
 import { removeStaleBuilds, writeFresh } from "./fresh.ts";
 import type { OutPlan } from "./plan.ts";
@@ -46,6 +47,7 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     linked: { reflink: 0, hardlink: 0, symlink: 0, copy: 0 },
     failed: new Set(),
   };
+  await removeTempsBesideFiles(plans, ctx);
   for (const plan of plans) {
     if (plan.status === "skipped") continue;
     for (const temp of plan.temps) await removeFile(ctx, temp);
@@ -208,4 +210,37 @@ async function removeFile(ctx: ApplyContext, path: string): Promise<void> {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
   ctx.state.forget(path);
+}
+
+/**
+ * A file output is written through a temp file beside it, in its parent
+ * folder, which no output's scan covers: a run killed before the rename left
+ * `.<22>.tmp` there for good (an untracked file in `git status`). The folders
+ * of the file outputs about to be written are cleared of such names, each
+ * folder read once.
+ */
+async function removeTempsBesideFiles(plans: readonly OutPlan[], ctx: ApplyContext): Promise<void> {
+  const folders = new Set<string>();
+  for (const plan of plans) {
+    if (plan.out.isDir || plan.creates.length === 0) continue;
+    if (plan.status === "failed" || plan.status === "skipped") continue;
+    const slash = plan.base.lastIndexOf("/");
+    folders.add(slash < 0 ? "" : plan.base.slice(0, slash));
+  }
+  for (const folder of folders) {
+    let names: string[];
+    try {
+      // Only a folder inside the workspace (ensureDir refuses a symlink leading out).
+      if ((await lstatOrUndefined(ctx.guard.abs(folder))) === undefined) continue;
+      await ctx.guard.ensureDir(folder);
+      names = await readdir(ctx.guard.abs(folder));
+    } catch {
+      continue; // the write itself will report what is wrong with the folder
+    }
+    for (const name of names) {
+      if (!TEMP_NAME.test(name)) continue;
+      const path = folder === "" ? name : `${folder}/${name}`;
+      if ((await lstatOrUndefined(ctx.guard.abs(path)))?.isFile()) await removeFile(ctx, path);
+    }
+  }
 }

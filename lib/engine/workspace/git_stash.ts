@@ -5,6 +5,7 @@ import git from "isomorphic-git";
 import type { GitCache } from "../../git/revision.ts";
 import { type GitFile, writeFlatTree } from "./git_tree.ts";
 import type { GitIdentity } from "./git_ident.ts";
+import { gitObjectsFs } from "../../git/objects_fs.ts";
 
 /** isomorphic-git's status row: path, HEAD, work tree, index (see `statusMatrix`). */
 export type StatusRow = [string, number, number, number];
@@ -81,12 +82,15 @@ export async function createStash(
   for (const [path, blob] of replace) {
     const side = worktree.has(path) ? worktree : untracked;
     const mode = side.get(path)?.mode ?? "100644";
-    side.set(path, { oid: await git.writeBlob({ fs, gitdir: ctx.gitdir, blob }), mode });
+    side.set(path, {
+      oid: await git.writeBlob({ fs: gitObjectsFs, gitdir: ctx.gitdir, blob }),
+      mode,
+    });
   }
   const short = labels.headOid.slice(0, 7);
   const commit = (tree: string, parent: string[], message: string) =>
     git.writeCommit({
-      fs,
+      fs: gitObjectsFs,
       gitdir: ctx.gitdir,
       commit: { tree, parent, message, author: ident, committer: ident },
     });
@@ -147,5 +151,5 @@ export async function workFileBlob(ctx: WorkTreeContext, path: string): Promise<
     blob = new Uint8Array(await readFile(abs));
     mode = (info.mode & 0o100) !== 0 ? "100755" : "100644";
   }
-  return { oid: await git.writeBlob({ fs, gitdir: ctx.gitdir, blob }), mode };
+  return { oid: await git.writeBlob({ fs: gitObjectsFs, gitdir: ctx.gitdir, blob }), mode };
 }

@@ -5,6 +5,7 @@ import git from "isomorphic-git";
 import { tempPathFor } from "../../cache/link.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { assertWorkspacePath, type WorkspaceGuard } from "./guard.ts";
+import { gitObjectsFs } from "../../git/objects_fs.ts";
 
 /** One file of a Git tree, flattened: blob (or gitlink) oid and mode (`100644`, `100755`, `120000`, `160000`). */
 export interface GitFile {
@@ -66,7 +67,7 @@ export function writeFlatTree(
         type: file.mode === "160000" ? "commit" : "blob",
       });
     }
-    return git.writeTree({ fs, gitdir, tree });
+    return git.writeTree({ fs: gitObjectsFs, gitdir, tree });
   };
   return write(root);
 }

@@ -6,8 +6,9 @@
  */
 import { createHash } from "node:crypto";
 import * as zlib from "node:zlib";
-import { GitRemoteError } from "../../errors/mod.ts";
-import { applyDelta } from "./delta.ts";
+import { CorruptError, GitRemoteError } from "../../errors/mod.ts";
+import { applyDelta, deltaResultSize } from "./delta.ts";
+import { formatBytes, MAX_OBJECT_BYTES, MAX_PACK_INFLATED_BYTES } from "./limits.ts";
 
 const TYPES: Record<number, string> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
 const encoder = new TextEncoder();
@@ -42,9 +43,27 @@ function hashObject(type: string, data: Uint8Array): string {
   );
 }
 
-function inflateAt(pack: Uint8Array, at: number): { data: Uint8Array; used: number } {
+function tooLarge(offset: number, size: number, limit: number): GitRemoteError {
+  return new GitRemoteError(
+    `The pack from the Git remote declares an object of ${
+      formatBytes(size)
+    } at offset ${offset}, ` +
+      `more than dxp reads (${formatBytes(limit)}); nothing was stored.`,
+  );
+}
+
+function inflateAt(
+  pack: Uint8Array,
+  at: number,
+  size: number,
+): { data: Uint8Array; used: number } {
   // `info` exposes how many input bytes the zlib stream used: the entry's end.
-  const result = zlib.inflateSync(pack.subarray(at), { info: true }) as unknown as {
+  // The output stops one byte past the declared size: a stream that inflates
+  // to more (a zlib bomb) fails there instead of taking the memory.
+  const result = zlib.inflateSync(pack.subarray(at), {
+    info: true,
+    maxOutputLength: Math.max(1, size + 1),
+  }) as unknown as {
     buffer: Uint8Array;
     engine: { bytesWritten: number };
   };
@@ -55,6 +74,7 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
   const entries: Entry[] = [];
   const end = pack.length - 20;
   let pos = 12;
+  let inflatedTotal = 0;
   for (let n = 0; n < count; n++) {
     const offset = pos;
     if (pos >= end) throw corrupt(`it ends after ${n} of ${count} objects`);
@@ -63,21 +83,33 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
     let size = byte & 15;
     let shift = 16;
     while (byte & 0x80) {
+      if (pos >= end) throw corrupt(`the entry at offset ${offset} is truncated`);
       byte = pack[pos++]!;
       size += (byte & 0x7f) * shift;
       shift *= 128;
+      if (shift > 2 ** 56) throw corrupt(`the entry at offset ${offset} has a malformed size`);
+    }
+    if (size > MAX_OBJECT_BYTES) throw tooLarge(offset, size, MAX_OBJECT_BYTES);
+    inflatedTotal += size;
+    if (inflatedTotal > MAX_PACK_INFLATED_BYTES) {
+      throw tooLarge(offset, inflatedTotal, MAX_PACK_INFLATED_BYTES);
     }
     const entry: Entry = { offset, crc: 0, data: new Uint8Array(0) };
     if (typeCode === 6) {
+      if (pos >= end) throw corrupt(`the entry at offset ${offset} is truncated`);
       byte = pack[pos++]!;
       let back = byte & 0x7f;
       while (byte & 0x80) {
+        if (pos >= end || back > offset) {
+          throw corrupt(`a delta at offset ${offset} points before the pack`);
+        }
         byte = pack[pos++]!;
         back = (back + 1) * 128 + (byte & 0x7f);
       }
       if (back > offset) throw corrupt(`a delta at offset ${offset} points before the pack`);
       entry.baseOffset = offset - back;
     } else if (typeCode === 7) {
+      if (pos + 20 > end) throw corrupt(`the entry at offset ${offset} is truncated`);
       entry.baseOid = toHex(pack.subarray(pos, pos + 20));
       pos += 20;
     } else if (TYPES[typeCode] !== undefined) {
@@ -87,8 +119,11 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
     }
     let inflated;
     try {
-      inflated = inflateAt(pack, pos);
-    } catch {
+      inflated = inflateAt(pack, pos, size);
+    } catch (error) {
+      if ((error as { code?: string }).code === "ERR_BUFFER_TOO_LARGE") {
+        throw corrupt(`the entry at offset ${offset} inflates to more than its ${size} bytes`);
+      }
       throw corrupt(`the entry at offset ${offset} does not inflate`);
     }
     if (inflated.data.length !== size) {
@@ -104,44 +139,69 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
   return entries;
 }
 
-/** Resolves every delta; throws for a base missing from the pack. */
+/**
+ * Resolves every delta, each once its base is known (a worklist: no
+ * recursion however long a chain, no rescans however the entries are
+ * ordered); throws for a base missing from the pack. Every result's size is
+ * counted against {@link MAX_PACK_INFLATED_BYTES} before it is built.
+ */
 function resolveDeltas(entries: Entry[]): void {
   const byOffset = new Map<number, Entry>();
-  const byOid = new Map<string, Entry>();
+  for (const e of entries) byOffset.set(e.offset, e);
+  const waiting = new Map<string, Entry[]>();
+  const wait = (key: string, e: Entry) => {
+    const list = waiting.get(key);
+    if (list === undefined) waiting.set(key, [e]);
+    else list.push(e);
+  };
+  const ready: Entry[] = [];
+  let total = 0;
   for (const e of entries) {
-    byOffset.set(e.offset, e);
-    if (e.type !== undefined && e.baseOffset === undefined && e.baseOid === undefined) {
-      e.oid = hashObject(e.type, e.data);
-      byOid.set(e.oid, e);
-    }
-  }
-  const resolve = (e: Entry, depth: number): boolean => {
-    if (e.oid !== undefined) return true;
-    if (depth > 10000) throw corrupt("a delta chain is too deep");
-    const base = e.baseOffset !== undefined ? byOffset.get(e.baseOffset) : byOid.get(e.baseOid!);
-    if (base === undefined) {
-      if (e.baseOffset !== undefined) {
+    if (e.baseOffset !== undefined) {
+      if (!byOffset.has(e.baseOffset)) {
         throw corrupt(`a delta at offset ${e.offset} has no base entry`);
       }
-      return false; // a ref-delta whose base may be resolved later
+      wait(`o${e.baseOffset}`, e);
+    } else if (e.baseOid !== undefined) {
+      wait(`r${e.baseOid}`, e);
+    } else {
+      e.oid = hashObject(e.type!, e.data);
+      total += e.data.length;
+      ready.push(e);
     }
-    if (!resolve(base, depth + 1)) return false;
-    e.type = base.type!;
-    e.data = applyDelta(base.data, e.data);
-    e.oid = hashObject(e.type, e.data);
-    byOid.set(e.oid, e);
-    return true;
-  };
-  let pending = entries.filter((e) => e.oid === undefined);
-  while (pending.length > 0) {
-    const still = pending.filter((e) => !resolve(e, 0));
-    if (still.length === pending.length) {
-      const base = still[0]!.baseOid!;
-      throw new GitRemoteError(
-        `The pack from the Git remote is thin (a delta needs object '${base}', which is not in it); nothing was stored.`,
-      );
+  }
+  for (let i = 0; i < ready.length; i++) {
+    const base = ready[i]!;
+    for (const key of [`o${base.offset}`, `r${base.oid}`]) {
+      const deltas = waiting.get(key);
+      if (deltas === undefined) continue;
+      waiting.delete(key);
+      for (const e of deltas) {
+        if (e.oid !== undefined) continue;
+        e.type = base.type!;
+        try {
+          total += deltaResultSize(e.data);
+          if (total > MAX_PACK_INFLATED_BYTES) {
+            throw tooLarge(e.offset, total, MAX_PACK_INFLATED_BYTES);
+          }
+          e.data = applyDelta(base.data, e.data);
+        } catch (error) {
+          if (!(error instanceof CorruptError)) throw error;
+          throw corrupt(`the delta at offset ${e.offset}: ${error.message.replace(/\.$/, "")}`);
+        }
+        e.oid = hashObject(e.type, e.data);
+        ready.push(e);
+      }
     }
-    pending = still;
+  }
+  const unresolved = entries.find((e) => e.oid === undefined);
+  if (unresolved?.baseOid !== undefined) {
+    throw new GitRemoteError(
+      `The pack from the Git remote is thin (a delta needs object '${unresolved.baseOid}', which is not in it); nothing was stored.`,
+    );
+  }
+  if (unresolved !== undefined) {
+    throw corrupt(`the delta at offset ${unresolved.offset} never reaches a whole object`);
   }
 }
 

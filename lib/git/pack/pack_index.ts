@@ -11,6 +11,8 @@ export class PackIndex {
   readonly #version: 1 | 2;
   #sortedOffsets: Float64Array | undefined;
   readonly #packSize: number;
+  readonly #largeOffsets: number;
+  readonly #path: string;
 
   constructor(idx: Uint8Array, packSize: number, path: string) {
     this.#idx = idx;
@@ -26,6 +28,18 @@ export class PackIndex {
     const fanoutAt = v2 ? 8 : 0;
     if (idx.length < fanoutAt + 1024) throw new CorruptError(`Pack index '${path}' is truncated.`);
     this.count = this.#view.getUint32(fanoutAt + 255 * 4);
+    // Every table the lookups read must lie inside the file, and the fan-out
+    // must never decrease: then no lookup can read out of bounds.
+    const tables = v2 ? 8 + 1024 + this.count * 28 : 1024 + this.count * 24;
+    if (idx.length < tables + 40) throw new CorruptError(`Pack index '${path}' is truncated.`);
+    this.#largeOffsets = v2 ? Math.floor((idx.length - tables - 40) / 8) : 0;
+    let previous = 0;
+    for (let byte = 0; byte < 256; byte++) {
+      const value = this.#view.getUint32(fanoutAt + byte * 4);
+      if (value < previous) throw new CorruptError(`Pack index '${path}' is corrupt.`);
+      previous = value;
+    }
+    this.#path = path;
   }
 
   #fanout(byte: number): number {
@@ -41,6 +55,9 @@ export class PackIndex {
     const table = 8 + 1024 + this.count * 24;
     const value = this.#view.getUint32(table + i * 4);
     if ((value & 0x80000000) === 0) return value;
+    if ((value & 0x7fffffff) >= this.#largeOffsets) {
+      throw new CorruptError(`Pack index '${this.#path}' is corrupt.`);
+    }
     const large = table + this.count * 4 + (value & 0x7fffffff) * 8;
     return this.#view.getUint32(large) * 2 ** 32 + this.#view.getUint32(large + 4);
   }

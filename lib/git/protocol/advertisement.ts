@@ -3,6 +3,7 @@
  * capability list, and the v2 `ls-refs` command.
  */
 import { GitRemoteError } from "../../errors/mod.ts";
+import { isValidRefName } from "../ref_name.ts";
 import type { Advertisement } from "../transport/types.ts";
 import {
   checkErrPacket,
@@ -23,9 +24,17 @@ function badLine(line: string): GitRemoteError {
 
 function headTargetOf(capabilities: ReadonlySet<string>): string | undefined {
   for (const cap of capabilities) {
-    if (cap.startsWith("symref=HEAD:")) return cap.slice("symref=HEAD:".length);
+    if (cap.startsWith("symref=HEAD:")) {
+      const target = cap.slice("symref=HEAD:".length);
+      return isValidRefName(target) ? target : undefined;
+    }
   }
   return undefined;
+}
+
+/** A ref an advertisement may name: HEAD, or a well-formed name under refs/. */
+function isListedRef(name: string): boolean {
+  return name === "HEAD" || isValidRefName(name);
 }
 
 /** Reads v2 capability lines up to the flush (a leading `version 2` line is skipped). */
@@ -103,8 +112,9 @@ export async function readV0Advertisement(
       const oid = line.slice(0, space);
       const name = line.slice(space + 1);
       if (space !== 40 || !OID_RE.test(oid) || name === "") throw badLine(line);
-      // Peeled tags and the empty-repository placeholder are not refs.
-      if (!name.endsWith("^{}")) refs.set(name, oid);
+      // Peeled tags and the empty-repository placeholder are not refs; a
+      // malformed name is dropped, as git's fetch drops it.
+      if (!name.endsWith("^{}") && isListedRef(name)) refs.set(name, oid);
     }
     pkt = await reader.read();
   }
@@ -151,10 +161,10 @@ export async function readLsRefsResponse(
     const [oid, name, ...attrs] = line.split(" ");
     if (oid === undefined || name === undefined || name === "") throw badLine(line);
     const target = attrs.find((a) => a.startsWith("symref-target:"))?.slice(14);
-    if (name === "HEAD" && target !== undefined) headTarget = target;
+    if (name === "HEAD" && target !== undefined && isValidRefName(target)) headTarget = target;
     if (oid === "unborn") continue;
     if (!OID_RE.test(oid)) throw badLine(line);
-    refs.set(name, oid);
+    if (isListedRef(name)) refs.set(name, oid);
   }
   return headTarget === undefined ? { refs } : { refs, headTarget };
 }

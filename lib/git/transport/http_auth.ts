@@ -20,6 +20,7 @@ import {
   type GitCredential,
 } from "../credentials.ts";
 import type { TransportOptions } from "./types.ts";
+import { percentDecode } from "../../util/percent.ts";
 
 /** Default Basic user name sent with `DXP_GIT_TOKEN`. */
 export const TOKEN_USER = "x-access-token";
@@ -69,8 +70,8 @@ export class HttpAuth {
     this.#url = url;
     this.#displayUrl = displayUrl;
     this.#options = options;
-    const user = decodeURIComponent(url.username);
-    const password = decodeURIComponent(url.password);
+    const user = percentDecode(url.username);
+    const password = percentDecode(url.password);
     const token = options.env["DXP_GIT_TOKEN"];
     if (url.password !== "") {
       // The user explicitly wants these sent: refuse now, before any request.

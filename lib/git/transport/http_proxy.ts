@@ -13,6 +13,7 @@ import { AuthError, GitRemoteError } from "../../errors/mod.ts";
 import { redactUrl } from "../../util/redact.ts";
 import type { HttpTlsSettings } from "./http_tls.ts";
 import type { TransportOptions } from "./types.ts";
+import { percentDecode } from "../../util/percent.ts";
 
 /** The proxy to use for `target`, or undefined to connect directly. */
 export function proxyFor(target: URL, options: TransportOptions): URL | undefined {
@@ -61,8 +62,8 @@ function bypassed(hostname: string, noProxy: string | undefined): boolean {
 /** `Proxy-Authorization` for a proxy URL with user info. */
 export function proxyAuthorization(proxy: URL): string | undefined {
   if (proxy.username === "") return undefined;
-  const user = decodeURIComponent(proxy.username);
-  const password = decodeURIComponent(proxy.password);
+  const user = percentDecode(proxy.username);
+  const password = percentDecode(proxy.password);
   return `Basic ${Buffer.from(`${user}:${password}`, "utf8").toString("base64")}`;
 }
 

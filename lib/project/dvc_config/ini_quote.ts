@@ -1,6 +1,10 @@
 import { configError } from "./errors.ts";
 import type { IniValue } from "./ini_types.ts";
 
+// Python's str.splitlines() boundaries other than "\n".
+// deno-lint-ignore no-control-regex
+const OTHER_LINE_BREAK = /[\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]/;
+
 // What configobj treats as needing quotes at either end of a value.
 const WSPACE_PLUS = " \r\n\v\t'\"";
 
@@ -18,6 +22,9 @@ export function quoteValue(value: IniValue, multiline = true): string {
     return value.map((item) => quoteValue(item, false)).join(", ");
   }
   if (value === "") return '""';
+  // configobj splits files with str.splitlines(): any of its other line
+  // breaks inside a value would cut the value (and the file) in two.
+  if (OTHER_LINE_BREAK.test(value)) throw unquotable(value);
   const needTriple = multiline &&
     ((value.includes("'") && value.includes('"')) || value.includes("\n"));
   let quoted: string;

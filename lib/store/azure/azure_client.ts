@@ -8,6 +8,7 @@ import { azureResponseError } from "./azure_errors.ts";
 import { entraTokenSource } from "./entra.ts";
 import type { AzureRemoteConfig } from "./options.ts";
 import { sharedKeyAuthorization } from "./shared_key.ts";
+import { readErrorText } from "../read_body.ts";
 
 /** The Blob service REST version sent with every request (bearer tokens need ≥ 2017-11-09). */
 export const AZURE_API_VERSION = "2021-08-06";
@@ -87,7 +88,7 @@ export class AzureClient {
 
   /** Reads an error answer's code (header, else XML body) and classifies it. */
   async errorFrom(response: Response, action: string): Promise<DxpError> {
-    const text = await response.text().catch(() => "");
+    const text = await readErrorText(response);
     const code = response.headers.get("x-ms-error-code") ?? xmlText(text, "Code") ?? "";
     const message = xmlText(text, "Message")?.split("\n")[0]?.trim();
     return azureResponseError(response.status, code, response.headers.get("retry-after"), {

@@ -9,6 +9,7 @@ import { readFully } from "../read_fully.ts";
 import { escapeXml } from "../s3/xml.ts";
 import type { TransferOptions } from "../types.ts";
 import type { AzureClient } from "./azure_client.ts";
+import { discardBody } from "../read_body.ts";
 
 /** Transfer sizes (tests and benchmarks may change them). */
 export interface AzureTuning {
@@ -95,7 +96,7 @@ async function putSingle(
     signal: options.signal,
     action: `upload '${key}'`,
   });
-  await response.arrayBuffer();
+  await discardBody(response);
   options.onBytes?.(size);
 }
 
@@ -142,7 +143,7 @@ async function putBlocks(
         signal: options.signal,
         action: `${action} (block ${index + 1})`,
       }).then(async (response) => {
-        await response.arrayBuffer();
+        await discardBody(response);
         free.push(buffer);
         options.onBytes?.(body.length);
       }, (error: unknown) => void (failure ??= { error }))
@@ -173,7 +174,7 @@ async function putBlocks(
     signal: options.signal,
     action,
   });
-  await response.arrayBuffer();
+  await discardBody(response);
 }
 
 function checkExpect(

@@ -1,5 +1,5 @@
 import { saveResponseBody } from "../http_download.ts";
-import { readBodyText } from "../read_body.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 import { checkKey } from "../http_values.ts";
 import { xmlBlocks, xmlText } from "../s3/xml.ts";
 import type { Store, StoreContext, StoreFactory, TransferOptions } from "../types.ts";
@@ -7,6 +7,7 @@ import { AzureClient, withoutSas } from "./azure_client.ts";
 import { azureResponseError } from "./azure_errors.ts";
 import { type AzureTuning, DEFAULT_AZURE_TUNING, putBlob } from "./azure_put.ts";
 import { parseAzureRemote } from "./options.ts";
+import { ListingGuard } from "../listing_guard.ts";
 
 /**
  * A DVC remote on Azure Blob Storage (`azure://container[/prefix]`), also
@@ -37,7 +38,7 @@ export class AzureStore implements Store {
       action,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
     if (response.ok) return true;
     // HEAD answers have no body, but the service names the error in a header.
     const code = response.headers.get("x-ms-error-code") ?? "";
@@ -48,6 +49,7 @@ export class AzureStore implements Store {
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<string> {
     const root = this.client.fullName("");
     let marker: string | undefined;
+    const pages = new ListingGuard(`list '${prefix}'`, this.displayUrl);
     do {
       const query: [string, string][] = [
         ["restype", "container"],
@@ -67,11 +69,14 @@ export class AzureStore implements Store {
         where: this.displayUrl,
         signal,
       });
+      let names = 0;
       for (const block of xmlBlocks(xml, "Blob")) {
         const name = xmlText(block, "Name");
+        names++;
         if (name !== undefined && name.startsWith(root)) yield name.slice(root.length);
       }
       marker = xmlText(xml, "NextMarker");
+      if (marker !== undefined && marker !== "") pages.next(marker, names);
     } while (marker !== undefined && marker !== "");
   }
 
@@ -113,7 +118,7 @@ export class AzureStore implements Store {
       action,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
     const code = response.headers.get("x-ms-error-code") ?? "";
     if (code === "ContainerNotFound") throw this.#error(404, code, action);
   }

@@ -4,6 +4,7 @@ import { strictEncode } from "../http_values.ts";
 import { findGcsCredentials, type GcsCredentials } from "./gcs_auth.ts";
 import { gcsResponseError } from "./gcs_errors.ts";
 import type { GcsRemoteConfig } from "./options.ts";
+import { readErrorText } from "../read_body.ts";
 
 export interface GcsRequest {
   readonly method: "GET" | "POST" | "PUT" | "DELETE";
@@ -97,7 +98,7 @@ export class GcsClient {
   }
 
   async errorFrom(response: Response, action: string): Promise<DxpError> {
-    const text = await response.text().catch(() => "");
+    const text = await readErrorText(response);
     return gcsResponseError(response.status, text, response.headers.get("retry-after"), {
       action,
       remote: this.config.displayUrl,

@@ -1,5 +1,5 @@
 import { StoreError } from "../../errors/mod.ts";
-import { readBodyText } from "../read_body.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 import { saveResponseBody } from "../http_download.ts";
 import { checkKey } from "../http_values.ts";
 import { parseJsonObject } from "../oauth_token.ts";
@@ -7,6 +7,7 @@ import type { Store, StoreContext, StoreFactory, TransferOptions } from "../type
 import { GcsClient } from "./gcs_client.ts";
 import { DEFAULT_GCS_TUNING, type GcsTuning, uploadObject } from "./gcs_upload.ts";
 import { parseGcsRemote } from "./options.ts";
+import { ListingGuard } from "../listing_guard.ts";
 
 /**
  * A DVC remote on Google Cloud Storage (`gs://bucket[/prefix]`) through the
@@ -38,7 +39,7 @@ export class GcsStore implements Store {
       action: `check '${key}'`,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
     if (response.ok) return true;
     await this.#checkBucket(signal);
     return false;
@@ -47,6 +48,7 @@ export class GcsStore implements Store {
   async *list(prefix: string, signal?: AbortSignal): AsyncIterable<string> {
     const root = this.client.fullName("");
     let pageToken: string | undefined;
+    const pages = new ListingGuard(`list '${prefix}'`, this.displayUrl);
     do {
       const query: [string, string][] = [
         ["prefix", this.client.fullName(prefix)],
@@ -82,6 +84,7 @@ export class GcsStore implements Store {
       }
       const next = page["nextPageToken"];
       pageToken = typeof next === "string" && next !== "" ? next : undefined;
+      if (pageToken !== undefined) pages.next(pageToken, items.length);
     } while (pageToken !== undefined);
   }
 
@@ -132,7 +135,7 @@ export class GcsStore implements Store {
       action: `delete '${key}'`,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
   }
 
   close(): Promise<void> {
@@ -150,7 +153,7 @@ export class GcsStore implements Store {
         action: "list the bucket",
         pass: [403, 404], // without storage.objects.list we cannot tell; the key is simply missing
       });
-      await response.arrayBuffer();
+      await discardBody(response);
       if (response.status === 404) throw this.#bucketMissing();
     })();
     this.#bucketChecked.catch(() => (this.#bucketChecked = undefined));

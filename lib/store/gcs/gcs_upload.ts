@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { readBodyText } from "../read_body.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 import { createHash, randomBytes } from "node:crypto";
 import { type FileHandle, open } from "node:fs/promises";
 import { CorruptError, StoreError } from "../../errors/mod.ts";
@@ -176,7 +176,7 @@ async function resumableUpload(
     signal: options.signal,
     action,
   });
-  await started.arrayBuffer();
+  await discardBody(started);
   const session = started.headers.get("location");
   if (!session) {
     throw new StoreError(

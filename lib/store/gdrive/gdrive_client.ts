@@ -1,5 +1,5 @@
 import type { DxpError } from "../../errors/mod.ts";
-import { readBodyText } from "../read_body.ts";
+import { readBodyText, readErrorText } from "../read_body.ts";
 import { StoreError } from "../../errors/mod.ts";
 import { abortableSleep } from "../abort.ts";
 import { TokenCache } from "../bearer_token.ts";
@@ -94,7 +94,7 @@ export class GDriveClient {
         continue;
       }
       if (response.ok || req.pass?.includes(response.status)) return response;
-      const text = await response.text().catch(() => "");
+      const text = await readErrorText(response);
       const { reason } = googleErrorDetail(text);
       const limited = response.status === 429 ||
         (response.status === 403 && RATE_LIMIT_REASONS.has(reason));

@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import { readBodyText } from "../read_body.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 import { type FileHandle, open } from "node:fs/promises";
 import { CorruptError, StoreError } from "../../errors/mod.ts";
 import { storeErrorFromErrno } from "../errors.ts";
@@ -195,7 +195,7 @@ export class GDriveStore implements Store {
       signal: options.signal,
       action,
     });
-    await started.arrayBuffer();
+    await discardBody(started);
     const session = started.headers.get("location");
     if (!session) {
       throw new StoreError(
@@ -257,7 +257,7 @@ export class GDriveStore implements Store {
       action: `${trash ? "trash" : "delete"} file '${id}'`,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
   }
 
   close(): Promise<void> {

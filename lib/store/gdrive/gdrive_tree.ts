@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import { readBodyText } from "../read_body.ts";
 import { StoreError } from "../../errors/mod.ts";
 import type { GDriveClient } from "./gdrive_client.ts";
+import { ListingGuard } from "../listing_guard.ts";
 
 export const FOLDER_MIME = "application/vnd.google-apps.folder";
 
@@ -112,6 +113,7 @@ export class DriveTree {
   async *#query(q: string, signal?: AbortSignal): AsyncGenerator<DriveItem> {
     const params = await this.listParams(signal);
     let pageToken: string | undefined;
+    const pages = new ListingGuard("list a folder", this.#config.displayUrl);
     do {
       const query: [string, string][] = [
         ["q", q],
@@ -127,12 +129,14 @@ export class DriveTree {
         signal,
         action: "list a folder",
       });
-      for (const item of Array.isArray(page["items"]) ? page["items"] : []) {
+      const items = Array.isArray(page["items"]) ? page["items"] : [];
+      for (const item of items) {
         const parsed = asItem(item);
         if (parsed !== undefined) yield parsed;
       }
       const next = page["nextPageToken"];
       pageToken = typeof next === "string" && next !== "" ? next : undefined;
+      if (pageToken !== undefined) pages.next(pageToken, items.length);
     } while (pageToken !== undefined);
   }
 

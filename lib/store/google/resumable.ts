@@ -7,6 +7,7 @@ import { StoreError } from "../../errors/mod.ts";
 import { abortableSleep, abortError } from "../abort.ts";
 import { isTransient } from "../errors.ts";
 import { readFully } from "../read_fully.ts";
+import { discardBody } from "../read_body.ts";
 
 /**
  * Google's resumable upload protocol, shared by Cloud Storage and Drive:
@@ -107,7 +108,7 @@ export async function sendResumable(s: ResumableSession): Promise<Response> {
           progress(s.size);
           return response;
         }
-        await response.arrayBuffer();
+        await discardBody(response);
         const next = persisted(response);
         if (next <= offset) {
           throw new StoreError(
@@ -175,7 +176,7 @@ async function queryStatus(s: ResumableSession): Promise<number | Response> {
   });
   if (response.status === 404 || response.status === 410) throw sessionGone(s);
   if (response.status !== 308) return response;
-  await response.arrayBuffer();
+  await discardBody(response);
   return persisted(response);
 }
 
@@ -197,7 +198,7 @@ async function cancelSession(s: ResumableSession) {
       action: `${s.action} (cancel)`,
       pass: [404, 410, 499],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
   } catch {
     // an unfinished session is invisible; it expires by itself
   }

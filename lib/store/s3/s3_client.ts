@@ -7,6 +7,7 @@ import { CredentialChain } from "./credentials.ts";
 import type { S3RemoteConfig } from "./options.ts";
 import { s3ResponseError } from "./s3_errors.ts";
 import { xmlText } from "./xml.ts";
+import { readErrorText } from "../read_body.ts";
 
 /** Transfer sizes; the AWS config profile's `s3 =` settings and test code may change them. */
 export interface S3Tuning {
@@ -167,7 +168,7 @@ export class S3Client {
 
   /** Reads an error response's `<Code>` and classifies it. */
   async errorFrom(response: Response, action: string): Promise<DxpError> {
-    const text = await response.text().catch(() => "");
+    const text = await readErrorText(response);
     return s3ResponseError(
       response.status,
       xmlText(text, "Code") ?? "",

@@ -9,6 +9,7 @@ import type { TransferOptions } from "../types.ts";
 import type { S3Client, S3Tuning } from "./s3_client.ts";
 import { escapeXml, xmlText } from "./xml.ts";
 import { abortError } from "../abort.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 
 /** S3 allows at most this many parts per upload. */
 const MAX_PARTS = 10_000;
@@ -74,7 +75,7 @@ async function putSingle(
     signal: options.signal,
     action: `upload '${key}'`,
   });
-  await response.arrayBuffer(); // empty; reading it keeps the connection reusable
+  await discardBody(response); // empty; reading it keeps the connection reusable
   options.onBytes?.(size);
 }
 
@@ -98,7 +99,14 @@ async function putMultipart(
     signal: options.signal,
     action,
   });
-  const uploadId = xmlText(await created.text(), "UploadId");
+  const uploadId = xmlText(
+    await readBodyText(created, {
+      action,
+      where: client.config.displayUrl,
+      signal: options.signal,
+    }),
+    "UploadId",
+  );
   if (!uploadId) {
     throw new StoreError(
       `Could not ${action} in '${client.config.displayUrl}': S3 returned no UploadId.`,
@@ -166,7 +174,7 @@ async function uploadPart(
     signal,
     action: `${action} (part ${number})`,
   });
-  await response.arrayBuffer();
+  await discardBody(response);
   const etag = response.headers.get("etag");
   if (!etag) {
     throw new StoreError(
@@ -201,7 +209,7 @@ async function complete(
     action,
   });
   // S3 may answer 200 and report the failure in the body (it has already sent the status).
-  const text = await response.text();
+  const text = await readBodyText(response, { action, where: client.config.displayUrl, signal });
   if (/<Error>/.test(text)) {
     throw await client.errorFrom(new Response(text, { status: 500 }), action);
   }
@@ -218,7 +226,7 @@ async function abortUpload(client: S3Client, fullKey: string, uploadId: string, 
       action: `${action} (abort)`,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
   } catch {
     // The upload stays invisible either way; a bucket lifecycle rule cleans leftovers.
   }

@@ -1,10 +1,12 @@
 import { saveResponseBody } from "../http_download.ts";
 import { checkKey } from "../http_values.ts";
+import { ListingGuard } from "../listing_guard.ts";
 import type { Store, StoreContext, StoreFactory, TransferOptions } from "../types.ts";
 import { parseS3Remote } from "./options.ts";
 import { S3Client, type S3Tuning } from "./s3_client.ts";
 import { putObject } from "./s3_put.ts";
 import { xmlBlocks, xmlText } from "./xml.ts";
+import { discardBody, readBodyText } from "../read_body.ts";
 
 /**
  * A DVC remote on S3 or an S3-compatible server (`s3://bucket[/prefix]`).
@@ -34,7 +36,7 @@ export class S3Store implements Store {
       action: `check '${key}'`,
       pass: [400, 403, 404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
     if (response.ok) return true;
     if (response.status === 404) {
       await this.#checkBucket(signal);
@@ -49,7 +51,7 @@ export class S3Store implements Store {
       action: `check '${key}'`,
       pass: [404, 416],
     });
-    await probe.arrayBuffer();
+    await discardBody(probe);
     return probe.status !== 404;
   }
 
@@ -58,6 +60,7 @@ export class S3Store implements Store {
     const root = this.client.fullKey("");
     const fullPrefix = this.client.fullKey(prefix);
     let token: string | undefined;
+    const pages = new ListingGuard(`list '${prefix}'`, this.displayUrl);
     do {
       const query: [string, string][] = [
         ["list-type", "2"],
@@ -71,14 +74,21 @@ export class S3Store implements Store {
         signal,
         action: `list '${prefix}'`,
       });
-      const xml = await response.text();
+      const xml = await readBodyText(response, {
+        action: `list '${prefix}'`,
+        where: this.displayUrl,
+        signal,
+      });
+      let keys = 0;
       for (const block of xmlBlocks(xml, "Contents")) {
         const key = xmlText(block, "Key");
+        keys++;
         if (key !== undefined && key.startsWith(root)) yield key.slice(root.length);
       }
       token = xmlText(xml, "IsTruncated") === "true"
         ? xmlText(xml, "NextContinuationToken")
         : undefined;
+      if (token !== undefined && token !== "") pages.next(token, keys);
     } while (token !== undefined && token !== "");
   }
 
@@ -116,7 +126,7 @@ export class S3Store implements Store {
       action: `delete '${key}'`,
       pass: [404],
     });
-    await response.arrayBuffer();
+    await discardBody(response);
   }
 
   close(): Promise<void> {
@@ -133,7 +143,7 @@ export class S3Store implements Store {
         action: "list the bucket",
         pass: [403], // without s3:ListBucket we cannot tell; the key is simply missing
       });
-      await response.arrayBuffer();
+      await discardBody(response);
     })();
     this.#bucketChecked.catch(() => (this.#bucketChecked = undefined));
     return this.#bucketChecked;

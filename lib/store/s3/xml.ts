@@ -47,9 +47,10 @@ const NAMED: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', a
 export function decodeXmlText(text: string): string {
   if (!text.includes("&")) return text;
   return text.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);/g, (all, ref: string) => {
-    if (ref.startsWith("#x")) return String.fromCodePoint(parseInt(ref.slice(2), 16));
-    if (ref.startsWith("#")) return String.fromCodePoint(parseInt(ref.slice(1), 10));
-    return NAMED[ref] ?? all;
+    if (!ref.startsWith("#")) return NAMED[ref] ?? all;
+    const code = ref.startsWith("#x") ? parseInt(ref.slice(2), 16) : parseInt(ref.slice(1), 10);
+    // A reference past U+10FFFF is no character (String.fromCodePoint would throw): keep it as written.
+    return code <= 0x10ffff ? String.fromCodePoint(code) : all;
   });
 }
 

@@ -171,6 +171,9 @@ function writeAttrs(bytes: Uint8Array, at: number, attrs: FileAttrs): number {
   return at;
 }
 
+/** A packet from the server that does not hold the fields its type needs. */
+export class SftpProtocolError extends Error {}
+
 /** Reads the fields of one received packet's payload, in order. */
 export class PacketReader {
   readonly #bytes: Uint8Array;
@@ -187,7 +190,7 @@ export class PacketReader {
 
   #need(count: number): void {
     if (this.#at + count > this.#bytes.length) {
-      throw new RangeError("SFTP packet is shorter than its fields");
+      throw new SftpProtocolError("the server sent an SFTP packet shorter than its fields");
     }
   }
 

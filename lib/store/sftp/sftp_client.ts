@@ -73,10 +73,16 @@ export class SftpClient {
   handshake(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#version = (reader) => {
-        const version = reader.u32();
-        while (reader.remaining > 0) this.extensions.set(reader.text(), reader.text());
-        if (version < 3) reject(new Error(`the server speaks SFTP version ${version}, not 3`));
-        else resolve();
+        // A malformed VERSION must fail the handshake, not leave it waiting forever.
+        try {
+          const version = reader.u32();
+          while (reader.remaining > 0) this.extensions.set(reader.text(), reader.text());
+          if (version < 3) reject(new Error(`the server speaks SFTP version ${version}, not 3`));
+          else resolve();
+        } catch (error) {
+          reject(error as Error);
+          throw error;
+        }
       };
       this.#pending.set(0, { resolve: () => undefined, reject });
       this.#send(encodePacket(FXP.INIT, undefined, [{ u32: 3 }]));
@@ -140,7 +146,8 @@ export class SftpClient {
         return;
       }
       const id = reader.u32();
-      const pending = this.#pending.get(id);
+      // Id 0 stands for INIT, which only VERSION answers.
+      const pending = id === 0 ? undefined : this.#pending.get(id);
       if (!pending) throw new Error(`the server answered unknown request ${id}`);
       this.#pending.delete(id);
       pending.resolve({ type, reader });

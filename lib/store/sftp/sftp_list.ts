@@ -15,6 +15,12 @@ import { isNoSuchFile } from "./sftp_errors.ts";
 /** READDIR requests sent together for one folder. */
 const READDIR_BATCH = 3;
 
+/** A name one directory entry can have. */
+function isPlainName(name: string): boolean {
+  return name !== "" && name !== "." && name !== ".." && !name.includes("/") &&
+    !name.includes("\0");
+}
+
 /** Every entry of `path`, or none when it does not exist. */
 export async function readFolder(client: SftpClient, path: string): Promise<DirEntry[]> {
   let handle: Uint8Array;
@@ -60,7 +66,10 @@ export async function* listTree(
   const start = (task: { path: string; key: string; names: string }) => {
     const job = readFolder(client, task.path).then((entries) => {
       for (const { name, attrs } of entries) {
-        if (name === "." || name === ".." || !name.startsWith(task.names)) continue;
+        // A file name never holds "/" or NUL, and "." and ".." are not entries: a
+        // server that lists such names could send the walk out of the remote's
+        // folder or round in circles, so they are skipped.
+        if (!isPlainName(name) || !name.startsWith(task.names)) continue;
         if (isDirectory(attrs)) {
           pending.push({
             path: posix.join(task.path, name),

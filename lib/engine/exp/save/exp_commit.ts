@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import { lstat, readdir } from "node:fs/promises";
 import { hostname, userInfo } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import type { GitCache } from "../../../git/revision.ts";
 import { writeGitIndex } from "../../workspace/git_index.ts";
 import { dirtyPaths, indexFiles, type StatusRow, workFileBlob } from "../../workspace/git_stash.ts";
 import { flattenCommit, type GitFile, writeFlatTree } from "../../workspace/git_tree.ts";
+import { gitObjectsFs } from "../../../git/objects_fs.ts";
 
 /** What the experiment commit is made of. */
 export interface ExpCommitInput {
@@ -70,7 +70,7 @@ export async function writeExpCommit(input: ExpCommitInput): Promise<ExpCommit> 
   const tracked = new Set(files.keys());
   for (const [path, { bytes, always }] of input.overrides) {
     if (!always && !tracked.has(path)) continue;
-    const oid = await git.writeBlob({ fs, gitdir: input.gitdir, blob: bytes });
+    const oid = await git.writeBlob({ fs: gitObjectsFs, gitdir: input.gitdir, blob: bytes });
     files.set(path, { oid, mode: files.get(path)?.mode ?? "100644" });
   }
   const included = new Set<string>();
@@ -87,7 +87,7 @@ export async function writeExpCommit(input: ExpCommitInput): Promise<ExpCommit> 
   const text = `tree ${tree}\nparent ${input.baseline}\nauthor ${input.author}\n` +
     `committer ${input.committer}\n\n${input.message}`;
   const sha = await git.writeObject({
-    fs,
+    fs: gitObjectsFs,
     gitdir: input.gitdir,
     type: "commit",
     object: new TextEncoder().encode(text),
