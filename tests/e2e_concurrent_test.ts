@@ -132,13 +132,9 @@ Deno.test("the same experiment name pushed from two clones at once: one wins, th
     const diverged =
       `Local experiment ${exp.name} has diverged from remote experiment with the same name.\n` +
       "To override the remote experiment re-run with '--force'.\n";
-    // Losing the race at the receiving end is reported as a rejection; once the winner's ref is
-    // there, every rerun is told it diverged.
-    assert.match(
-      loser.stderr,
-      new RegExp(`diverged|rejected experiment '?${exp.name}'?: (stale info|failed to lock)`),
-      loser.stderr,
-    );
+    // Whether it lost at the advertisement or at the receiving end's lock, the loser is told what
+    // a rerun would say (tests/exp_push_race_test.ts makes the second case deterministic).
+    assert.ok(loser.stderr.startsWith(diverged), loser.stderr);
     assert.equal(remoteRefs(sample, env).get(exp.ref), winnerSha, "nothing overwritten without -f");
     const again = run(DXP_BIN, ["exp", "push", "origin", exp.name], { cwd: loserDir, env });
     assert.equal(again.code, 1);

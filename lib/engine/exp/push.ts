@@ -7,6 +7,7 @@ import { ZERO_OID } from "../../git/transport/types.ts";
 import { resolveGitRemote } from "../../project/git_remote.ts";
 import type { Project } from "../../project/project.ts";
 import { isAncestor } from "./ancestry.ts";
+import { reclassifyRaceLosers } from "./push_race.ts";
 import { type ExpSelection, selectExperiments } from "./select.ts";
 import type {
   ExpDataProblem,
@@ -112,6 +113,10 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
           entry.status = "rejected";
           entry.reason = result?.reason ?? "the remote did not report this ref";
         }
+      }
+      // With --force the user wants the remote replaced: a rerun does that, so the reason stands.
+      if (!options.force) {
+        await reclassifyRaceLosers(toSend, { transport, gitdir, cache, signal: options.signal });
       }
     }
     return { entries, remote: options.gitRemote, data, dryRun: false };
