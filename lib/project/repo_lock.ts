@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import {
   closeSync,
+  existsSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -57,30 +58,65 @@ export async function acquireRepoLock(
 }
 
 function tryAcquire(path: string): RepoLock | undefined {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    if (createWithPid(path)) {
-      let released = false;
-      return {
-        release: () => {
-          if (released) return;
-          released = true;
-          try {
-            if (ownerPid(path) === process.pid) unlinkSync(path);
-          } catch {
-            // already gone
-          }
-        },
-      };
-    }
-    if (!isStale(path)) return undefined;
-    // Stale: the owner died (or DVC left the file after releasing its fcntl lock).
-    try {
-      unlinkSync(path);
-    } catch {
-      // someone else removed it first
-    }
+  if (createWithPid(path)) return held(path);
+  if (!isStale(path)) return undefined;
+  // Stale: the owner died (or DVC left the file after releasing its fcntl lock).
+  return takeOverStale(path) ? held(path) : undefined;
+}
+
+function held(path: string): RepoLock {
+  let released = false;
+  return {
+    release: () => {
+      if (released) return;
+      released = true;
+      try {
+        if (ownerPid(path) === process.pid) unlinkSync(path);
+      } catch {
+        // already gone
+      }
+    },
+  };
+}
+
+/**
+ * Replaces a stale lock with ours. Two processes that both saw it stale
+ * must not both win: the first could remove it and create its own, and the
+ * second then remove that fresh lock, believing it is the stale one. So the
+ * takeover itself happens under a second lock file (`lock.takeover`, also
+ * created holding our pid), and the lock is checked again under it. A
+ * process that finds a takeover in progress counts the lock as busy.
+ */
+function takeOverStale(path: string): boolean {
+  const guard = `${path}.takeover`;
+  if (!createWithPid(guard)) {
+    // A takeover whose process died in that instant: clear it for the next attempt.
+    if (isStale(guard) && ageMs(guard) > EMPTY_LOCK_GRACE_MS) unlinkQuiet(guard);
+    return false;
   }
-  return undefined;
+  try {
+    if (!isStale(path)) return false; // someone else took it over meanwhile and is alive
+    unlinkQuiet(path);
+    return createWithPid(path);
+  } finally {
+    unlinkQuiet(guard);
+  }
+}
+
+function unlinkQuiet(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // someone else removed it first
+  }
+}
+
+function ageMs(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -135,11 +171,8 @@ const EMPTY_LOCK_GRACE_MS = 10_000;
 function isStale(path: string): boolean {
   const pid = ownerPid(path);
   if (pid !== undefined) return !isAlive(pid);
-  try {
-    return Date.now() - statSync(path).mtimeMs > EMPTY_LOCK_GRACE_MS;
-  } catch {
-    return true; // gone: free
-  }
+  if (!existsSync(path)) return true; // gone: free
+  return ageMs(path) > EMPTY_LOCK_GRACE_MS;
 }
 
 function ownerPid(path: string): number | undefined {
