@@ -8,10 +8,10 @@
 
 interface Rule {
   /** Folder holding the `.dvcignore` (tree path, `""` for the root). */
-  base: string;
-  regex: RegExp;
-  negate: boolean;
-  dirOnly: boolean;
+  readonly base: string;
+  readonly regex: RegExp;
+  readonly negate: boolean;
+  readonly dirOnly: boolean;
 }
 
 /** Patterns DVC always applies, at any depth (spec §3.2). */
@@ -21,16 +21,18 @@ const DEFAULT_PATTERNS = [".hg/", ".git/", ".git", ".dvc/"];
 export class IgnoreRules {
   private constructor(private readonly rules: readonly Rule[]) {}
 
-  /** DVC's default ignores only. */
+  static #defaults: IgnoreRules | undefined;
+
+  /** DVC's default ignores only (compiled once: `exp show -A` asks per revision). */
   static defaults(): IgnoreRules {
-    return new IgnoreRules([]).withFile("", DEFAULT_PATTERNS.join("\n"));
+    return IgnoreRules.#defaults ??= new IgnoreRules([]).withFile("", DEFAULT_PATTERNS.join("\n"));
   }
 
   /** Adds the rules of the `.dvcignore` found in folder `base`. */
   withFile(base: string, text: string): IgnoreRules {
     const added: Rule[] = [];
     for (const line of text.split(/\r?\n/)) {
-      const rule = compileRule(base, line);
+      const rule = compiledRule(base, line);
       if (rule) added.push(rule);
     }
     return added.length === 0 ? this : new IgnoreRules([...this.rules, ...added]);
@@ -49,6 +51,24 @@ export class IgnoreRules {
     }
     return ignored;
   }
+}
+
+/**
+ * Rules already compiled, by folder and line: every revision of a project
+ * usually holds the same `.dvcignore` files. Rules are immutable (their
+ * regexes carry no `g` state), so sharing them is safe. Bounded: cleared
+ * when full.
+ */
+const compiled = new Map<string, Rule | undefined>();
+const COMPILED_MAX = 10_000;
+
+function compiledRule(base: string, line: string): Rule | undefined {
+  const key = `${base}\0${line}`;
+  if (compiled.has(key)) return compiled.get(key);
+  if (compiled.size >= COMPILED_MAX) compiled.clear();
+  const rule = compileRule(base, line);
+  compiled.set(key, rule);
+  return rule;
 }
 
 function compileRule(base: string, raw: string): Rule | undefined {

@@ -8,6 +8,7 @@ import { firstLine, parseYamlSource } from "./yaml_source.ts";
 import { joinInside } from "./safe_path.ts";
 import { parseToml } from "./toml.ts";
 import { joinTreePath, type ProjectTree, treeDirname } from "./tree.ts";
+import { parseFlatNumbers } from "./flat_yaml.ts";
 
 /** The metrics and params files a revision declares, as `dvc exp show` collects them. */
 export interface MetricsParamsDecl {
@@ -247,7 +248,7 @@ export function parseValuesFile(
     if (ext === "json") data = JSON.parse(text);
     else if (ext === "toml") data = parseToml(text);
     else if (ext === "py") return { error: `'${path}': Python params files are not supported` };
-    else data = parse(text, { logLevel: "error" }) ?? {};
+    else data = parseFlatNumbers(text) ?? parse(text, { logLevel: "error" }) ?? {};
   } catch (error) {
     const format = ext === "json" ? "JSON" : ext === "toml" ? "TOML" : "YAML";
     return { error: `'${path}' is not valid ${format}: ${firstLine(error)}` };
