@@ -4,7 +4,7 @@ import { basename } from "node:path";
 import process from "node:process";
 import { StoreError } from "../errors/mod.ts";
 import { tempNameFor } from "../store/local_write.ts";
-import type { LinkType } from "./link_types.ts";
+import { LINK_THIS_FILE_ONLY, LINK_UNSUPPORTED, type LinkType } from "./link_types.ts";
 import { placeSync, type SyncPlacement, type SyncPlaceOptions } from "./link_sync.ts";
 
 /** The file operations a {@link Linker} uses; tests replace some to inject faults. */
@@ -68,20 +68,6 @@ export const TEMP_NAME = /^\.[A-Za-z0-9_-]{22}\.tmp$/;
 export function tempPathFor(dest: string): string {
   return tempNameFor(dest);
 }
-
-// The file system cannot do this link type at all: stop trying it (DVC drops it too).
-const UNSUPPORTED = new Set([
-  "ENOTSUP",
-  "EOPNOTSUPP",
-  "EXDEV",
-  "EINVAL",
-  "ENOSYS",
-  "ENOTTY",
-  "EPERM",
-  "EACCES",
-]);
-// Only this file cannot be linked (too many links to one inode): try the next type.
-const THIS_FILE_ONLY = new Set(["EMLINK"]);
 
 /**
  * A linker trying `types` in order for each file, like DVC's `cache.type`.
@@ -149,12 +135,12 @@ export function createLinker(types: readonly LinkType[], options: LinkerOptions 
           if (target !== dest) await fs.unlink(target).catch(() => undefined);
           const code = (error as NodeJS.ErrnoException).code ?? "";
           // A missing source or a full disk is no reason to try another type.
-          if (type === "copy" || (!UNSUPPORTED.has(code) && !THIS_FILE_ONLY.has(code))) {
+          if (type === "copy" || (!LINK_UNSUPPORTED.has(code) && !LINK_THIS_FILE_ONLY.has(code))) {
             throw linkError(src, dest, error);
           }
           lastError = error;
           const at = enabled.indexOf(type);
-          if (UNSUPPORTED.has(code) && at >= 0) enabled.splice(at, 1);
+          if (LINK_UNSUPPORTED.has(code) && at >= 0) enabled.splice(at, 1);
           continue;
         }
         if (target === dest) return type;

@@ -19,7 +19,7 @@ import { SMALL_FILE } from "../store/local_small.ts";
 import { tempNameFor } from "../store/local_write.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { oidDigest } from "../core/object_key.ts";
-import type { LinkType } from "./link_types.ts";
+import { LINK_THIS_FILE_ONLY, LINK_UNSUPPORTED, type LinkType } from "./link_types.ts";
 
 /** What a file placed by {@link placeSync} is now: the stamp to remember for it. */
 export interface Placed {
@@ -58,20 +58,6 @@ export interface SyncLinkState {
   readonly execMode: number;
   readonly types: readonly LinkType[];
 }
-
-// The file system cannot do this link type at all: stop trying it (DVC drops it too).
-const UNSUPPORTED = new Set([
-  "ENOTSUP",
-  "EOPNOTSUPP",
-  "EXDEV",
-  "EINVAL",
-  "ENOSYS",
-  "ENOTTY",
-  "EPERM",
-  "EACCES",
-]);
-// Only this file cannot be linked (too many links to one inode): try the next type.
-const THIS_FILE_ONLY = new Set(["EMLINK"]);
 
 let buffer = new Uint8Array(64 * 1024);
 
@@ -130,12 +116,12 @@ export function placeSync(
       ) {
         return "missing";
       }
-      if (type === "copy" || (!UNSUPPORTED.has(code) && !THIS_FILE_ONLY.has(code))) {
+      if (type === "copy" || (!LINK_UNSUPPORTED.has(code) && !LINK_THIS_FILE_ONLY.has(code))) {
         throw linkError(src, dest, error);
       }
       lastError = error;
       const at = state.enabled.indexOf(type);
-      if (UNSUPPORTED.has(code) && at >= 0) state.enabled.splice(at, 1);
+      if (LINK_UNSUPPORTED.has(code) && at >= 0) state.enabled.splice(at, 1);
     }
   }
   throw new StoreError(

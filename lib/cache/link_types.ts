@@ -6,6 +6,24 @@ export type LinkType = "reflink" | "hardlink" | "symlink" | "copy";
 /** DVC's default `cache.type`. */
 export const DEFAULT_LINK_TYPES: readonly LinkType[] = ["reflink", "copy"];
 
+/**
+ * Errors meaning the file system cannot make this link type at all: the type
+ * is not tried again (DVC drops it too).
+ */
+export const LINK_UNSUPPORTED: ReadonlySet<string> = new Set([
+  "ENOTSUP",
+  "EOPNOTSUPP",
+  "EXDEV",
+  "EINVAL",
+  "ENOSYS",
+  "ENOTTY",
+  "EPERM",
+  "EACCES",
+]);
+
+/** Errors meaning only this file cannot be linked (too many links to one inode): try the next type. */
+export const LINK_THIS_FILE_ONLY: ReadonlySet<string> = new Set(["EMLINK"]);
+
 const KNOWN: readonly LinkType[] = ["reflink", "hardlink", "symlink", "copy"];
 
 /**

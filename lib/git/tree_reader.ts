@@ -75,6 +75,23 @@ export interface TreeObjectSource {
 }
 
 /**
+ * A Git tree's entries as a folder listing: sub-trees as folders, blobs as
+ * files or (mode 120000) symlinks; gitlinks (submodules) left out.
+ */
+export function listedEntries(
+  entries: readonly { readonly name: string; readonly type: string; readonly mode: string }[],
+): GitTreeEntry[] {
+  const out: GitTreeEntry[] = [];
+  for (const e of entries) {
+    if (e.type === "tree") out.push({ name: e.name, type: "dir" });
+    else if (e.type === "blob") {
+      out.push({ name: e.name, type: e.mode === "120000" ? "symlink" : "file" });
+    }
+  }
+  return out;
+}
+
+/**
  * A {@link CommitTree} over `source`, with `subdir` (relative to the commit's
  * top) as its root: folders are read once, on demand, and remembered.
  * Gitlinks (submodules) are not listed; symlinks are listed, never followed.
@@ -104,15 +121,7 @@ export function commitTreeOver(source: TreeObjectSource, short: string, subdir =
   return {
     async listDir(path) {
       const entries = await entriesAt(split(path));
-      if (entries === undefined) return undefined;
-      const out: GitTreeEntry[] = [];
-      for (const e of entries) {
-        if (e.type === "tree") out.push({ name: e.name, type: "dir" });
-        else if (e.type === "blob") {
-          out.push({ name: e.name, type: e.mode === "120000" ? "symlink" : "file" });
-        }
-      }
-      return out;
+      return entries === undefined ? undefined : listedEntries(entries);
     },
     async readFile(path) {
       const parts = split(path);

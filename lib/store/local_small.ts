@@ -9,11 +9,9 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import { oidDigest } from "../core/object_key.ts";
-import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
-import { tempNameFor } from "./local_write.ts";
+import { checkWrittenDigest, tempNameFor } from "./local_write.ts";
 
 /**
  * Files up to this size are copied with a few synchronous system calls
@@ -87,15 +85,7 @@ export function writeSmallSync(
   if (options.expect) {
     const hasher = createObjectHasher(options.expect.scheme);
     hasher.update(bytes);
-    const actual = hasher.digest();
-    const wanted = oidDigest(options.expect.hash);
-    if (actual !== wanted) {
-      throw new CorruptError(
-        `${options.sourceLabel} has md5 '${actual}' instead of '${wanted}'; ` +
-          `nothing was written to '${finalPath}'.`,
-        { data: { expected: wanted, actual, path: finalPath } },
-      );
-    }
+    checkWrittenDigest(hasher.digest(), options.expect.hash, options.sourceLabel, finalPath);
   }
   const temp = tempNameFor(finalPath);
   let fd: number;

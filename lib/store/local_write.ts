@@ -23,6 +23,25 @@ export interface AtomicWriteOptions {
 }
 
 /**
+ * Refuses bytes whose digest is not the one their object name promises,
+ * before they are renamed into place (the caller removes its temp file).
+ */
+export function checkWrittenDigest(
+  actual: string,
+  expectedHash: string,
+  sourceLabel: string,
+  finalPath: string,
+): void {
+  const wanted = oidDigest(expectedHash);
+  if (actual === wanted) return;
+  throw new CorruptError(
+    `${sourceLabel} has md5 '${actual}' instead of '${wanted}'; ` +
+      `nothing was written to '${finalPath}'.`,
+    { data: { expected: wanted, actual, path: finalPath } },
+  );
+}
+
+/**
  * DVC's temp name (spec §4.5): `.` + 22 URL-safe base64 characters + `.tmp`,
  * in the destination folder so the final rename is atomic. The characters
  * are 16 random ones drawn once per process and a 6-character counter:
@@ -103,15 +122,7 @@ export async function writeAtomic(
     }
     throwIfAborted(signal);
     if (options.expect && hasher) {
-      const actual = hasher.digest();
-      const wanted = oidDigest(options.expect.hash);
-      if (actual !== wanted) {
-        throw new CorruptError(
-          `${options.sourceLabel} has md5 '${actual}' instead of '${wanted}'; ` +
-            `nothing was written to '${finalPath}'.`,
-          { data: { expected: wanted, actual, path: finalPath } },
-        );
-      }
+      checkWrittenDigest(hasher.digest(), options.expect.hash, options.sourceLabel, finalPath);
     }
     if (options.fileMode !== undefined) await handle.chmod(options.fileMode);
     await handle.close();

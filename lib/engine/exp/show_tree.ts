@@ -1,6 +1,7 @@
-import type { ProjectTree, TreeEntry } from "../../dvc/tree.ts";
+import type { ProjectTree } from "../../dvc/tree.ts";
 import { parseCommit, type ParsedTreeEntry, parseTree } from "../../git/pack/object_parse.ts";
 import type { ObjectStore } from "../../git/pack/object_store.ts";
+import { listedEntries } from "../../git/tree_reader.ts";
 
 /** What several {@link fastCommitTree}s of one `exp show` share. */
 export interface TreeReaders {
@@ -58,14 +59,7 @@ export function fastCommitTree(
       const entries = await entriesAt(split(path)).catch(() => undefined);
       if (entries === undefined) return await other().listDir(path);
       if (entries === null) return undefined;
-      const out: TreeEntry[] = [];
-      for (const e of entries) {
-        if (e.type === "tree") out.push({ name: e.name, type: "dir" });
-        else if (e.type === "blob") {
-          out.push({ name: e.name, type: e.mode === "120000" ? "symlink" : "file" });
-        }
-      }
-      return out;
+      return listedEntries(entries);
     },
     async readFile(path) {
       const parts = split(path);

@@ -3,7 +3,7 @@ import { chmod, copyFile, link, mkdir, open, readFile, rename, unlink } from "no
 import { dirname } from "node:path";
 import { addBytesToCache } from "../../../cache/add.ts";
 import type { LocalCache } from "../../../cache/cache.ts";
-import type { LinkType } from "../../../cache/link_types.ts";
+import { LINK_UNSUPPORTED, type LinkType } from "../../../cache/link_types.ts";
 import { objectKey } from "../../../core/object_key.ts";
 import { storeErrorFromErrno } from "../../../store/errors.ts";
 import { readChunks } from "../../../store/local_stream.ts";
@@ -32,18 +32,6 @@ export interface CachePutContext {
   /** Reused read buffers for small files. */
   readonly buffers: Uint8Array[];
 }
-
-// The file system cannot make this kind of link: try the next type.
-const UNSUPPORTED = new Set([
-  "ENOTSUP",
-  "EOPNOTSUPP",
-  "EXDEV",
-  "EINVAL",
-  "ENOSYS",
-  "ENOTTY",
-  "EPERM",
-  "EACCES",
-]);
 
 /**
  * Puts an output that was hashed into `digest` into the cache in `scheme`:
@@ -221,7 +209,7 @@ async function linkInto(
   } catch (error) {
     await unlink(tmp).catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code ?? "";
-    if (UNSUPPORTED.has(code)) {
+    if (LINK_UNSUPPORTED.has(code)) {
       ctx.refused.add(type);
       return false;
     }
