@@ -4,6 +4,7 @@
  * remote URL form, experiment ref names, the tar reader (with TarWriter's
  * round trip) and Git bundle headers (with the writer's round trip).
  */
+import { concatBytes } from "../lib/util/bytes.ts";
 import assert from "node:assert/strict";
 import { InvalidArgumentError } from "../lib/errors/mod.ts";
 import { expRefsOf, formatExpRef, parseExpRef } from "../lib/core/exp_ref.ts";
@@ -224,13 +225,7 @@ async function tarSample(): Promise<Uint8Array> {
     new Uint8Array(700).fill(7),
   );
   await writer.end();
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 Deno.test("fuzz: readTar() yields members or throws TarError, in chunks of any size", async () => {

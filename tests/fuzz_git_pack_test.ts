@@ -16,10 +16,10 @@ import { parseCommit, parseTag, parseTree } from "../lib/git/pack/object_parse.t
 import { PackIndex } from "../lib/git/pack/pack_index.ts";
 import { packEntryHeader } from "../lib/git/pack/build_pack.ts";
 import { verifyPack } from "../lib/git/pack/store_pack.ts";
-import { concatBytes } from "../lib/git/protocol/pkt_line.ts";
 import { commitFiles, initRepo } from "./helpers/git_repo.ts";
 import { fc, fuzzTarget, mutatedBytes, utf8 } from "./helpers/fuzz.ts";
 import { run, scratch } from "./helpers/tmp.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 
 function gitBytes(repo: string, script: string): Uint8Array {
   const out = run("sh", ["-c", `${script} | base64 -w0`], { cwd: repo });

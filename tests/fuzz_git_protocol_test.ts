@@ -3,6 +3,7 @@
  * advertisement, v2 capabilities and ls-refs, fetch answers and push
  * report-status. Each must return or throw GitRemoteError (tests/helpers/fuzz.ts).
  */
+import { concatBytes } from "../lib/util/bytes.ts";
 import assert from "node:assert/strict";
 import { GitRemoteError } from "../lib/errors/mod.ts";
 import {
@@ -10,13 +11,7 @@ import {
   readV0Advertisement,
   readV2Capabilities,
 } from "../lib/git/protocol/advertisement.ts";
-import {
-  concatBytes,
-  DELIM_PKT,
-  encodePkt,
-  FLUSH_PKT,
-  PktReader,
-} from "../lib/git/protocol/pkt_line.ts";
+import { DELIM_PKT, encodePkt, FLUSH_PKT, PktReader } from "../lib/git/protocol/pkt_line.ts";
 import { readReportStatus } from "../lib/git/protocol/receive_pack.ts";
 import { demuxSideband } from "../lib/git/protocol/sideband.ts";
 import { readPackResponse } from "../lib/git/protocol/upload_pack.ts";

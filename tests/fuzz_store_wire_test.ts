@@ -15,20 +15,11 @@ import {
   isExactly,
   mutatedBytes,
 } from "./helpers/fuzz.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { concatBytes } from "../lib/util/bytes.ts";
 
 /** A server's whole answer to INIT, REALPATH(1), READDIR(2), STAT(3), READ(4), WRITE(5). */
 function serverAnswers(): Uint8Array {
-  return concat([
+  return concatBytes([
     encodePacket(FXP.VERSION, undefined, [
       { u32: 3 },
       { str: "limits@openssh.com" },

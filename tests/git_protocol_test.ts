@@ -7,7 +7,7 @@ import {
   readV0Advertisement,
   readV2Capabilities,
 } from "../lib/git/protocol/advertisement.ts";
-import { concatBytes, encodePkt, FLUSH_PKT, PktReader } from "../lib/git/protocol/pkt_line.ts";
+import { encodePkt, FLUSH_PKT, PktReader } from "../lib/git/protocol/pkt_line.ts";
 import {
   buildReceivePackRequest,
   emptyPack,
@@ -20,6 +20,7 @@ import {
   serverSupportsShallow,
 } from "../lib/git/protocol/upload_pack.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
+import { concatBytes } from "../lib/util/bytes.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

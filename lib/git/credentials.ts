@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import process from "node:process";
 import { redactUrl } from "../util/redact.ts";
 import { percentDecode } from "../util/percent.ts";
+import { concatBytes } from "../util/bytes.ts";
 
 /** One credential as git describes it (`key=value` lines). */
 export interface GitCredential {
@@ -152,22 +153,14 @@ function runGitCredential(
       }
     });
     child.on("close", (code) => {
-      const stderr = redactUrl(new TextDecoder().decode(concat(err)).trim().split("\n")[0] ?? "");
+      const stderr = redactUrl(
+        new TextDecoder().decode(concatBytes(err)).trim().split("\n")[0] ?? "",
+      );
       ctx.onDebug?.(
         `git credential ${action}: exit ${code ?? "signal"}${stderr === "" ? "" : ` (${stderr})`}`,
       );
-      resolve({ code: code ?? 128, stdout: new TextDecoder().decode(concat(out)) });
+      resolve({ code: code ?? 128, stdout: new TextDecoder().decode(concatBytes(out)) });
     });
     child.stdin.end(input);
   });
-}
-
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

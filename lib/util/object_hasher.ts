@@ -1,4 +1,5 @@
 import { createHash, type Hash } from "node:crypto";
+import { concatBytes } from "./bytes.ts";
 
 /** DVC's two hash schemes: 3.x raw md5, and 2.x md5 of CRLF-normalised text. */
 export type HashScheme = "md5" | "md5-dos2unix";
@@ -46,7 +47,7 @@ function dos2unixMd5(): ObjectHasher {
   let filled = 0;
   const flush = () => {
     if (filled === 0) return;
-    hashLegacyChunk(hash, pieces.length === 1 ? pieces[0]! : concat(pieces, filled));
+    hashLegacyChunk(hash, pieces.length === 1 ? pieces[0]! : concatBytes(pieces, filled));
     pieces = [];
     filled = 0;
   };
@@ -66,16 +67,6 @@ function dos2unixMd5(): ObjectHasher {
       return hash.digest("hex");
     },
   };
-}
-
-function concat(pieces: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const piece of pieces) {
-    out.set(piece, at);
-    at += piece.length;
-  }
-  return out;
 }
 
 function hashLegacyChunk(hash: Hash, chunk: Uint8Array): void {

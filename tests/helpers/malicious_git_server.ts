@@ -12,8 +12,9 @@ import type { AddressInfo } from "node:net";
 import { deflateSync } from "node:zlib";
 import { packEntryHeader } from "../../lib/git/pack/build_pack.ts";
 import { ObjectStore } from "../../lib/git/pack/object_store.ts";
-import { concatBytes, encodePkt, FLUSH_PKT } from "../../lib/git/protocol/pkt_line.ts";
+import { encodePkt, FLUSH_PKT } from "../../lib/git/protocol/pkt_line.ts";
 import { run } from "./tmp.ts";
+import { concatBytes } from "../../lib/util/bytes.ts";
 
 export interface RawObject {
   readonly type: "commit" | "tree" | "blob" | "tag";

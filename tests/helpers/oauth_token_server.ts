@@ -6,6 +6,7 @@
  */
 import http from "node:http";
 import type { AddressInfo } from "node:net";
+import { concatBytes } from "../../lib/util/bytes.ts";
 
 export interface TokenRequest {
   path: string;
@@ -40,7 +41,7 @@ export async function startTokenServer(
       if (!type.startsWith("application/x-www-form-urlencoded")) {
         return send(400, { error: "invalid_request", error_description: "form body expected" });
       }
-      const text = new TextDecoder().decode(concat(chunks));
+      const text = new TextDecoder().decode(concatBytes(chunks));
       const form = Object.fromEntries(new URLSearchParams(text));
       const request = { path: new URL(req.url ?? "/", "http://x").pathname, form };
       requests.push(request);
@@ -70,16 +71,6 @@ export async function startTokenServer(
         server.close(() => resolve());
       }),
   };
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
 
 /** base64url of a JSON value (JWT header/claims). */

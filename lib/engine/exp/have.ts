@@ -21,6 +21,7 @@ import { InvalidArgumentError } from "../../errors/mod.ts";
 import { readHead, readRefs } from "../../git/refs_read.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 const MAGIC = "dxp-have 1";
 const SECTIONS = ["files-md5", "dirs-md5", "files-md5-dos2unix", "dirs-md5-dos2unix"] as const;
@@ -137,19 +138,9 @@ export function encodeHave(have: Have): Uint8Array {
     const set = have.objects.get(section) ?? new ObjectIdSet(new Uint8Array(0));
     parts.push(enc.encode(`${section} ${set.size}\n`), set.bytes);
   }
-  const body = concat(parts);
+  const body = concatBytes(parts);
   const digest = createHash("sha256").update(body).digest("hex");
-  return concat([body, enc.encode(`end ${digest}\n`)]);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
+  return concatBytes([body, enc.encode(`end ${digest}\n`)]);
 }
 
 /** Parses a have file; anything malformed or damaged is an InvalidArgumentError naming `label`. */

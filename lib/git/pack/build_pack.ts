@@ -4,8 +4,8 @@
  */
 import { createHash } from "node:crypto";
 import { deflateSync } from "node:zlib";
-import { concatBytes } from "../protocol/pkt_line.ts";
 import { ObjectStore } from "./object_store.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 const TYPE_CODES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 

@@ -233,7 +233,7 @@ export class ObjectStore {
         return loose;
       }
       // A pack may have arrived since we listed them: look once more.
-      await this.#closePacks();
+      this.#closePacks();
       this.#packs = undefined;
     }
     return undefined;
@@ -263,7 +263,7 @@ export class ObjectStore {
         // not here
       }
     }
-    await this.#closePacks();
+    this.#closePacks();
     this.#packs = undefined;
     return (await this.#currentPacks()).some((p) => p.index.find(raw) >= 0);
   }
@@ -282,7 +282,7 @@ export class ObjectStore {
     return this.#packs;
   }
 
-  async #closePacks(): Promise<void> {
+  #closePacks(): void {
     for (const pack of this.#packs ?? []) {
       const fd = pack.fd;
       delete pack.fd;
@@ -290,10 +290,11 @@ export class ObjectStore {
     }
   }
 
-  /** Releases open pack files. */
-  async close(): Promise<void> {
-    await this.#closePacks();
+  /** Releases open pack files (a promise, as callers await it). */
+  close(): Promise<void> {
+    this.#closePacks();
     this.#cache.clear();
     this.#cacheBytes = 0;
+    return Promise.resolve();
   }
 }

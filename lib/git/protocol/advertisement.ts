@@ -13,7 +13,7 @@ import {
   type PktReader,
   pktText,
 } from "./pkt_line.ts";
-import { concatBytes } from "./pkt_line.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 const OID_RE = /^[0-9a-f]{40}$/;
 

@@ -4,6 +4,7 @@
  * special packets. Pure over bytes, shared by every transport.
  */
 import { GitRemoteError } from "../../errors/mod.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 export const FLUSH_PKT: Uint8Array = new TextEncoder().encode("0000");
 export const DELIM_PKT: Uint8Array = new TextEncoder().encode("0001");
@@ -35,19 +36,6 @@ export function encodePkt(data: string | Uint8Array): Uint8Array {
   out[2] = HEX.charCodeAt((total >> 4) & 15);
   out[3] = HEX.charCodeAt(total & 15);
   out.set(payload, 4);
-  return out;
-}
-
-/** Concatenates byte arrays into one. */
-export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
   return out;
 }
 

@@ -7,14 +7,8 @@ import { GitRemoteError } from "../../errors/mod.ts";
 import type { RefUpdate, RefUpdateResult } from "../transport/types.ts";
 import { ZERO_OID } from "../transport/types.ts";
 import { AGENT } from "./agent.ts";
-import {
-  checkErrPacket,
-  concatBytes,
-  encodePkt,
-  FLUSH_PKT,
-  PktReader,
-  pktText,
-} from "./pkt_line.ts";
+import { concatBytes } from "../../util/bytes.ts";
+import { checkErrPacket, encodePkt, FLUSH_PKT, PktReader, pktText } from "./pkt_line.ts";
 import { demuxSideband } from "./sideband.ts";
 
 /** A pack with no objects: what git sends when the remote already has everything. */

@@ -2,11 +2,11 @@
  * The fetch side of the protocol: building upload-pack requests (v0 and v2)
  * and reading the pack out of the server's answer.
  */
+import { concatBytes } from "../../util/bytes.ts";
 import { GitRemoteError } from "../../errors/mod.ts";
 import { AGENT } from "./agent.ts";
 import {
   checkErrPacket,
-  concatBytes,
   DELIM_PKT,
   encodePkt,
   FLUSH_PKT,

@@ -13,6 +13,7 @@ import {
   getU32,
   PacketReader,
 } from "./packet.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 /** A failed request: the server's SSH_FX_* status and its message. */
 export class SftpStatusError extends Error {
@@ -122,7 +123,7 @@ export class SftpClient {
     let parts = 1;
     for (let have = first.length; have < count; parts++) have += this.#chunks[parts]!.length;
     const spanned = this.#chunks.slice(0, parts);
-    const joined = concat(spanned, spanned.reduce((sum, chunk) => sum + chunk.length, 0));
+    const joined = concatBytes(spanned, spanned.reduce((sum, chunk) => sum + chunk.length, 0));
     this.#chunks.splice(0, parts, joined);
     return joined;
   }
@@ -349,14 +350,4 @@ function expectStatus(reply: Reply): void {
 function unexpected(reply: Reply): SftpStatusError {
   if (reply.type === FXP.STATUS) return statusOf(reply);
   return new SftpStatusError(FX.BAD_MESSAGE, `unexpected SFTP reply type ${reply.type}`);
-}
-
-function concat(chunks: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.length;
-  }
-  return out;
 }

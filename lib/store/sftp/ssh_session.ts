@@ -10,6 +10,7 @@ import { StoreError } from "../../errors/mod.ts";
 import { SftpClient } from "./sftp_client.ts";
 import type { SshLaunch } from "./ssh_launch.ts";
 import type { SshRemote } from "./ssh_remote.ts";
+import { concatBytes } from "../../util/bytes.ts";
 
 const STDERR_LIMIT = 16 * 1024;
 const CLOSE_GRACE_MS = 2000;
@@ -90,7 +91,7 @@ export class SftpSession {
       if (packets.length === 1) {
         child.stdin.write(packets[0]!);
       } else if (total <= JOIN_LIMIT) {
-        child.stdin.write(concat(packets, total));
+        child.stdin.write(concatBytes(packets, total));
       } else {
         // Data-carrying packets are big already: copying them again costs more than a write.
         child.stdin.cork();
@@ -151,16 +152,6 @@ export class SftpSession {
 const NOISE = [/^Warning: Permanently added/i, /^\*\*/];
 const AUTH =
   /permission denied \(|too many authentication failures|no more authentication methods|authentication failed|host key verification failed/i;
-
-function concat(parts: readonly Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
 
 /** The last meaningful stderr line. */
 export function lastStderrLine(stderr: string): string | undefined {
