@@ -4,7 +4,8 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fixtureCopy } from "./helpers/fixture_repo.ts";
 import { readGolden } from "./helpers/golden.ts";
-import { dxp, DXP_BIN, run, type RunResult } from "./helpers/tmp.ts";
+import { startDxp } from "./helpers/dxp_process.ts";
+import { dxp, run } from "./helpers/tmp.ts";
 
 // The basic fixture's experiments (tests/fixtures/README.md): HEAD is baseline 2.
 const BASELINE_2 = "c8eada1176f7ecc6d6b39885e2ca39834e41eee8";
@@ -204,37 +205,6 @@ Deno.test("DXP_SHOW_TRACEBACK=1 adds the stack trace, and only then", async () =
     await fx.cleanup();
   }
 });
-
-/** Starts dist/dxp without waiting; resolves when it exits; `stderrSeen` watches stderr. */
-function startDxp(args: string[], options: { cwd: string; env: Record<string, string> }) {
-  const child = spawn(DXP_BIN, args, { cwd: options.cwd, env: options.env });
-  let stdout = "";
-  let stderr = "";
-  const watchers: { pattern: RegExp; resolve(): void }[] = [];
-  child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d);
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-    for (const w of watchers.filter((w) => w.pattern.test(stderr))) {
-      watchers.splice(watchers.indexOf(w), 1);
-      w.resolve();
-    }
-  });
-  const done = new Promise<RunResult>((resolve, reject) => {
-    child.on("error", reject);
-    child.on("close", (code) => {
-      for (const w of watchers) w.resolve();
-      resolve({ code: code ?? 128, stdout, stderr });
-    });
-  });
-  return {
-    done,
-    stderrSeen: (pattern: RegExp) =>
-      new Promise<void>((resolve) => {
-        if (pattern.test(stderr)) resolve();
-        else watchers.push({ pattern, resolve });
-      }),
-  };
-}
 
 Deno.test("--wait-for-lock waits for the repository lock to be released, then runs", async () => {
   const fx = await fixtureCopy("basic");

@@ -5,7 +5,6 @@
  * two dxp processes in one repository (the repo lock).
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   cpSync,
@@ -20,6 +19,7 @@ import { join } from "node:path";
 import { generateSample } from "../scripts/sample/generate.ts";
 import type { SampleInfo } from "../scripts/sample/types.ts";
 import { fixtureCopy, listFiles } from "./helpers/fixture_repo.ts";
+import { startDxp } from "./helpers/dxp_process.ts";
 import { objectsBetween, packOf, startMaliciousGitServer } from "./helpers/malicious_git_server.ts";
 import { DXP_BIN, git, goldenEnv, run, runAsync, type RunResult, scratch } from "./helpers/tmp.ts";
 
@@ -198,34 +198,6 @@ Deno.test("a pull while a push writes the same objects to a local remote never r
   }
 });
 
-/** Starts dist/dxp without waiting; `stderrSeen` resolves once stderr matches. */
-function startDxp(args: string[], cwd: string, env: Record<string, string>) {
-  const child = spawn(DXP_BIN, args, { cwd, env });
-  let stdout = "";
-  let stderr = "";
-  const watchers: { pattern: RegExp; resolve(): void }[] = [];
-  child.stdout.setEncoding("utf8").on("data", (d: string) => stdout += d);
-  child.stderr.setEncoding("utf8").on("data", (d: string) => {
-    stderr += d;
-    for (const w of watchers.filter((w) => w.pattern.test(stderr))) {
-      watchers.splice(watchers.indexOf(w), 1);
-      w.resolve();
-    }
-  });
-  const done = new Promise<RunResult>((resolve) => {
-    child.on("close", (code) => resolve({ code: code ?? 128, stdout, stderr }));
-  });
-  return {
-    child,
-    done,
-    stderrSeen: (pattern: RegExp) =>
-      new Promise<void>((resolve) => {
-        if (pattern.test(stderr)) resolve();
-        else watchers.push({ pattern, resolve });
-      }),
-  };
-}
-
 Deno.test("two dxp processes in one repository serialise on the repo lock with DVC's message", async () => {
   const fx = await fixtureCopy("basic");
   const server = await startMaliciousGitServer();
@@ -240,7 +212,10 @@ Deno.test("two dxp processes in one repository serialise on the repo lock with D
     // Only the server has it: the local copy of the commit goes.
     rmSync(join(fx.repo, ".git", "objects", tip.slice(0, 2), tip.slice(2)));
     server.stallAfter = 20;
-    const first = startDxp(["exp", "pull", server.url, "exp-remote"], fx.repo, fx.env);
+    const first = startDxp(["exp", "pull", server.url, "exp-remote"], {
+      cwd: fx.repo,
+      env: fx.env,
+    });
     await Promise.race([
       server.stalled,
       first.done.then((r) => {
@@ -258,7 +233,10 @@ Deno.test("two dxp processes in one repository serialise on the repo lock with D
     assert.equal(exps(), before);
 
     // With --wait-for-lock it waits for the first, then runs.
-    const waiting = startDxp(["--wait-for-lock", "-v", "exp", "remove", "exp-b"], fx.repo, fx.env);
+    const waiting = startDxp(["--wait-for-lock", "-v", "exp", "remove", "exp-b"], {
+      cwd: fx.repo,
+      env: fx.env,
+    });
     await waiting.stderrSeen(/DEBUG: waiting for the repository lock .* held by process \d+\n/);
     assert.equal(exps(), before, "still waiting while the first holds the lock");
     first.child.kill("SIGINT");

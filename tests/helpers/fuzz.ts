@@ -9,6 +9,7 @@
  * Environment: DXP_FUZZ_RUNS (cases per target, default 200), DXP_FUZZ_SEED
  * (default fixed), DXP_FUZZ_REPORT (a file to append one JSON line per target).
  */
+import { concatBytes } from "../../lib/util/bytes.ts";
 import { appendFileSync } from "node:fs";
 import process from "node:process";
 import fc from "fast-check";
@@ -246,30 +247,22 @@ function applyEdit(bytes: Uint8Array, edit: Edit, tokens: readonly Uint8Array[])
       return out;
     }
     case "insert":
-      return join([bytes.subarray(0, at), edit.bytes, bytes.subarray(at)]);
+      return concatBytes([bytes.subarray(0, at), edit.bytes, bytes.subarray(at)]);
     case "splice":
-      return join([bytes.subarray(0, at), tokens[edit.token]!, bytes.subarray(at)]);
+      return concatBytes([bytes.subarray(0, at), tokens[edit.token]!, bytes.subarray(at)]);
     case "delete":
-      return join([bytes.subarray(0, at), bytes.subarray(at + edit.length)]);
+      return concatBytes([bytes.subarray(0, at), bytes.subarray(at + edit.length)]);
     case "truncate":
       return bytes.subarray(0, at);
     case "repeat": {
       const piece = bytes.subarray(at, at + edit.length);
-      return join([bytes.subarray(0, at), ...Array(edit.times).fill(piece), bytes.subarray(at)]);
+      return concatBytes([
+        bytes.subarray(0, at),
+        ...Array(edit.times).fill(piece),
+        bytes.subarray(at),
+      ]);
     }
   }
-}
-
-function join(parts: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const p of parts) size += p.length;
-  const out = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 /**
