@@ -189,3 +189,21 @@ Deno.test("temp names follow DVC: '.' + 22 URL-safe base64 characters + '.tmp' b
   assert.equal(isTempName(name), true);
   assert.equal(isTempName("/store/files/md5/ab/cdef"), false);
 });
+
+Deno.test("local exists() answers from a missing folder without forgetting what put() then writes", async () => {
+  const { dir, cleanup } = await scratch("dxp-local-store-");
+  try {
+    const store = openLocalStore(join(dir, "remote"));
+    await writeFile(join(dir, "bar"), "bar");
+    // The object's folder does not exist: known missing.
+    assert.equal(await store.exists(BAR_KEY), false);
+    await store.put(BAR_KEY, join(dir, "bar"), { expect: { hash: BAR, scheme: "md5" } });
+    // The same store instance must see what it wrote into the folder it had seen missing.
+    assert.equal(await store.exists(BAR_KEY), true);
+    // A sibling in that folder, written by someone else, is looked at file by file again.
+    const sibling = BAR_KEY.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+    assert.equal(await store.exists(sibling), false);
+  } finally {
+    await cleanup();
+  }
+});

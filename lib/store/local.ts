@@ -1,8 +1,9 @@
 import { lstatSync } from "node:fs";
 import { lstat, opendir, unlink } from "node:fs/promises";
-import { isAbsolute, join, normalize, sep } from "node:path";
+import { dirname, isAbsolute, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, UnsafePathError } from "../errors/mod.ts";
+import { AbsentFolders } from "./absent_folders.ts";
 import { errnoCode, storeErrorFromErrno } from "./errors.ts";
 import { dirMaker, dirMakerSync } from "./local_dirs.ts";
 import { readSmallSync, writeSmallSync } from "./local_small.ts";
@@ -63,6 +64,8 @@ class LocalStore implements Store {
   readonly #root: string;
   readonly #ensureDir: (dir: string) => Promise<void>;
   readonly #ensureDirSync: (dir: string) => void;
+  /** Object folders seen missing: an empty remote answers exists() with one lstat per folder. */
+  readonly #absent = new AbsentFolders();
 
   constructor(root: string, options: LocalStoreOptions) {
     this.#root = root;
@@ -76,6 +79,7 @@ class LocalStore implements Store {
     const path = this.#path(key);
     const object = parseObjectKey(key);
     if (object) {
+      if (this.#absent.holds(path)) return false;
       const state = await checkLocalObject(path, object.oid, object.scheme, signal);
       return state === "trusted" || state === "verified";
     }
@@ -132,6 +136,7 @@ class LocalStore implements Store {
     // Objects are content-addressed and immutable: a protected one is already right and
     // stays. Other files (run cache) are plain copies, overwritten like DVC does.
     const isObject = parseObjectKey(key) !== undefined;
+    this.#absent.forget(dirname(target));
     if (isObject && isProtectedFile(target)) return;
     const context = { action: `upload '${localPath}' to '${target}'`, where: target };
     const small = readSmallSync(localPath, { action: `read '${localPath}'`, where: localPath });

@@ -1,4 +1,5 @@
 import { lstatSync } from "node:fs";
+import { AbsentFolders } from "../../store/absent_folders.ts";
 import { isNotFound, stopsQueue } from "../../store/errors.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
 import type { Store } from "../../store/types.ts";
@@ -34,12 +35,17 @@ export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise
   for (const size of objects.sizes.values()) progress.totalBytes += size;
   progress.emit(true);
   let transferred = 0;
+  // Cache folders missing when the run starts (a fresh clone has none): their objects are
+  // absent without an lstat each. Never forgotten during the run: every object is fetched
+  // once, so one under such a folder can only have appeared through another process (and
+  // fetching it again writes the same bytes).
+  const absent = new AbsentFolders();
   const moves = fileMoves(objects, 0);
   const outcome = await runWorkers(() => {
     const r = moves.next();
     return r.done ? undefined : r.value;
   }, async (move) => {
-    const flag = await downloadFile(rt, store, move, progress, failures);
+    const flag = await downloadFile(rt, store, move, progress, failures, absent);
     move.set.setFlag(move.slot, flag);
     if (flag === Flag.done) transferred++;
     progress.doneObjects++;
@@ -70,10 +76,11 @@ async function downloadFile(
   move: FileMove,
   progress: PhaseProgress,
   failures: Failures,
+  absent: AbsentFolders,
 ): Promise<number> {
   const signal = rt.signal;
   const localPath = rt.cache.objectPath(move.oid, move.scheme);
-  if (await inCache(rt, move, localPath)) {
+  if (!absent.holds(localPath) && (await inCache(rt, move, localPath))) {
     progress.doneBytes += move.size ?? 0;
     return Flag.present;
   }
