@@ -203,6 +203,12 @@ Deno.test("local exists() answers from a missing folder without forgetting what 
     // A sibling in that folder, written by someone else, is looked at file by file again.
     const sibling = BAR_KEY.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
     assert.equal(await store.exists(sibling), false);
+    await writeFile(join(dir, "remote", sibling), "theirs", { mode: 0o444 });
+    assert.equal(await store.exists(sibling), true);
+    // A second put of what it wrote itself (a retry) writes the same verified bytes again.
+    await store.put(BAR_KEY, join(dir, "bar"), { expect: { hash: BAR, scheme: "md5" } });
+    assert.equal(await readFile(join(dir, "remote", BAR_KEY), "utf8"), "bar");
+    assert.equal((await stat(join(dir, "remote", BAR_KEY))).mode & 0o7777, 0o444);
   } finally {
     await cleanup();
   }

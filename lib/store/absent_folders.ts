@@ -1,6 +1,16 @@
 import { lstatSync } from "node:fs";
 import { sep } from "node:path";
 
+/** What is known of one folder. */
+const enum Seen {
+  /** It exists (or could not be examined): look at each file. */
+  Present,
+  /** It did not exist when first looked at, and nothing has been written into it since. */
+  Absent,
+  /** It did not exist when first looked at, and only its owner has written into it since. */
+  OnlyOurs,
+}
+
 /**
  * Folders seen missing, so that a file under one is known missing without a
  * system call of its own. An empty remote or a fresh clone's cache has no
@@ -8,42 +18,56 @@ import { sep } from "node:path";
  * 256 lstats instead of 200,000. A folder that cannot be examined counts as
  * present (the caller then checks the file itself, as before).
  *
- * A folder's absence is remembered until {@link forget}: the owner calls it
- * when it writes into the folder. Another process creating the folder
- * meanwhile only makes the owner fetch or send an object twice, which the
- * write itself (temp file, rename, same bytes) makes harmless.
+ * The owner reports its writes ({@link wroteInto}): a folder it writes into
+ * is no longer absent, but still holds only what the owner put there, so a
+ * write needs no look for an object already in place. Another process
+ * writing into the folder meanwhile only makes the owner fetch or send an
+ * object twice, which the write itself (temp file, rename, the same
+ * verified bytes) makes harmless.
  */
 export class AbsentFolders {
-  readonly #absent = new Set<string>();
-  readonly #present = new Set<string>();
+  readonly #folders = new Map<string, Seen>();
 
   /** True when the folder holding `path` is known not to exist (one lstat per folder). */
   holds(path: string): boolean {
-    // dirname() without its cost (this runs once per object): object paths have no trailing separator.
-    const at = path.lastIndexOf(sep);
-    const dir = at < 0 ? "." : path.slice(0, Math.max(at, 1));
-    if (this.#present.has(dir)) return false;
-    if (this.#absent.has(dir)) return true;
+    return this.#seen(folderOf(path)) === Seen.Absent;
+  }
+
+  /**
+   * True when nothing but the owner's own writes can be in the folder holding
+   * `path` (it was missing when first looked at). Looks only at folders
+   * already seen: an unknown one is not looked up here.
+   */
+  onlyOurs(path: string): boolean {
+    const seen = this.#folders.get(folderOf(path));
+    return seen === Seen.Absent || seen === Seen.OnlyOurs;
+  }
+
+  /** The owner writes into `dir` (a folder path, as dirname() gives it). */
+  wroteInto(dir: string): void {
+    if (this.#folders.get(dir) === Seen.Absent) this.#folders.set(dir, Seen.OnlyOurs);
+  }
+
+  #seen(dir: string): Seen {
+    const known = this.#folders.get(dir);
+    if (known !== undefined) return known;
     let exists = true;
     try {
       exists = lstatSync(dir, { throwIfNoEntry: false }) !== undefined;
     } catch {
       // unreadable: let the caller look at the file itself
     }
-    if (this.#present.size + this.#absent.size >= MAX_FOLDERS) this.#reset();
-    (exists ? this.#present : this.#absent).add(dir);
-    return !exists;
+    if (this.#folders.size >= MAX_FOLDERS) this.#folders.clear();
+    const seen = exists ? Seen.Present : Seen.Absent;
+    this.#folders.set(dir, seen);
+    return seen;
   }
+}
 
-  /** `dir` is being written into: it is no longer known missing. */
-  forget(dir: string): void {
-    this.#absent.delete(dir);
-  }
-
-  #reset(): void {
-    this.#absent.clear();
-    this.#present.clear();
-  }
+/** dirname() without its cost (this runs once per object): object paths have no trailing separator. */
+function folderOf(path: string): string {
+  const at = path.lastIndexOf(sep);
+  return at < 0 ? "." : path.slice(0, Math.max(at, 1));
 }
 
 /** Two object folder levels (256 + 256 × 256 at most) would be far fewer; this bounds a pathological tree. */

@@ -136,10 +136,16 @@ class LocalStore implements Store {
     // Objects are content-addressed and immutable: a protected one is already right and
     // stays. Other files (run cache) are plain copies, overwritten like DVC does.
     const isObject = parseObjectKey(key) !== undefined;
-    this.#absent.forget(dirname(target));
-    if (isObject && isProtectedFile(target)) return;
+    // In a folder that was missing and has only had our own writes, the object cannot be there yet.
+    const onlyOurs = this.#absent.onlyOurs(target);
+    this.#absent.wroteInto(dirname(target));
+    if (isObject && !onlyOurs && isProtectedFile(target)) return;
     const context = { action: `upload '${localPath}' to '${target}'`, where: target };
-    const small = readSmallSync(localPath, { action: `read '${localPath}'`, where: localPath });
+    const small = readSmallSync(
+      localPath,
+      { action: `read '${localPath}'`, where: localPath },
+      options.size,
+    );
     if (small !== undefined) {
       writeSmallSync(target, small, {
         expect: options.expect,
@@ -171,7 +177,7 @@ class LocalStore implements Store {
     const source = this.#path(key);
     throwIfAborted(options.signal);
     const readContext = { action: `download '${key}' from '${this.#root}'`, where: source };
-    const small = readSmallSync(source, readContext);
+    const small = readSmallSync(source, readContext, options.size);
     if (small !== undefined) {
       writeSmallSync(localPath, small, {
         expect: options.expect,

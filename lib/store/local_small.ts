@@ -29,8 +29,18 @@ let scratch = new Uint8Array(64 * 1024 + 1);
  * (one open, fstat, read and close), or undefined when it is larger (or
  * grew while read): the caller streams it instead. The bytes are valid only
  * until the next call. Errors are StoreErrors (ENOENT: not found).
+ *
+ * `sizeHint`, the size the caller expects (a cache object it has just
+ * lstat-ed, a manifest's size), saves the fstat: the read still asks for one
+ * byte more, so a bigger file is never cut short (it is streamed instead)
+ * and a smaller one ends at its end; callers verify the bytes anyway.
  */
-export function readSmallSync(path: string, context: FailureContext): Uint8Array | undefined {
+export function readSmallSync(
+  path: string,
+  context: FailureContext,
+  sizeHint?: number,
+): Uint8Array | undefined {
+  if (sizeHint !== undefined && sizeHint > SMALL_FILE) return undefined;
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -38,7 +48,7 @@ export function readSmallSync(path: string, context: FailureContext): Uint8Array
     throw storeErrorFromErrno(error, context);
   }
   try {
-    const size = fstatSync(fd).size;
+    const size = sizeHint ?? fstatSync(fd).size;
     if (size > SMALL_FILE) return undefined;
     if (scratch.length < size + 1) scratch = new Uint8Array(SMALL_FILE + 1);
     let total = 0;
