@@ -5,6 +5,7 @@
  */
 import { spawn } from "node:child_process";
 import { DxpError, GitRemoteError, InterruptedError } from "../../errors/mod.ts";
+import { childSettled } from "../../util/child_exit.ts";
 import { PktReader } from "../protocol/pkt_line.ts";
 import type { StreamConnection } from "./session_stream.ts";
 import { explainSshFailure, type SshFailureContext } from "./ssh_errors.ts";
@@ -38,12 +39,8 @@ export function spawnSshConnection(spec: SshSpawn): StreamConnection {
     stderr = (stderr + text).slice(-STDERR_LIMIT);
   });
   child.stdin.on("error", () => undefined); // EPIPE when the far end has gone; seen via stdout/exit.
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => {
-    child.on("error", (e) => {
-      spawnError = e;
-      resolve({ code: null, signal: null });
-    });
-    child.on("close", (code, signal) => resolve({ code, signal }));
+  const exited = childSettled(child, (e) => {
+    spawnError = e;
   });
 
   const onAbort = () => {

@@ -5,6 +5,7 @@
  * every pending request with a transient StoreError, so the transfer queue
  * retries on a new session.
  */
+import { childSettled } from "../../util/child_exit.ts";
 import { spawn } from "node:child_process";
 import { StoreError } from "../../errors/mod.ts";
 import { SftpClient } from "./sftp_client.ts";
@@ -107,12 +108,10 @@ export class SftpSession {
     child.stdout.on("data", (chunk: Uint8Array) => client.receive(chunk));
 
     let opened = false;
-    const exited = new Promise<Exit>((resolve) => {
-      child.on("error", (spawnError) => {
-        resolve({ code: null, signal: null, spawnError });
-      });
-      child.on("close", (code, signal) => resolve({ code, signal }));
-    });
+    let spawnError: Error | undefined;
+    const exited: Promise<Exit> = childSettled(child, (e) => {
+      spawnError = e;
+    }).then((exit) => (spawnError === undefined ? exit : { ...exit, spawnError }));
     void exited.then((exit) => {
       if (exit.spawnError === undefined && stderr.trim() !== "") {
         spec.onDebug?.(`ssh: exited with ${exit.code ?? exit.signal}; stderr: ${stderr.trim()}`);
