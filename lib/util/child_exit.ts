@@ -1,4 +1,5 @@
 import type { ChildProcess } from "node:child_process";
+import process from "node:process";
 
 /** How a child process ended: its exit code or signal (both null when it never started). */
 export interface ChildExit {
@@ -19,21 +20,44 @@ const EXIT_GRACE_MS = 500;
  * spawn failure (then code and signal are null).
  */
 export function childSettled(
-  child: ChildProcess,
+  child: Pick<ChildProcess, "on" | "pid" | "exitCode" | "signalCode">,
   onError?: (error: Error) => void,
 ): Promise<ChildExit> {
   return new Promise<ChildExit>((resolve) => {
     let grace: ReturnType<typeof setTimeout> | undefined;
+    const settle = (exit: ChildExit) => {
+      clearTimeout(grace);
+      clearInterval(watch);
+      resolve(exit);
+    };
+    const exited = (code: number | null, signal: string | null) => {
+      grace ??= setTimeout(() => settle({ code, signal }), EXIT_GRACE_MS);
+    };
+    // The runtime has been seen (once, under load) to leave a command waiting, its event loop
+    // spinning, with the child gone: if the process no longer exists and no event came, its
+    // end is taken as seen.
+    const watch = setInterval(() => {
+      if (child.pid !== undefined && !processExists(child.pid)) {
+        exited(child.exitCode, child.signalCode);
+      }
+    }, WATCH_MS);
     child.on("error", (error) => {
       onError?.(error);
-      resolve({ code: null, signal: null });
+      settle({ code: null, signal: null });
     });
-    child.on("exit", (code, signal) => {
-      grace = setTimeout(() => resolve({ code, signal }), EXIT_GRACE_MS);
-    });
-    child.on("close", (code, signal) => {
-      clearTimeout(grace);
-      resolve({ code, signal });
-    });
+    child.on("exit", (code, signal) => exited(code, signal));
+    child.on("close", (code, signal) => settle({ code, signal }));
   });
+}
+
+/** How often a running child is checked for having vanished without an event. */
+const WATCH_MS = 1000;
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
