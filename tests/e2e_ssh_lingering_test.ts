@@ -11,15 +11,7 @@ import process from "node:process";
 import { fixtureCopy } from "./helpers/fixture_repo.ts";
 import { startSshd } from "./helpers/sshd.ts";
 import { DXP_BIN, runAsync } from "./helpers/tmp.ts";
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processExists } from "../lib/util/process_exists.ts";
 
 Deno.test("dxp does not wait for a process an ssh left holding its pipes (ControlPersist)", async () => {
   const sshd = await startSshd();
@@ -43,7 +35,10 @@ Deno.test("dxp does not wait for a process an ssh left holding its pipes (Contro
       assert.equal(result.code, 0, result.stderr);
       // It returned while the holder still had the pipes open (without waiting for it to end).
       const holder = Number(readFileSync(pidFile, "utf8"));
-      assert.ok(alive(holder), `${args.join(" ")}: returned only once the holder had ended`);
+      assert.ok(
+        processExists(holder),
+        `${args.join(" ")}: returned only once the holder had ended`,
+      );
       process.kill(holder, "SIGKILL");
     }
     // And the push did its job.

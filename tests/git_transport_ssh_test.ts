@@ -14,6 +14,7 @@ import { initRepo } from "./helpers/git_repo.ts";
 import { type Sshd, startSshd } from "./helpers/sshd.ts";
 import { run, scratch } from "./helpers/tmp.ts";
 import { transportSuite } from "./transport_suite.ts";
+import { processExists } from "../lib/util/process_exists.ts";
 
 for (const acceptEnv of [true, false]) {
   transportSuite(
@@ -62,15 +63,6 @@ function fakeSsh(dir: string, name: string, body: string): string {
   writeFileSync(path, `#!/bin/sh\n${body}\n`);
   chmodSync(path, 0o755);
   return path;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 Deno.test("ssh transport fails with AuthError 'Permission denied' for a key the server does not know", async () => {
@@ -173,7 +165,7 @@ Deno.test("ssh transport kills the ssh process when the caller aborts", async ()
     clearTimeout(guard);
     assert.equal(rescued, false, "listRefs() ended only when the test killed the ssh stand-in");
     // The transport waits for the process to exit before it rejects.
-    assert.equal(alive(pid), false, "the ssh stand-in is gone when listRefs() rejects");
+    assert.equal(processExists(pid), false, "the ssh stand-in is gone when listRefs() rejects");
   } finally {
     await cleanup();
   }

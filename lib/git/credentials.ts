@@ -11,6 +11,7 @@ import process from "node:process";
 import { redactUrl } from "../util/redact.ts";
 import { percentDecode } from "../util/percent.ts";
 import { concatBytes } from "../util/bytes.ts";
+import { childSettled } from "../util/child_exit.ts";
 
 /** One credential as git describes it (`key=value` lines). */
 export interface GitCredential {
@@ -144,7 +145,9 @@ function runGitCredential(
     child.stdout.on("data", (chunk: Uint8Array) => out.push(chunk));
     child.stderr.on("data", (chunk: Uint8Array) => err.push(chunk));
     child.stdin.on("error", () => {/* git exited early; its exit code tells */});
+    let failed = false;
     child.on("error", (error: NodeJS.ErrnoException) => {
+      failed = true;
       if (error.code === "ENOENT") {
         ctx.onDebug?.("git credential: no git binary found; no credential helper used");
         resolve(undefined);
@@ -152,7 +155,9 @@ function runGitCredential(
         reject(error);
       }
     });
-    child.on("close", (code) => {
+    // A helper that starts a daemon (credential-cache) may leave it holding the pipes.
+    void childSettled(child).then(({ code }) => {
+      if (failed) return;
       const stderr = redactUrl(
         new TextDecoder().decode(concatBytes(err)).trim().split("\n")[0] ?? "",
       );

@@ -14,6 +14,7 @@ import {
 import { join } from "node:path";
 import process from "node:process";
 import { LockError } from "../errors/mod.ts";
+import { processExists } from "../util/process_exists.ts";
 
 const LOCK_MESSAGE = "Unable to acquire lock. Most likely another DVC process is running or was " +
   "terminated abruptly. Check the page <https://dvc.org/doc/user-guide/troubleshooting#lock-issue> " +
@@ -170,7 +171,7 @@ const EMPTY_LOCK_GRACE_MS = 10_000;
  */
 function isStale(path: string): boolean {
   const pid = ownerPid(path);
-  if (pid !== undefined) return !isAlive(pid);
+  if (pid !== undefined) return !processExists(pid);
   if (!existsSync(path)) return true; // gone: free
   return ageMs(path) > EMPTY_LOCK_GRACE_MS;
 }
@@ -181,14 +182,5 @@ function ownerPid(path: string): number | undefined {
     return Number.isFinite(pid) && pid > 0 ? pid : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }

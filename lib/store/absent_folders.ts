@@ -43,8 +43,9 @@ export class AbsentFolders {
     return seen === Seen.Absent || seen === Seen.OnlyOurs;
   }
 
-  /** The owner writes into `dir` (a folder path, as dirname() gives it). */
-  wroteInto(dir: string): void {
+  /** The owner writes `path`: its folder is no longer missing, and holds only the owner's writes. */
+  wrote(path: string): void {
+    const dir = folderOf(path);
     if (this.#folders.get(dir) === Seen.Absent) this.#folders.set(dir, Seen.OnlyOurs);
   }
 

@@ -1,6 +1,6 @@
 import { lstatSync } from "node:fs";
 import { lstat, opendir, unlink } from "node:fs/promises";
-import { dirname, isAbsolute, join, normalize, sep } from "node:path";
+import { isAbsolute, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ConfigError, UnsafePathError } from "../errors/mod.ts";
 import { AbsentFolders } from "./absent_folders.ts";
@@ -138,7 +138,7 @@ class LocalStore implements Store {
     const isObject = parseObjectKey(key) !== undefined;
     // In a folder that was missing and has only had our own writes, the object cannot be there yet.
     const onlyOurs = this.#absent.onlyOurs(target);
-    this.#absent.wroteInto(dirname(target));
+    this.#absent.wrote(target);
     if (isObject && !onlyOurs && isProtectedFile(target)) return;
     const context = { action: `upload '${localPath}' to '${target}'`, where: target };
     const small = readSmallSync(

@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import process from "node:process";
+import { processExists } from "./process_exists.ts";
 
 /** How a child process ended: its exit code or signal (both null when it never started). */
 export interface ChildExit {
@@ -52,12 +52,3 @@ export function childSettled(
 
 /** How often a running child is checked for having vanished without an event. */
 const WATCH_MS = 1000;
-
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
-}

@@ -18,6 +18,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { processExists } from "../../lib/util/process_exists.ts";
 
 export const AZURITE_ACCOUNT = "devstoreaccount1";
 export const AZURITE_KEY =
@@ -139,15 +140,6 @@ kill -KILL $(cat "$pidfile") 2>/dev/null
   });
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function kill(pid: number) {
   try {
     process.kill(pid, "SIGKILL");
@@ -159,7 +151,7 @@ function kill(pid: number) {
 async function waitUntilListening(port: number, pid: number): Promise<boolean> {
   const { connect } = await import("node:net");
   for (let i = 0; i < 300; i++) {
-    if (!alive(pid)) return false;
+    if (!processExists(pid)) return false;
     const ok = await new Promise<boolean>((resolve) => {
       const socket = connect(port, "127.0.0.1");
       socket.once("connect", () => {
