@@ -20,6 +20,8 @@ export function withConcurrencyLimit(store: Store, limit: number): Store {
   return {
     displayUrl: store.displayUrl,
     canList: store.canList,
+    // Synchronous local copies neither wait for a slot nor retry: errors go back to the caller.
+    ...(store.small ? { small: store.small } : {}),
     exists: (key, signal) => guarded(signal, () => store.exists(key, signal)),
     delete: (key, signal) => guarded(signal, () => store.delete(key, signal)),
     put: (key, path, options) => guarded(options.signal, () => store.put(key, path, options)),

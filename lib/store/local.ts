@@ -7,12 +7,13 @@ import { AbsentFolders } from "./absent_folders.ts";
 import { errnoCode, storeErrorFromErrno } from "./errors.ts";
 import { dirMaker, dirMakerSync } from "./local_dirs.ts";
 import { readSmallSync, writeSmallSync } from "./local_small.ts";
+import { StagedFolders } from "./local_staging.ts";
 import { throwIfAborted } from "./abort.ts";
 import { readChunks } from "./local_stream.ts";
 import { checkLocalObject, isProtectedMode } from "./local_verify.ts";
 import { isTempName, writeAtomic } from "./local_write.ts";
 import { parseObjectKey } from "../core/object_key.ts";
-import type { Store, StoreFactory, TransferOptions } from "./types.ts";
+import type { SmallObjects, Store, StoreFactory, TransferOptions } from "./types.ts";
 
 /** Options of a local-folder store beyond its root. */
 export interface LocalStoreOptions {
@@ -66,13 +67,86 @@ class LocalStore implements Store {
   readonly #ensureDirSync: (dir: string) => void;
   /** Object folders seen missing: an empty remote answers exists() with one lstat per folder. */
   readonly #absent = new AbsentFolders();
+  /** Object folders being filled under a hidden name by small.writeSync. */
+  readonly #staged: StagedFolders;
 
   constructor(root: string, options: LocalStoreOptions) {
     this.#root = root;
     this.displayUrl = root;
     this.#ensureDir = dirMaker(options.shared ? 0o2775 : undefined);
     this.#ensureDirSync = dirMakerSync(options.shared ? 0o2775 : undefined);
+    this.#staged = new StagedFolders(this.#ensureDirSync);
   }
+
+  readonly small: SmallObjects = {
+    existsSync: (key) => {
+      const path = this.#path(key);
+      if (parseObjectKey(key) === undefined) return undefined;
+      if (this.#absent.holds(path)) return false;
+      try {
+        const info = lstatSync(path, { throwIfNoEntry: false });
+        if (info === undefined) return false;
+        return info.isFile() && isProtectedMode(info.mode) ? true : undefined;
+      } catch {
+        return undefined; // unreadable: exists() says why
+      }
+    },
+    readSync: (key, size) => {
+      const path = this.#path(key);
+      return readSmallSync(
+        path,
+        { action: `download '${key}' from '${this.#root}'`, where: path },
+        size,
+      );
+    },
+    writeSync: (key, bytes, request) => {
+      const target = this.#path(key);
+      const slash = target.lastIndexOf(sep);
+      const folder = target.slice(0, slash);
+      const context = {
+        action: request.from === undefined
+          ? `write '${target}'`
+          : `upload '${request.from}' to '${target}'`,
+        where: target,
+      };
+      const options = {
+        expect: request.expect,
+        fileMode: 0o444,
+        ensureDirSync: this.#ensureDirSync,
+        context,
+        sourceLabel: request.sourceLabel,
+      };
+      // An object folder missing at first look is filled under a hidden name and
+      // published whole: no rename per object.
+      if (this.#staged.has(folder) || this.#absent.holds(target)) {
+        let hidden;
+        try {
+          hidden = this.#staged.hiddenFor(folder);
+        } catch (error) {
+          throw storeErrorFromErrno(error, context);
+        }
+        writeSmallSync(hidden + target.slice(slash), bytes, { ...options, inPlace: true });
+        return;
+      }
+      // A folder missing when first looked at holds only what this store wrote since.
+      const fresh = this.#absent.onlyOurs(target);
+      this.#absent.wrote(target);
+      if (!fresh && isProtectedFile(target)) return;
+      writeSmallSync(target, bytes, options);
+    },
+    publish: () => {
+      let published;
+      try {
+        published = this.#staged.publish();
+      } catch (error) {
+        throw storeErrorFromErrno(error, {
+          action: `move the objects written into place in '${this.#root}'`,
+          where: this.#root,
+        });
+      }
+      for (const folder of published) this.#absent.wrote(folder + sep);
+    },
+  };
 
   async exists(key: string, signal?: AbortSignal): Promise<boolean> {
     throwIfAborted(signal);
@@ -119,9 +193,10 @@ class LocalStore implements Store {
       for await (const entry of dir) {
         throwIfAborted(signal);
         if (!entry.name.startsWith(namePrefix)) continue;
+        if (isTempName(entry.name)) continue; // a temp file, or a folder not yet published
         if (entry.isDirectory()) {
           yield* this.#walk(join(folder, entry.name), `${keyPrefix}${entry.name}/`, "", signal);
-        } else if (!isTempName(entry.name)) {
+        } else {
           yield `${keyPrefix}${entry.name}`;
         }
       }

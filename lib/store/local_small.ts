@@ -1,5 +1,6 @@
 import {
   closeSync,
+  constants,
   fchmodSync,
   fstatSync,
   openSync,
@@ -9,6 +10,7 @@ import {
   writeSync,
 } from "node:fs";
 import { dirname } from "node:path";
+import process from "node:process";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
 import { checkWrittenDigest, tempNameFor } from "./local_write.ts";
@@ -50,23 +52,28 @@ export function readSmallSync(
   try {
     const size = sizeHint ?? fstatSync(fd).size;
     if (size > SMALL_FILE) return undefined;
-    if (scratch.length < size + 1) scratch = new Uint8Array(SMALL_FILE + 1);
-    let total = 0;
-    // Reads ask for one byte more than the size seen: reaching that size is a
-    // short read, the end, without one more read per file.
-    for (;;) {
-      const n = readSync(fd, scratch, total, size + 1 - total, null);
-      if (n === 0) break;
-      total += n;
-      if (total > size) return undefined; // it grew: stream it instead
-      if (total === size) break;
-    }
-    return scratch.subarray(0, total);
+    return readWhole(fd, size);
   } catch (error) {
     throw storeErrorFromErrno(error, context);
   } finally {
     closeSync(fd);
   }
+}
+
+/** The file behind `fd`, expected to be `size` bytes; undefined when it has grown. */
+function readWhole(fd: number, size: number): Uint8Array | undefined {
+  if (scratch.length < size + 1) scratch = new Uint8Array(SMALL_FILE + 1);
+  let total = 0;
+  // Reads ask for one byte more than the size seen: reaching that size is a
+  // short read, the end, without one more read per file.
+  for (;;) {
+    const n = readSync(fd, scratch, total, size + 1 - total, null);
+    if (n === 0) break;
+    total += n;
+    if (total > size) return undefined; // it grew: stream it instead
+    if (total === size) break;
+  }
+  return scratch.subarray(0, total);
 }
 
 /** Options of {@link writeSmallSync}. */
@@ -79,6 +86,12 @@ export interface SmallWriteOptions {
   readonly context: FailureContext;
   /** Where the bytes come from, for the corruption message. */
   readonly sourceLabel: string;
+  /**
+   * Write `finalPath` itself, no temp name: its folder is hidden until it is
+   * published whole (StagedFolders). A file already there was written whole
+   * earlier in this run and is kept.
+   */
+  readonly inPlace?: boolean;
 }
 
 /**
@@ -97,15 +110,20 @@ export function writeSmallSync(
     hasher.update(bytes);
     checkWrittenDigest(hasher.digest(), options.expect.hash, options.sourceLabel, finalPath);
   }
-  const temp = tempNameFor(finalPath);
+  const temp = options.inPlace ? finalPath : tempNameFor(finalPath);
+  // Created with its final mode when the umask keeps it whole (the descriptor
+  // stays writable): no chmod per file. Otherwise chmod restores it exactly.
+  const mode = options.fileMode ?? 0o666;
+  const needsChmod = options.fileMode !== undefined && !umaskKeeps(options.fileMode);
   let fd: number;
   try {
     try {
-      fd = openSync(temp, "wx", 0o666);
+      fd = openSync(temp, "wx", mode);
     } catch (error) {
+      if (options.inPlace && errnoCode(error) === "EEXIST") return;
       if (errnoCode(error) !== "ENOENT") throw error;
       options.ensureDirSync(dirname(finalPath));
-      fd = openSync(temp, "wx", 0o666);
+      fd = openSync(temp, "wx", mode);
     }
   } catch (error) {
     throw storeErrorFromErrno(error, options.context);
@@ -114,10 +132,10 @@ export function writeSmallSync(
   try {
     let offset = 0;
     while (offset < bytes.length) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    if (options.fileMode !== undefined) fchmodSync(fd, options.fileMode);
+    if (needsChmod) fchmodSync(fd, options.fileMode!);
     open = false;
     closeSync(fd);
-    renameSync(temp, finalPath);
+    if (temp !== finalPath) renameSync(temp, finalPath);
   } catch (error) {
     if (open) {
       try {
@@ -128,5 +146,49 @@ export function writeSmallSync(
       unlinkSync(temp);
     } catch { /* never created or already renamed */ }
     throw storeErrorFromErrno(error, options.context);
+  }
+}
+
+let umask: number | undefined;
+
+/** True when the process umask clears no bit of `mode` (asked once; unknown counts as clearing). */
+function umaskKeeps(mode: number): boolean {
+  if (umask === undefined) {
+    try {
+      umask = process.umask();
+    } catch {
+      umask = 0o777;
+    }
+  }
+  return (mode & umask) === 0;
+}
+
+/** What {@link readProtectedSmallSync} found. */
+export type ProtectedRead = Uint8Array | "missing" | "other";
+
+/**
+ * The bytes of a cache object the cache vouches for (a regular file of mode
+ * exactly 0444, spec §4.4.3) of at most {@link SMALL_FILE} bytes: one open,
+ * fstat, read and close, where an lstat first would look the path up twice.
+ * "missing" when there is no such file; "other" when the caller must take
+ * the slow road (another mode to re-hash, a symlink, a larger file, any
+ * other error). The bytes are valid only until the next call.
+ */
+export function readProtectedSmallSync(path: string): ProtectedRead {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    return errnoCode(error) === "ENOENT" ? "missing" : "other";
+  }
+  try {
+    const info = fstatSync(fd);
+    if (!info.isFile() || (info.mode & 0o7777) !== 0o444 || info.size > SMALL_FILE) return "other";
+    const bytes = readWhole(fd, info.size);
+    return bytes ?? "other";
+  } catch {
+    return "other";
+  } finally {
+    closeSync(fd);
   }
 }

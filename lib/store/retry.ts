@@ -103,6 +103,8 @@ export function withRetry(store: Store, policy: RetryPolicy = {}): Store {
   return {
     displayUrl: store.displayUrl,
     canList: store.canList,
+    // Synchronous local copies neither wait for a slot nor retry: errors go back to the caller.
+    ...(store.small ? { small: store.small } : {}),
     exists: (key, signal) => call("exists", key, signal, () => store.exists(key, signal)),
     delete: (key, signal) => call("delete", key, signal, () => store.delete(key, signal)),
     put: (key, path, options) => transfer("put", key, path, options),

@@ -39,6 +39,52 @@ export interface Store {
 
   /** Releases connections/processes. */
   close(): Promise<void>;
+
+  /**
+   * Present on stores whose files are on this machine: small objects read and
+   * written synchronously. A dataset of many small files costs more in
+   * promises and wrappers than in system calls; the engine moves those with
+   * this and leaves everything else (large files, files to re-hash,
+   * transient errors) to the calls above.
+   */
+  readonly small?: SmallObjects;
+}
+
+/** Synchronous access to the small objects of a store on this machine (see {@link Store.small}). */
+export interface SmallObjects {
+  /**
+   * Whether object `key` is there, when one look tells (a missing folder, a
+   * 0444 file, no file); undefined when {@link Store.exists} must decide (a
+   * file to re-hash).
+   */
+  existsSync(key: string): boolean | undefined;
+  /**
+   * The bytes of object `key` when it is a file of at most SMALL_FILE bytes,
+   * undefined when it is larger (stream it with `get`). Valid only until the
+   * next call. A missing object throws a not-found StoreError.
+   */
+  readSync(key: string, size?: number): Uint8Array | undefined;
+  /**
+   * Stores `bytes` as object `key` (0444, temp file and rename), after
+   * checking them against `expect`: a mismatch writes nothing and throws a
+   * CorruptError. A protected object already there is left alone.
+   */
+  writeSync(key: string, bytes: Uint8Array, options: SmallWriteRequest): void;
+  /**
+   * Makes every object written by writeSync visible (they may wait in a
+   * hidden folder until then). Call when the writes are over, failed or not,
+   * and before anything that relies on them (a `.dir`, a checkout).
+   */
+  publish(): void;
+}
+
+/** What {@link SmallObjects.writeSync} checks the bytes against. */
+export interface SmallWriteRequest {
+  readonly expect: { readonly hash: string; readonly scheme: HashScheme };
+  /** Where the bytes come from, for the corruption message. */
+  readonly sourceLabel: string;
+  /** The local file they were read from, for other failures ("upload FILE to …"). */
+  readonly from?: string;
 }
 
 export interface TransferOptions {

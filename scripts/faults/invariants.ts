@@ -16,6 +16,7 @@ import {
   filesUnder,
   git,
   md5,
+  TEMP_NAME,
   USER_NOTES,
   USER_NOTES_TEXT,
   USER_TRAIN,
@@ -31,7 +32,7 @@ const OBJECT_KEY = /^files\/md5\/([0-9a-f]{2})\/([0-9a-f]{30})(\.dir)?$/;
 
 function objectProblem(key: string, bytes: Uint8Array): string | undefined {
   const m = OBJECT_KEY.exec(key);
-  if (m === null) return key.endsWith(".tmp") ? undefined : `unexpected file '${key}'`;
+  if (m === null) return TEMP_NAME.test(key) ? undefined : `unexpected file '${key}'`;
   const actual = md5(bytes);
   return actual === m[1]! + m[2]! ? undefined : `'${key}' holds bytes hashing to ${actual}`;
 }
@@ -103,7 +104,7 @@ export async function checkInvariants(
     ...(existsSync(join(tree, "model.bin")) ? ["model.bin"] : []),
   ];
   for (const rel of outputs) {
-    if (/(^|\/)\.[^/]*\.tmp$/.test(rel)) continue; // a temp name is not a final name
+    if (TEMP_NAME.test(rel)) continue; // a temp name is not a final name
     const digest = md5(readFileSync(join(tree, rel)));
     if (!known.has(digest)) add("no-partial-file", `'${rel}' is no version of any object`);
   }

@@ -6,7 +6,7 @@
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { bytesUnder, cloneOf, filesUnder, git, md5, type World } from "./world.ts";
+import { bytesUnder, cloneOf, filesUnder, git, md5, TEMP_NAME, type World } from "./world.ts";
 import { readFileSync } from "node:fs";
 
 export type OpName = "exp push" | "exp pull" | "pull" | "checkout" | "exp apply";
@@ -114,9 +114,9 @@ export async function outcome(prepared: Prepared, world: World): Promise<string>
       .split("\n").filter((l) => l !== "" && !l.startsWith("refs/exps/apply/"));
   for (const line of refs(tree)) lines.push(`ref ${line}`);
   for (const line of refs(world.sample.originGit)) lines.push(`origin ${line}`);
-  // A temp file a killed upload left under its temp name is no object (and names nothing).
+  // A temp file (or folder) a killed upload left under its temp name is no object (and names nothing).
   for (const key of await world.remote.keys()) {
-    if (!/\/\.[^/]*\.tmp$/.test(key)) lines.push(`remote ${key}`);
+    if (!TEMP_NAME.test(key)) lines.push(`remote ${key}`);
   }
   return lines.join("\n");
 }

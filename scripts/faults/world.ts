@@ -208,3 +208,6 @@ export function cloneOf(world: World, dir = join(world.root, "clone")): string {
   addUserChanges(dir);
   return dir;
 }
+
+/** A temp file, or a file in a folder still under its temp name: no final name, no object. */
+export const TEMP_NAME = /(^|\/)\.[^/]*\.tmp(\/|$)/;

@@ -1,11 +1,19 @@
 import { lstatSync } from "node:fs";
 import { AbsentFolders } from "../../store/absent_folders.ts";
-import { isNotFound, stopsQueue } from "../../store/errors.ts";
+import { isNotFound, isTransient, stopsQueue } from "../../store/errors.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
-import type { Store } from "../../store/types.ts";
+import type { SmallObjects, Store } from "../../store/types.ts";
 import { defaultJobs } from "../../transfer/queue.ts";
 import { runWorkers } from "../../transfer/workers.ts";
-import { expectOf, Failures, type FileMove, fileMoves, Flag, PhaseProgress } from "./moves.ts";
+import {
+  expectOf,
+  Failures,
+  type FileMove,
+  fileMoves,
+  Flag,
+  PhaseProgress,
+  publishSmallWrites,
+} from "./moves.ts";
 import type { RemotePlan } from "./plan.ts";
 import type { DataRuntime } from "./runtime.ts";
 
@@ -41,17 +49,44 @@ export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise
   // fetching it again writes the same bytes).
   const absent = new AbsentFolders();
   const moves = fileMoves(objects, 0);
-  const outcome = await runWorkers(() => {
-    const r = moves.next();
-    return r.done ? undefined : r.value;
-  }, async (move) => {
-    const flag = await downloadFile(rt, store, move, progress, failures, absent);
+  const finish = (move: FileMove, flag: number) => {
     move.set.setFlag(move.slot, flag);
     if (flag === Flag.done) transferred++;
     progress.doneObjects++;
     progress.emit();
-  }, { jobs: rt.jobsFor(plan.remote) ?? defaultJobs(), signal: rt.signal, gate: true });
-  if (outcome.stoppedBy) return { transferred, failures, stoppedBy: outcome.stoppedBy };
+  };
+  const remoteSmall = store.small;
+  const cacheSmall = rt.cache.store.small;
+  const outcome = await runWorkers(() => {
+    const r = moves.next();
+    return r.done ? undefined : r.value;
+  }, async (move) => {
+    finish(move, await downloadFile(rt, store, move, progress, failures, absent));
+  }, {
+    jobs: rt.jobsFor(plan.remote) ?? defaultJobs(),
+    signal: rt.signal,
+    gate: true,
+    trySync: remoteSmall && cacheSmall
+      ? (move) => {
+        const flag = downloadSmallSync(
+          rt,
+          store,
+          remoteSmall,
+          cacheSmall,
+          move,
+          progress,
+          failures,
+          absent,
+        );
+        if (flag === undefined) return false;
+        finish(move, flag);
+        return true;
+      }
+      : undefined,
+  });
+  // Before any `.dir` goes and before anything reads them, even after a failure.
+  const stoppedBy = outcome.stoppedBy ?? publishSmallWrites(cacheSmall);
+  if (stoppedBy) return { transferred, failures, stoppedBy };
   objects.invalidate();
 
   for (const dir of objects.dirs.values()) {
@@ -104,6 +139,52 @@ async function downloadFile(
   } catch (error) {
     progress.doneBytes -= moved;
     if (move.size === undefined) progress.totalBytes -= moved;
+    const e = error instanceof Error ? error : new Error(String(error));
+    if (stopsQueue(e)) throw e;
+    if (isNotFound(e)) return Flag.absent;
+    failures.add(move.key, e);
+    return Flag.failed;
+  }
+}
+
+/**
+ * {@link downloadFile} for a small object of a store on this machine into
+ * the cache, without a promise: read whole, checked and written 0444 under
+ * a temp name by the cache's own synchronous write. Undefined hands the
+ * object to downloadFile (a cache file to re-hash, a large object, a
+ * transient error).
+ */
+function downloadSmallSync(
+  rt: DataRuntime,
+  store: Store,
+  remote: SmallObjects,
+  cache: SmallObjects,
+  move: FileMove,
+  progress: PhaseProgress,
+  failures: Failures,
+  absent: AbsentFolders,
+): number | undefined {
+  const localPath = rt.cache.objectPath(move.oid, move.scheme);
+  if (!absent.holds(localPath)) {
+    const there = cache.existsSync(move.key);
+    if (there === undefined) return undefined;
+    if (there) {
+      progress.doneBytes += move.size ?? 0;
+      return Flag.present;
+    }
+  }
+  try {
+    const bytes = remote.readSync(move.key, move.size);
+    if (bytes === undefined) return undefined;
+    cache.writeSync(move.key, bytes, {
+      expect: expectOf(move.oid, move.scheme),
+      sourceLabel: `Object '${move.key}' in '${store.displayUrl}'`,
+    });
+    progress.doneBytes += bytes.length;
+    if (move.size === undefined) progress.totalBytes += bytes.length;
+    return Flag.done;
+  } catch (error) {
+    if (isTransient(error)) return undefined;
     const e = error instanceof Error ? error : new Error(String(error));
     if (stopsQueue(e)) throw e;
     if (isNotFound(e)) return Flag.absent;

@@ -1,4 +1,5 @@
 import { parseObjectKey } from "../../core/object_key.ts";
+import type { SmallObjects } from "../../store/types.ts";
 import type { DigestSet } from "../../transfer/digest_set.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { Flag, type RemoteObjects } from "./objects.ts";
@@ -112,3 +113,17 @@ export function expectOf(
 }
 
 export { Flag };
+
+/**
+ * Publishes what a store's synchronous writes left in hidden folders; the
+ * error, if any, stops the transfer (the objects are not visible, so nothing
+ * may rely on them).
+ */
+export function publishSmallWrites(small: SmallObjects | undefined): Error | undefined {
+  try {
+    small?.publish();
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
