@@ -1,5 +1,4 @@
 import { abortError } from "../store/abort.ts";
-import { stopsQueue } from "../store/errors.ts";
 
 /** Options of {@link runWorkers}. */
 export interface WorkerOptions<T = unknown> {
