@@ -149,8 +149,8 @@ async function downloadFile(
 
 /**
  * {@link downloadFile} for a small object of a store on this machine into
- * the cache, without a promise: read whole, checked and written 0444 under
- * a temp name by the cache's own synchronous write. Undefined hands the
+ * the cache, without a promise: read whole, then checked and written 0444
+ * by the cache's own synchronous write (visible once published). Undefined hands the
  * object to downloadFile (a cache file to re-hash, a large object, a
  * transient error).
  */
