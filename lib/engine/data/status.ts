@@ -147,8 +147,34 @@ async function compare(
     const folder = move.key.slice(0, move.key.lastIndexOf("/") + 1);
     if (listed.has(folder)) return;
     if (await store.exists(move.key, signal)) move.set.setFlag(move.slot, Flag.present);
-  }, { jobs: QUERIES, signal });
+  }, {
+    jobs: QUERIES,
+    signal,
+    // The common case answered with one lstat per object (two with a local
+    // remote's own look), without a promise each.
+    trySync: (move) => {
+      const local = inCacheSync(rt, move.oid, move.scheme);
+      if (local === undefined) return false;
+      if ((move.set.flags(move.slot) & Flag.present) === 0) {
+        const folder = move.key.slice(0, move.key.lastIndexOf("/") + 1);
+        if (!listed.has(folder)) {
+          const there = store.small?.existsSync(move.key);
+          if (there === undefined) return false;
+          if (there) move.set.setFlag(move.slot, Flag.present);
+        }
+      }
+      if (local) move.set.setFlag(move.slot, LOCAL);
+      return true;
+    },
+  });
   if (outcome.stoppedBy) throw outcome.stoppedBy;
+}
+
+/** {@link inCache} when one lstat tells; undefined when the object must be re-hashed. */
+function inCacheSync(rt: DataRuntime, oid: string, scheme: HashScheme): boolean | undefined {
+  const st = lstatSync(rt.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
+  if (st === undefined) return false;
+  return st.isFile() && isProtectedMode(st.mode) ? true : undefined;
 }
 
 async function inCache(rt: DataRuntime, oid: string, scheme: HashScheme): Promise<boolean> {
