@@ -1,10 +1,13 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CorruptError, StoreError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { redactUrl } from "../util/redact.ts";
+import { concatBytes } from "../util/bytes.ts";
 import { storeErrorFromErrno } from "./errors.ts";
+import { SMALL_FILE, writeSmallSync } from "./local_small.ts";
 import { classifyFetchFailure, timeoutError } from "./http_fetch.ts";
 import { abortError } from "./abort.ts";
 
@@ -41,6 +44,12 @@ export async function saveResponseBody(
   const temp = join(folder, `.${randomBytes(16).toString("base64url")}.tmp`);
   const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
   const reader = response.body?.getReader();
+  // A small body (the many small objects of a dataset) is kept in memory and
+  // written in a few synchronous calls once checked: a promise per open,
+  // write, close and rename cost more than the transfer itself.
+  const inMemory = expectedLength !== undefined && expectedLength <= SMALL_FILE
+    ? [] as Uint8Array[]
+    : undefined;
   let handle: Awaited<ReturnType<typeof open>> | undefined;
   let renamed = false;
   let timedOut = false;
@@ -48,11 +57,13 @@ export async function saveResponseBody(
   const cancel = () => void reader?.cancel().catch(() => {});
   options.signal?.addEventListener("abort", cancel);
   try {
-    try {
-      await mkdir(folder, { recursive: true });
-      handle = await open(temp, "wx", 0o644);
-    } catch (error) {
-      throw storeErrorFromErrno(error, { action: "create a temporary file", where: temp });
+    if (inMemory === undefined) {
+      try {
+        await mkdir(folder, { recursive: true });
+        handle = await open(temp, "wx", 0o644);
+      } catch (error) {
+        throw storeErrorFromErrno(error, { action: "create a temporary file", where: temp });
+      }
     }
     let received = 0;
     while (reader !== undefined) {
@@ -72,14 +83,25 @@ export async function saveResponseBody(
       if (timedOut) throw timeoutError(options, options.readTimeoutMs);
       if (chunk.done) break;
       const bytes = chunk.value;
-      try {
-        let offset = 0;
-        while (offset < bytes.length) {
-          const { bytesWritten } = await handle.write(bytes, offset, bytes.length - offset);
-          offset += bytesWritten;
+      if (inMemory !== undefined) {
+        if (received + bytes.length > SMALL_FILE) {
+          throw new StoreError(
+            `Failed to ${options.action} at '${redactUrl(options.where)}': the body is longer ` +
+              `than its declared ${expectedLength} bytes; retry later.`,
+            { transient: true, data: { expectedLength } },
+          );
         }
-      } catch (error) {
-        throw storeErrorFromErrno(error, { action: "write", where: temp });
+        inMemory.push(bytes);
+      } else {
+        try {
+          let offset = 0;
+          while (offset < bytes.length) {
+            const { bytesWritten } = await handle!.write(bytes, offset, bytes.length - offset);
+            offset += bytesWritten;
+          }
+        } catch (error) {
+          throw storeErrorFromErrno(error, { action: "write", where: temp });
+        }
       }
       hasher?.update(bytes);
       received += bytes.length;
@@ -102,7 +124,17 @@ export async function saveResponseBody(
         );
       }
     }
-    await handle.close();
+    if (inMemory !== undefined) {
+      const bytes = inMemory.length === 1 ? inMemory[0]! : concatBytes(inMemory, received);
+      writeSmallSync(localPath, bytes, {
+        ensureDirSync: (dir) => void mkdirSync(dir, { recursive: true }),
+        context: { action: "move the download into place", where: localPath },
+        sourceLabel: `'${redactUrl(options.where)}'`,
+      });
+      renamed = true;
+      return;
+    }
+    await handle!.close();
     handle = undefined;
     try {
       await rename(temp, localPath);
