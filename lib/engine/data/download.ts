@@ -84,8 +84,10 @@ export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise
       }
       : undefined,
   });
-  // Before any `.dir` goes and before anything reads them, even after a failure.
-  const stoppedBy = outcome.stoppedBy ?? publishSmallWrites(cacheSmall);
+  // Before any `.dir` goes and before anything reads them, even after a failure or
+  // an interruption: every object written so far is whole and checked.
+  const unpublished = publishSmallWrites(cacheSmall);
+  const stoppedBy = outcome.stoppedBy ?? unpublished;
   if (stoppedBy) return { transferred, failures, stoppedBy };
   objects.invalidate();
 

@@ -147,8 +147,10 @@ export async function uploadRemote(rt: DataRuntime, plan: RemotePlan): Promise<R
       }
       : undefined,
   });
-  // Before any `.dir` goes and before anything reads them, even after a failure.
-  const stoppedBy = outcome.stoppedBy ?? publishSmallWrites(small);
+  // Before any `.dir` goes and before anything reads them, even after a failure or
+  // an interruption: every object written so far is whole and checked.
+  const unpublished = publishSmallWrites(small);
+  const stoppedBy = outcome.stoppedBy ?? unpublished;
   if (stoppedBy) return { transferred, failures, stoppedBy };
   objects.invalidate();
 
