@@ -41,7 +41,8 @@ export async function saveResponseBody(
     ? Number(declared)
     : undefined;
   const folder = dirname(localPath);
-  const temp = join(folder, `.${randomBytes(16).toString("base64url")}.tmp`);
+  // Named only when the body streams through a file (see inMemory below).
+  let temp = "";
   const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
   const reader = response.body?.getReader();
   // A small body (the many small objects of a dataset) is kept in memory and
@@ -59,6 +60,7 @@ export async function saveResponseBody(
   try {
     if (inMemory === undefined) {
       try {
+        temp = join(folder, `.${randomBytes(16).toString("base64url")}.tmp`);
         await mkdir(folder, { recursive: true });
         handle = await open(temp, "wx", 0o644);
       } catch (error) {
@@ -149,7 +151,7 @@ export async function saveResponseBody(
     clearTimeout(idle);
     options.signal?.removeEventListener("abort", cancel);
     if (handle !== undefined) await handle.close().catch(() => {});
-    if (!renamed) await unlink(temp).catch(() => {});
+    if (!renamed && temp !== "") await unlink(temp).catch(() => {});
     if (!renamed) await reader?.cancel().catch(() => {});
   }
 }
