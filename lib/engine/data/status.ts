@@ -153,7 +153,7 @@ async function compare(
     // The common case answered with one lstat per object (two with a local
     // remote's own look), without a promise each.
     trySync: (move) => {
-      const local = inCacheSync(rt, move.oid, move.scheme);
+      const local = rt.cache.store.small?.existsSync(move.key);
       if (local === undefined) return false;
       if ((move.set.flags(move.slot) & Flag.present) === 0) {
         const folder = move.key.slice(0, move.key.lastIndexOf("/") + 1);
@@ -168,13 +168,6 @@ async function compare(
     },
   });
   if (outcome.stoppedBy) throw outcome.stoppedBy;
-}
-
-/** {@link inCache} when one lstat tells; undefined when the object must be re-hashed. */
-function inCacheSync(rt: DataRuntime, oid: string, scheme: HashScheme): boolean | undefined {
-  const st = lstatSync(rt.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
-  if (st === undefined) return false;
-  return st.isFile() && isProtectedMode(st.mode) ? true : undefined;
 }
 
 async function inCache(rt: DataRuntime, oid: string, scheme: HashScheme): Promise<boolean> {
