@@ -9,8 +9,10 @@ import {
   readlinkSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
 } from "node:fs";
+import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import process from "node:process";
 import { fixtureCopy, sectionLines, workspaceFiles } from "./helpers/fixture_repo.ts";
@@ -124,6 +126,42 @@ Deno.test("dxp checkout does not overwrite a file the user changed unless --forc
     const unknown = fx.dxp(["checkout", "nope"]);
     assert.equal(unknown.code, 255);
     assert.match(unknown.stderr, /^ERROR: Did you mean `git checkout nope`\?/);
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout sees a member of a directory output edited in place (same size) after no-op runs; -v names the stat call", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    const folder = join(fx.repo, "data_out");
+    const members = readdirSync(folder, { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
+    assert.ok(members.length > 0);
+    // The state records only files older than two seconds.
+    const old = Date.now() / 1000 - 3600;
+    for (const member of members) utimesSync(member, old, old);
+    const first = fx.dxp(["checkout", "-v"]);
+    assert.equal(first.code, 0, first.stderr);
+    if (process.platform === "linux") {
+      assert.match(first.stderr, /file stats by statx through libc/);
+    }
+    const noop = fx.dxp(["checkout"]);
+    assert.equal(noop.code + noop.stdout + noop.stderr, "0");
+    // Same size, other bytes, another mtime: only the stamp tells the file changed.
+    const member = members[0]!;
+    const bytes = readFileSync(member);
+    const edited = Buffer.from(bytes.map((b) => b ^ 0x20));
+    writeFileSync(member, edited);
+    utimesSync(member, old + 1, old + 1);
+    const refused = fx.dxp(["checkout"]);
+    assert.equal(refused.code, 255, refused.stdout + refused.stderr);
+    assert.equal(
+      refused.stderr,
+      "ERROR: Can't remove the following unsaved files without confirmation. Use `--force` to force.\n" +
+        `${member.slice(fx.repo.length + 1)}\n`,
+    );
+    assert.deepEqual(readFileSync(member), edited);
   } finally {
     await fx.cleanup();
   }

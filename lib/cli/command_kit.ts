@@ -6,6 +6,7 @@ import { openProject, type Project } from "../project/project.ts";
 import { loadDvcConfig } from "../project/dvc_config/mod.ts";
 import { acquireRepoLock } from "../project/repo_lock.ts";
 import { VERSION } from "./version.ts";
+import { quickLstatSource } from "../util/quick_lstat.ts";
 
 /** Shared mutable state of one CLI run: the exit code and the abort signal. */
 export interface RunState {
@@ -54,7 +55,7 @@ export function runWith(
 ): Promise<void> {
   const flags = globalFlagsOf(cmd);
   const ctx = makeContext(flags, state.signal);
-  ctx.debug(`dxp ${VERSION}, working directory '${ctx.cwd}'`);
+  ctx.debug(`dxp ${VERSION}, working directory '${ctx.cwd}', file stats by ${quickLstatSource()}`);
   return body(ctx, flags).then((code) => {
     state.exitCode = code ?? 0;
   });

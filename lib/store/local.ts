@@ -14,6 +14,7 @@ import { checkLocalObject, isProtectedMode } from "./local_verify.ts";
 import { isTempName, writeAtomic } from "./local_write.ts";
 import { parseObjectKey } from "../core/object_key.ts";
 import type { SmallObjects, Store, StoreFactory, TransferOptions } from "./types.ts";
+import { isRegularFile, quickLstat } from "../util/quick_lstat.ts";
 
 /** Options of a local-folder store beyond its root. */
 export interface LocalStoreOptions {
@@ -84,9 +85,9 @@ class LocalStore implements Store {
       if (parseObjectKey(key) === undefined) return undefined;
       if (this.#absent.holds(path)) return false;
       try {
-        const info = lstatSync(path, { throwIfNoEntry: false });
+        const info = quickLstat(path);
         if (info === undefined) return false;
-        return info.isFile() && isProtectedMode(info.mode) ? true : undefined;
+        return isRegularFile(info) && isProtectedMode(info.mode) ? true : undefined;
       } catch {
         return undefined; // unreadable: exists() says why
       }

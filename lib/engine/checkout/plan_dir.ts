@@ -7,6 +7,7 @@ import {
   streamDirManifest,
 } from "../../dvc/dir_manifest_file.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
+import { isRegularFile, quickLstat } from "../../util/quick_lstat.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
 import { assertWorkspacePath } from "../workspace/guard.ts";
 import { countTree, identifyStat, listTree, type TreeEntry } from "../workspace/scan.ts";
@@ -123,11 +124,19 @@ async function planAgainst(
         if (needed.has(dir)) break;
         needed.add(dir);
       }
-      const st = lstatSync(abs(path), { throwIfNoEntry: false });
+      // A no-op's every file: the state holds this stamp with the manifest's oid.
+      const seen = quickLstat(abs(path));
+      if (
+        seen !== undefined && !ctx.relink && isRegularFile(seen) &&
+        ctx.state.holdsApprox(path, seen, scheme, md5)
+      ) {
+        matched++;
+        continue;
+      }
+      // Anything else is looked at closely, with node:fs's full answer.
+      const st = seen === undefined ? undefined : lstatSync(abs(path), { throwIfNoEntry: false });
       if (st !== undefined && !st.isDirectory()) {
         matched++;
-        // A no-op's every file: the state holds this stamp with the manifest's oid.
-        if (!ctx.relink && st.isFile() && ctx.state.holdsApprox(path, st, scheme, md5)) continue;
         const found = { path, kind: kindOf(st), stats: st };
         let oid: string | undefined;
         if (!ctx.relink && found.kind !== "other") {

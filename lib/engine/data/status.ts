@@ -1,4 +1,4 @@
-import { existsSync, lstatSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { objectKey } from "../../core/object_key.ts";
 import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
 import type { DvcRemote } from "../../project/dvc_config/mod.ts";
@@ -7,6 +7,7 @@ import { isProtectedMode } from "../../store/local_verify.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
 import { runWorkers } from "../../transfer/workers.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
+import { isRegularFile, quickLstat } from "../../util/quick_lstat.ts";
 import { markListed } from "./listing.ts";
 import { noRemoteError } from "./messages.ts";
 import { fileMoves, Flag, PhaseProgress } from "./moves.ts";
@@ -171,9 +172,9 @@ async function compare(
 }
 
 async function inCache(rt: DataRuntime, oid: string, scheme: HashScheme): Promise<boolean> {
-  const st = lstatSync(rt.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
+  const st = quickLstat(rt.cache.objectPath(oid, scheme));
   if (st === undefined) return false;
-  if (st.isFile() && isProtectedMode(st.mode)) return true;
+  if (isRegularFile(st) && isProtectedMode(st.mode)) return true;
   return await rt.cache.has(oid, scheme, rt.signal);
 }
 
