@@ -81,8 +81,9 @@ class LocalStore implements Store {
 
   readonly small: SmallObjects = {
     existsSync: (key) => {
+      // Object keys only (one regex, no parsed copy: this runs once per object).
+      if (sep !== "/" || !OBJECT_KEY.test(key)) return undefined;
       const path = this.#path(key);
-      if (parseObjectKey(key) === undefined) return undefined;
       if (this.#absent.holds(path)) return false;
       try {
         const info = quickLstat(path);
