@@ -115,6 +115,12 @@ Deno.test(`dxp exp push, fresh-clone exp pull and checkout of ${FILES} files sta
     assert.equal(again.code, 0, again.out);
     assert.equal(again.out, "");
     assert.ok(again.rssMb <= MAX_RSS_MB, `no-op checkout peaked at ${again.rssMb.toFixed(0)} MB`);
+
+    // Every object in both places: one look each, and the same bound.
+    const status = dxpMeasured(["status", "-c"], clone);
+    assert.equal(status.code, 0, status.out);
+    assert.equal(status.out, "Cache and remote 'store' are in sync.\n");
+    assert.ok(status.rssMb <= MAX_RSS_MB, `status -c peaked at ${status.rssMb.toFixed(0)} MB`);
   } finally {
     remove(dir);
   }

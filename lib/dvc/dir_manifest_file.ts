@@ -5,6 +5,7 @@ import { objectKey } from "../core/object_key.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
 import { compareCodePoints, type DirManifestEntry, parseDirManifest } from "./dir_manifest.ts";
 import { assertCanonicalRelpath } from "./safe_path.ts";
+import { GarbagePacer } from "../util/collect_garbage.ts";
 
 /**
  * A `.dir` manifest read from its file one entry at a time, so a directory
@@ -280,6 +281,7 @@ function* scanFile(
   onBytes?: (bytes: Uint8Array) => void,
 ): Generator<ManifestBatch> {
   const fd = openSync(path, "r");
+  const pacer = new GarbagePacer();
   try {
     const buf = new Uint8Array(CHUNK);
     let text = "";
@@ -324,6 +326,8 @@ function* scanFile(
         paths.push(parsed.relpath);
         pos = parsed.next;
         if (md5s.length === BATCH || parsed.last) {
+          // Whatever loop reads the batches makes garbage per entry: paced here for all of them.
+          pacer.step(md5s.length);
           yield { start, md5: md5s, relpath: paths };
           start += md5s.length;
           md5s = [];

@@ -1,4 +1,5 @@
 import { abortError } from "../store/abort.ts";
+import { GarbagePacer } from "../util/collect_garbage.ts";
 
 /** Options of {@link runWorkers}. */
 export interface WorkerOptions<T = unknown> {
@@ -72,10 +73,12 @@ export async function runWorkers<T>(
       return true;
     }
   };
+  const pacer = new GarbagePacer();
   const worker = async () => {
     while (stoppedBy === undefined) {
       const item = next();
       if (item === undefined) return;
+      pacer.step();
       if (trySync === undefined || !handledSync(item)) await one(item);
       else if (due()) await yieldTurn();
     }

@@ -98,6 +98,8 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
       if (missing !== undefined) applied.failed.add(plan);
       continue;
     }
+    // Nothing to write (a no-op): the manifest is not read a second time.
+    if (dir.count === 0) continue;
     const write = dir.write!;
     for (const batch of dir.manifest.batches()) {
       for (let k = 0; k < batch.md5.length; k++) {

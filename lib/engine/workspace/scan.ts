@@ -8,6 +8,7 @@ import { createObjectHasher, type HashScheme } from "../../util/object_hasher.ts
 import { TEMP_NAME } from "../../cache/link.ts";
 import type { WorkspaceGuard } from "./guard.ts";
 import { type Stamp, stampOf, type WorkspaceState } from "./state.ts";
+import { GarbagePacer } from "../../util/collect_garbage.ts";
 
 /** One non-folder entry found in the workspace at or below an output path. */
 export interface WsEntry {
@@ -161,9 +162,16 @@ export interface TreeCount {
  */
 export function countTree(guard: WorkspaceGuard, path: string): TreeCount {
   const count: TreeCount = { files: 0, dirs: [], temps: [] };
+  const pacer = new GarbagePacer();
   const walk = (dir: string): void => {
     const subdirs: string[] = [];
     for (const entry of listDir(guard, dir)) {
+      pacer.step();
+      // Nearly every entry is a plain file: it needs no path string of its own.
+      if (entry.isFile() && !TEMP_NAME.test(entry.name)) {
+        count.files++;
+        continue;
+      }
       const child = `${dir}/${entry.name}`;
       const type = direntType(entry, guard, child);
       if (type === "dir") {
