@@ -5,6 +5,8 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
+  renameSync,
   rmSync,
   symlinkSync,
   truncateSync,
@@ -13,7 +15,12 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { isRegularFile, quickLstat, quickLstatSource } from "../lib/util/quick_lstat.ts";
+import {
+  FolderLstat,
+  isRegularFile,
+  quickLstat,
+  quickLstatSource,
+} from "../lib/util/quick_lstat.ts";
 
 /** quickLstat's answer, copied (the view is reused), or the error it threw. */
 function quick(path: string) {
@@ -112,6 +119,71 @@ Deno.test("quickLstat answers what node:fs lstat answers, for every kind of entr
     assert.equal(isRegularFile(quickLstat(join(dir, "link"))!), false);
     assert.equal(quickLstat(big)!.size, 5 * 2 ** 30 + 7);
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("FolderLstat answers what quickLstat of the full path answers, folder after folder", () => {
+  const dir = mkdtempSync(join(tmpdir(), "dxp-folder-lstat-"));
+  const folders = new FolderLstat();
+  try {
+    mkdirSync(join(dir, "a", "deep"), { recursive: true });
+    writeFileSync(join(dir, "a", "one"), "1");
+    writeFileSync(join(dir, "a", "two"), "22");
+    symlinkSync(join(dir, "a", "one"), join(dir, "a", "link"));
+    mkdirSync(join(dir, "b"));
+    writeFileSync(join(dir, "b", "three"), "333");
+    symlinkSync(join(dir, "b"), join(dir, "to-b"));
+    writeFileSync(join(dir, "plain"), "not a folder");
+    const asks: [string, string][] = [
+      ["a", "one"],
+      ["a", "two"],
+      ["a", "deep"],
+      ["a", "link"],
+      ["a", "absent"],
+      ["b", "three"],
+      ["gone", "x"], // a missing folder
+      ["gone", "y"],
+      ["plain", "x"], // a file where a folder should be (ENOTDIR)
+      ["to-b", "three"], // a symlinked folder is followed, as a full path would be
+      ["a", "one"],
+    ];
+    for (const [folder, name] of asks) {
+      const got = (() => {
+        try {
+          const v = folders.lstat(join(dir, folder), name);
+          return v === undefined ? "none" : { ...v };
+        } catch (error) {
+          return `throws ${(error as NodeJS.ErrnoException).code}`;
+        }
+      })();
+      assert.deepEqual(got, quick(join(dir, folder, name)), `${folder}/${name}`);
+    }
+  } finally {
+    folders.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+Deno.test("FolderLstat looks names up under the folder it opened, and close() lets it go", () => {
+  if (Deno.build.os !== "linux") return;
+  const dir = mkdtempSync(join(tmpdir(), "dxp-folder-lstat-"));
+  const folders = new FolderLstat();
+  const openFds = () => readdirSync("/proc/self/fd").length;
+  try {
+    mkdirSync(join(dir, "a"));
+    writeFileSync(join(dir, "a", "one"), "1");
+    const before = openFds();
+    assert.equal(folders.lstat(join(dir, "a"), "one")?.size, 1);
+    assert.equal(openFds(), before + 1, "one handle for the folder");
+    // Moved away: a full path finds nothing there now, the open handle still does.
+    renameSync(join(dir, "a"), join(dir, "moved"));
+    assert.equal(quickLstat(join(dir, "a", "one")), undefined);
+    assert.equal(folders.lstat(join(dir, "a"), "one")?.size, 1);
+    folders.close();
+    assert.equal(openFds(), before);
+  } finally {
+    folders.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

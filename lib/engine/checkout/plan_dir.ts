@@ -7,7 +7,7 @@ import {
   streamDirManifest,
 } from "../../dvc/dir_manifest_file.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
-import { isRegularFile, quickLstat } from "../../util/quick_lstat.ts";
+import { FolderLstat, isRegularFile } from "../../util/quick_lstat.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
 import { assertWorkspacePath } from "../workspace/guard.ts";
 import { countTree, identifyStat, listTree, type TreeEntry } from "../workspace/scan.ts";
@@ -112,50 +112,63 @@ async function planAgainst(
   for (let i = base.indexOf("/", out.path.length + 1); i >= 0; i = base.indexOf("/", i + 1)) {
     needed.add(base.slice(0, i));
   }
-  for (const batch of manifest.batches()) {
-    for (let k = 0; k < batch.md5.length; k++) {
-      const md5 = batch.md5[k]!;
-      const relpath = batch.relpath[k]!;
-      const path = `${out.path}/${relpath}`;
-      if (!inBase(path)) continue;
-      assertMember(out.path, relpath);
-      for (let i = path.lastIndexOf("/"); i > out.path.length; i = path.lastIndexOf("/", i - 1)) {
-        const dir = path.slice(0, i);
-        if (needed.has(dir)) break;
-        needed.add(dir);
-      }
-      // A no-op's every file: the state holds this stamp with the manifest's oid.
-      const seen = quickLstat(abs(path));
-      if (
-        seen !== undefined && !ctx.relink && isRegularFile(seen) &&
-        ctx.state.holdsApprox(path, seen, scheme, md5)
-      ) {
-        matched++;
-        continue;
-      }
-      // Anything else is looked at closely, with node:fs's full answer.
-      const st = seen === undefined ? undefined : lstatSync(abs(path), { throwIfNoEntry: false });
-      if (st !== undefined && !st.isDirectory()) {
-        matched++;
-        const found = { path, kind: kindOf(st), stats: st };
-        let oid: string | undefined;
-        if (!ctx.relink && found.kind !== "other") {
-          oid = await identifyStat(found, scheme, ctx);
-          if (oid === md5) continue;
+  const folders = new FolderLstat();
+  let folder = "";
+  let folderAbs = "";
+  try {
+    for (const batch of manifest.batches()) {
+      for (let k = 0; k < batch.md5.length; k++) {
+        const md5 = batch.md5[k]!;
+        const relpath = batch.relpath[k]!;
+        const path = `${out.path}/${relpath}`;
+        if (!inBase(path)) continue;
+        assertMember(out.path, relpath);
+        // Entries of one folder come together (the manifest is sorted): its strings once.
+        const slash = path.lastIndexOf("/");
+        if (slash !== folder.length || !path.startsWith(folder)) {
+          folder = path.slice(0, slash);
+          folderAbs = abs(folder);
+          for (let i = slash; i > out.path.length; i = path.lastIndexOf("/", i - 1)) {
+            const dir = path.slice(0, i);
+            if (needed.has(dir)) break;
+            needed.add(dir);
+          }
         }
-        if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
-      }
-      if (batch.start + k >= write.length) {
-        const grown = new Uint8Array(write.length * 2);
-        grown.set(write);
-        write = grown;
-      }
-      write[batch.start + k] = 1;
-      writes++;
-      if (!missing.has(md5) && !objectThere(ctx, md5, scheme)) {
-        if (!(await ctx.cache.has(md5, scheme, ctx.signal))) missing.add(md5);
+        // A no-op's every file: the state holds this stamp with the manifest's oid.
+        const seen = folders.lstat(folderAbs, path.slice(slash + 1));
+        if (
+          seen !== undefined && !ctx.relink && isRegularFile(seen) &&
+          ctx.state.holdsApprox(path, seen, scheme, md5)
+        ) {
+          matched++;
+          continue;
+        }
+        // Anything else is looked at closely, with node:fs's full answer.
+        const st = seen === undefined ? undefined : lstatSync(abs(path), { throwIfNoEntry: false });
+        if (st !== undefined && !st.isDirectory()) {
+          matched++;
+          const found = { path, kind: kindOf(st), stats: st };
+          let oid: string | undefined;
+          if (!ctx.relink && found.kind !== "other") {
+            oid = await identifyStat(found, scheme, ctx);
+            if (oid === md5) continue;
+          }
+          if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
+        }
+        if (batch.start + k >= write.length) {
+          const grown = new Uint8Array(write.length * 2);
+          grown.set(write);
+          write = grown;
+        }
+        write[batch.start + k] = 1;
+        writes++;
+        if (!missing.has(md5) && !objectThere(ctx, md5, scheme)) {
+          if (!(await ctx.cache.has(md5, scheme, ctx.signal))) missing.add(md5);
+        }
       }
     }
+  } finally {
+    folders.close();
   }
   assertNoConflict(manifest, out);
 
