@@ -75,7 +75,9 @@ function scratchFor(files: number, name: string): { dir: string; where: string }
 }
 const cleanups = new Set<string>();
 function rmRf(path: string): void {
-  spawnSync("chmod", ["-R", "u+w", path]);
+  // Folders only: a file may be a hard link to a cache object, whose 0444 must stay (a
+  // writable object is no longer trusted, and the next hardlink checkout re-hashes it).
+  spawnSync("find", [path, "-type", "d", "!", "-perm", "-u+w", "-exec", "chmod", "u+w", "{}", "+"]);
   rmSync(path, { recursive: true, force: true });
   cleanups.delete(path);
 }
