@@ -1,0 +1,150 @@
+import { closeSync, openSync, readSync } from "node:fs";
+import { GarbagePacer } from "../util/collect_garbage.ts";
+import type { ManifestBatch } from "./dir_manifest_file.ts";
+
+/*
+ * The streaming reader of `.dir` manifest files in DVC's exact layout: the
+ * part of dir_manifest_file.ts that turns bytes into batches of entries.
+ */
+
+/** Entries per batch. */
+export const BATCH = 4096;
+
+/** Bytes read at a time. */
+const CHUNK = 1024 * 1024;
+
+/** The file is not in DVC's exact layout: read it whole instead. */
+export class NotCanonical extends Error {}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+const HEX32 = /^[0-9a-f]{32}$/;
+/** What opens every entry exactly as DVC writes it, and what follows its md5. */
+const OPEN = '{"md5": "';
+const MIDDLE = '", "relpath": "';
+
+/**
+ * Streams the entries of a manifest file in DVC's exact layout (`json.dumps`
+ * with `sort_keys`, ASCII only), a batch at a time; anything else throws
+ * NotCanonical. `onBytes` sees every byte once.
+ */
+export function* scanFile(
+  path: string,
+  onBytes?: (bytes: Uint8Array) => void,
+): Generator<ManifestBatch> {
+  const fd = openSync(path, "r");
+  const pacer = new GarbagePacer();
+  try {
+    const buf = new Uint8Array(CHUNK);
+    let text = "";
+    let pos = 0;
+    let eof = false;
+    const more = () => {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      if (n === 0) {
+        eof = true;
+        return;
+      }
+      const bytes = buf.subarray(0, n);
+      onBytes?.(bytes);
+      let chunk: string;
+      try {
+        chunk = utf8.decode(bytes, { stream: true });
+      } catch {
+        throw new NotCanonical();
+      }
+      // DVC escapes every non-ASCII character: a raw one (fewer characters than bytes) means another writer.
+      if (chunk.length !== n) throw new NotCanonical();
+      text = text.slice(pos) + chunk;
+      pos = 0;
+    };
+    while (text.length - pos < 2 && !eof) more();
+    if (text.startsWith("[]", pos)) pos += 2;
+    else {
+      if (text[pos] !== "[") throw new NotCanonical();
+      pos++;
+      let start = 0;
+      let md5s: string[] = [];
+      let paths: string[] = [];
+      for (;;) {
+        const parsed = entryAt(text, pos);
+        if (parsed === undefined) {
+          // The chunk ends inside this entry: read on (the end of the file there is not DVC's).
+          if (eof) throw new NotCanonical();
+          more();
+          continue;
+        }
+        md5s.push(parsed.md5);
+        paths.push(parsed.relpath);
+        pos = parsed.next;
+        if (md5s.length === BATCH || parsed.last) {
+          // Whatever loop reads the batches makes garbage per entry: paced here for all of them.
+          pacer.step(md5s.length);
+          yield { start, md5: md5s, relpath: paths };
+          start += md5s.length;
+          md5s = [];
+          paths = [];
+        }
+        if (parsed.last) break;
+      }
+    }
+    // Nothing may follow the array.
+    for (;;) {
+      if (pos < text.length) throw new NotCanonical();
+      if (eof) break;
+      more();
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The entry `{"md5": "…", "relpath": "…"}` at `pos` and the separator after
+ * it (`, ` or the closing `]`), or undefined when `text` ends before that.
+ */
+function entryAt(
+  text: string,
+  pos: number,
+): { md5: string; relpath: string; next: number; last: boolean } | undefined {
+  if (text.length - pos < 60) {
+    // Too short to hold a whole entry: only a prefix of one is acceptable here.
+    const head = text.slice(pos, pos + OPEN.length);
+    if (!OPEN.startsWith(head)) throw new NotCanonical();
+  }
+  const start = pos + OPEN.length + 32 + MIDDLE.length;
+  if (text.length < start) return undefined;
+  if (!text.startsWith(OPEN, pos) || !text.startsWith(MIDDLE, start - MIDDLE.length)) {
+    throw new NotCanonical();
+  }
+  const md5 = text.slice(pos + OPEN.length, pos + OPEN.length + 32);
+  if (!HEX32.test(md5)) throw new NotCanonical();
+  // The closing quote: one not escaped by an odd number of backslashes.
+  let end = text.indexOf('"', start);
+  let escaped = false;
+  while (end >= 0) {
+    let slashes = 0;
+    while (text.charCodeAt(end - 1 - slashes) === 0x5c) slashes++;
+    if (slashes === 0) break;
+    escaped = true;
+    if (slashes % 2 === 0) break;
+    end = text.indexOf('"', end + 1);
+  }
+  if (end < 0 || end + 2 >= text.length) return undefined;
+  if (text.charCodeAt(end + 1) !== 0x7d) throw new NotCanonical(); // }
+  const raw = text.slice(start, end);
+  const relpath = escaped || raw.indexOf("\\") >= 0 ? unescapeJson(raw) : raw;
+  const separator = text.charCodeAt(end + 2);
+  if (separator === 0x5d) return { md5, relpath, next: end + 3, last: true }; // ]
+  if (separator !== 0x2c) throw new NotCanonical(); // ,
+  if (end + 3 >= text.length) return undefined;
+  if (text.charCodeAt(end + 3) !== 0x20) throw new NotCanonical();
+  return { md5, relpath, next: end + 4, last: false };
+}
+
+function unescapeJson(raw: string): string {
+  try {
+    return JSON.parse(`"${raw}"`) as string;
+  } catch {
+    throw new NotCanonical();
+  }
+}
