@@ -1,5 +1,6 @@
 import { closeSync, constants, lstatSync, openSync, type Stats } from "node:fs";
 import process from "node:process";
+import { errnoCode } from "../store/errors.ts";
 
 /**
  * What a per-file loop reads of an lstat. {@link quickLstat} returns the
@@ -78,7 +79,7 @@ export class FolderLstat {
       this.#fd = openSync(folder, O_PATH | constants.O_DIRECTORY);
     } catch (error) {
       // A missing folder has no entries; anything else is asked by full path.
-      this.#fd = errnoOf(error) === "ENOENT" ? MISSING : UNOPENED;
+      this.#fd = errnoCode(error) === "ENOENT" ? MISSING : UNOPENED;
     }
   }
 }
@@ -87,10 +88,6 @@ const UNOPENED = -1;
 const MISSING = -2;
 /** <fcntl.h>: the same on every Linux architecture, unlike O_DIRECTORY; not in node's constants. */
 const O_PATH = 0o10000000;
-
-function errnoOf(error: unknown): string | undefined {
-  return (error as NodeJS.ErrnoException | undefined)?.code;
-}
 
 /** Which system call {@link quickLstat} uses in this process (for `-v`). */
 export function quickLstatSource(): string {

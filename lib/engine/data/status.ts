@@ -3,14 +3,11 @@ import { objectKey } from "../../core/object_key.ts";
 import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
 import type { DvcRemote } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
-import { isProtectedMode } from "../../store/local_verify.ts";
 import { forEachLimit } from "../../transfer/parallel.ts";
 import { runWorkers } from "../../transfer/workers.ts";
-import type { HashScheme } from "../../util/object_hasher.ts";
-import { isRegularFile, quickLstat } from "../../util/quick_lstat.ts";
 import { markListed } from "./listing.ts";
 import { noRemoteError } from "./messages.ts";
-import { fileMoves, Flag, PhaseProgress } from "./moves.ts";
+import { type FileMove, fileMoves, Flag, PhaseProgress } from "./moves.ts";
 import { RemoteObjects } from "./objects.ts";
 import { routeUnits, workspaceUnit } from "./plan.ts";
 import { type DataOptions, type DataRuntime, openDataRuntime } from "./runtime.ts";
@@ -143,7 +140,7 @@ async function compare(
     const r = moves.next();
     return r.done ? undefined : r.value;
   }, async (move) => {
-    if (await inCache(rt, move.oid, move.scheme)) move.set.setFlag(move.slot, LOCAL);
+    if (await inCache(rt, move)) move.set.setFlag(move.slot, LOCAL);
     if ((move.set.flags(move.slot) & Flag.present) !== 0) return;
     const folder = move.key.slice(0, move.key.lastIndexOf("/") + 1);
     if (listed.has(folder)) return;
@@ -171,11 +168,10 @@ async function compare(
   if (outcome.stoppedBy) throw outcome.stoppedBy;
 }
 
-async function inCache(rt: DataRuntime, oid: string, scheme: HashScheme): Promise<boolean> {
-  const st = quickLstat(rt.cache.objectPath(oid, scheme));
-  if (st === undefined) return false;
-  if (isRegularFile(st) && isProtectedMode(st.mode)) return true;
-  return await rt.cache.has(oid, scheme, rt.signal);
+/** The cache store's one look (missing, or a trusted 0444 file), else the object re-hashed. */
+async function inCache(rt: DataRuntime, move: FileMove): Promise<boolean> {
+  const known = rt.cache.store.small?.existsSync(move.key);
+  return known ?? (await rt.cache.has(move.oid, move.scheme, rt.signal));
 }
 
 function flagsState(objects: RemoteObjects, key: string): { local: boolean; remote: boolean } {
