@@ -59,6 +59,8 @@ export interface Linker {
   placeSync(src: string, dest: string, options: SyncPlaceOptions): SyncPlacement;
   /** The link types still tried, in order (a type the file system refuses is dropped). */
   readonly types: readonly LinkType[];
+  /** The mode of copies (not of executables). */
+  readonly fileMode: number;
 }
 
 /** Temporary names as DVC makes them: `.` + 22 URL-safe base64 characters + `.tmp`. */
@@ -114,6 +116,7 @@ export function createLinker(types: readonly LinkType[], options: LinkerOptions 
   const syncState = { enabled, fileMode, execMode, types };
   return {
     types: enabled,
+    fileMode,
     placeSync: (src, dest, options) => placeSync(syncState, src, dest, options),
     async place(src, dest, opts = {}) {
       let lastError: unknown;

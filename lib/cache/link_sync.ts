@@ -19,6 +19,7 @@ import { SMALL_FILE } from "../store/local_small.ts";
 import { tempNameFor } from "../store/local_write.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { oidDigest } from "../core/object_key.ts";
+import { madeStamp, placeFreshNative } from "./place_fresh_native.ts";
 import { LINK_THIS_FILE_ONLY, LINK_UNSUPPORTED, type LinkType } from "./link_types.ts";
 
 /** What a file placed by {@link placeSync} is now: the stamp to remember for it. */
@@ -75,6 +76,11 @@ export function placeSync(
   dest: string,
   options: SyncPlaceOptions,
 ): SyncPlacement {
+  const first = state.enabled[0];
+  if (options.fresh && (first === "copy" || first === "hardlink")) {
+    const mode = options.isexec ? state.execMode : state.fileMode;
+    if (placeFreshNative(first, src, dest, mode)) return { type: first, ...madeStamp };
+  }
   // A copy reads the object anyway: open it first and fstat the descriptor,
   // rather than lstat then open (the path looked up once, not twice).
   const fd = state.enabled[0] === "copy" ? openObject(src) : undefined;

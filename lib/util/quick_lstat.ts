@@ -1,6 +1,15 @@
-import { closeSync, constants, lstatSync, openSync, type Stats } from "node:fs";
-import process from "node:process";
+import { closeSync, fstatSync, lstatSync, openSync, type Stats } from "node:fs";
 import { errnoCode } from "../store/errors.ts";
+import {
+  AT_EMPTY_PATH,
+  AT_FDCWD,
+  AT_SYMLINK_NOFOLLOW,
+  CPath,
+  type Libc,
+  libc,
+  O_DIRECTORY,
+  O_PATH,
+} from "./libc.ts";
 
 /**
  * What a per-file loop reads of an lstat. {@link quickLstat} returns the
@@ -76,7 +85,7 @@ export class FolderLstat {
     this.#folder = folder;
     try {
       // O_PATH: only a handle to look up names under, the folder is not read.
-      this.#fd = openSync(folder, O_PATH | constants.O_DIRECTORY);
+      this.#fd = openSync(folder, O_PATH | O_DIRECTORY);
     } catch (error) {
       // A missing folder has no entries; anything else is asked by full path.
       this.#fd = errnoCode(error) === "ENOENT" ? MISSING : UNOPENED;
@@ -86,8 +95,13 @@ export class FolderLstat {
 
 const UNOPENED = -1;
 const MISSING = -2;
-/** <fcntl.h>: the same on every Linux architecture, unlike O_DIRECTORY; not in node's constants. */
-const O_PATH = 0o10000000;
+
+/** {@link quickLstat} of an open descriptor (fstat): the same view, filled the same way. */
+export function quickFstat(fd: number): LstatView {
+  if (native !== undefined && native.fstat(fd)) return view;
+  fillFromStats(fstatSync(fd));
+  return view;
+}
 
 /** Which system call {@link quickLstat} uses in this process (for `-v`). */
 export function quickLstatSource(): string {
@@ -103,9 +117,7 @@ function fillFromStats(stats: Stats): void {
   view.mtimeMs = stats.mtimeMs;
 }
 
-// statx(2): <linux/stat.h>, the same layout on every Linux architecture.
-const AT_FDCWD = -100;
-const AT_SYMLINK_NOFOLLOW = 0x100;
+// statx(2)'s result: <linux/stat.h>, the same layout on every Linux architecture.
 const STATX_BASIC_STATS = 0x7ff;
 const STATX_SIZE = 256;
 const MODE_AT = 28; // u16
@@ -113,82 +125,43 @@ const INO_AT = 32; // u64
 const SIZE_AT = 40; // u64
 const MTIME_SEC_AT = 112; // i64
 const MTIME_NSEC_AT = 120; // u32
-/** Room for PATH_MAX bytes and the terminating NUL. */
-const PATH_BYTES = 4097;
-
-type StatxCall = (
-  dirfd: number,
-  path: Uint8Array,
-  flags: number,
-  mask: number,
-  out: Uint8Array,
-) => number;
 
 interface NativeStat {
   readonly library: string;
   /** Fills {@link view}; false when node:fs must answer instead. `path` is relative to `dirfd` when given. */
   stat(path: string, dirfd?: number): boolean;
+  /** Fills {@link view} from an open descriptor; false when node:fs must answer instead. */
+  fstat(fd: number): boolean;
 }
 
-const native = loadNative();
+const native = libc === undefined ? undefined : nativeStat(libc);
 
-function loadNative(): NativeStat | undefined {
-  if (process.platform !== "linux") return undefined;
-  for (const library of ["libc.so.6", "libc.so"]) {
-    let statx: StatxCall | undefined;
-    try {
-      statx = openStatx(library);
-    } catch {
-      statx = undefined; // no such library, no statx in it, or no permission to load it
-    }
-    if (statx !== undefined) return nativeStat(library, statx);
-  }
-  return undefined;
-}
-
-/** statx from `library` through the running engine's foreign-function interface. */
-function openStatx(library: string): StatxCall | undefined {
-  const bunRequire = (import.meta as { require?: (id: string) => unknown }).require;
-  if (typeof bunRequire === "function" && "Bun" in globalThis) {
-    const ffi = bunRequire("bun:ffi") as BunFfi;
-    const lib = ffi.dlopen(library, {
-      statx: { args: ["i32", "ptr", "i32", "u32", "ptr"], returns: "i32" },
-    });
-    return lib.symbols.statx;
-  }
-  const deno = (globalThis as unknown as { Deno?: DenoFfi }).Deno;
-  if (deno?.dlopen !== undefined) {
-    const lib = deno.dlopen(library, {
-      statx: { parameters: ["i32", "buffer", "i32", "u32", "buffer"], result: "i32" },
-    });
-    return lib.symbols.statx;
-  }
-  return undefined;
-}
-
-function nativeStat(library: string, statx: StatxCall): NativeStat {
+function nativeStat(c: Libc): NativeStat {
   const out = new Uint8Array(STATX_SIZE);
   const fields = new DataView(out.buffer);
-  const pathBytes = new Uint8Array(PATH_BYTES);
-  const encoder = new TextEncoder();
+  const path = new CPath();
+  const fill = (): true => {
+    view.mode = fields.getUint16(MODE_AT, true);
+    view.ino = u64(fields, INO_AT);
+    view.size = u64(fields, SIZE_AT);
+    // As node:fs computes mtimeMs: seconds × 1000 + nanoseconds / 10⁶.
+    view.mtimeMs = i64(fields, MTIME_SEC_AT) * 1000 +
+      fields.getUint32(MTIME_NSEC_AT, true) / 1e6;
+    return true;
+  };
+  const empty = new Uint8Array(1);
   return {
-    library,
-    stat(path, dirfd = AT_FDCWD) {
-      // A NUL would end the path early: node:fs refuses such a path, let it.
-      if (path.length === 0 || path.includes("\0")) return false;
-      const { read, written } = encoder.encodeInto(path, pathBytes);
-      if (read !== path.length || written >= PATH_BYTES) return false;
-      pathBytes[written] = 0;
-      if (statx(dirfd, pathBytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) !== 0) {
+    library: c.library,
+    stat(name, dirfd = AT_FDCWD) {
+      if (!path.set(name)) return false;
+      if (c.statx(dirfd, path.bytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) !== 0) {
         return false;
       }
-      view.mode = fields.getUint16(MODE_AT, true);
-      view.ino = u64(fields, INO_AT);
-      view.size = u64(fields, SIZE_AT);
-      // As node:fs computes mtimeMs: seconds × 1000 + nanoseconds / 10⁶.
-      view.mtimeMs = i64(fields, MTIME_SEC_AT) * 1000 +
-        fields.getUint32(MTIME_NSEC_AT, true) / 1e6;
-      return true;
+      return fill();
+    },
+    fstat(fd) {
+      if (c.statx(fd, empty, AT_EMPTY_PATH, STATX_BASIC_STATS, out) !== 0) return false;
+      return fill();
     },
   };
 }
@@ -201,18 +174,4 @@ function u64(fields: DataView, at: number): number {
 
 function i64(fields: DataView, at: number): number {
   return fields.getInt32(at + 4, true) * 2 ** 32 + fields.getUint32(at, true);
-}
-
-interface BunFfi {
-  dlopen(
-    library: string,
-    symbols: { statx: { args: string[]; returns: string } },
-  ): { symbols: { statx: StatxCall } };
-}
-
-interface DenoFfi {
-  dlopen?(
-    library: string,
-    symbols: { statx: { parameters: string[]; result: string } },
-  ): { symbols: { statx: StatxCall } };
 }

@@ -50,6 +50,9 @@ export function checkoutCommand(state: RunState) {
  * `push: false` outputs.
  */
 export function renderCheckout(ctx: CliContext, result: CheckoutResult): void {
+  if (result.helperFiles > 0) {
+    ctx.debug(`checkout: ${result.helperFiles} files written by a second thread`);
+  }
   if (result.skipped.length > 0) ctx.err(`${skippedWarning(result.skipped)}\n`);
   for (
     const [letter, paths] of [["M", result.modified], ["A", result.added], [

@@ -28,6 +28,8 @@ export interface ApplyContext {
 export interface Applied {
   /** Files written, by the link type that made them. */
   readonly linked: Record<LinkType, number>;
+  /** How many of them the helper thread of a fresh directory output made (see `writeFresh`). */
+  helperFiles: number;
   /** Outputs built aside that turned out to miss an object: nothing of them was written. */
   readonly failed: Set<OutPlan>;
 }
@@ -45,6 +47,7 @@ export interface Applied {
 export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): Promise<Applied> {
   const applied: Applied = {
     linked: { reflink: 0, hardlink: 0, symlink: 0, copy: 0 },
+    helperFiles: 0,
     failed: new Set(),
   };
   await removeTempsBesideFiles(plans, ctx);
@@ -94,7 +97,7 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     const dir = plan.dir;
     if (dir === undefined) continue;
     if (dir.fresh) {
-      const missing = await writeFresh(plan, dir, { ...ctx, linked: applied.linked, progress });
+      const missing = await writeFresh(plan, dir, { ...ctx, applied, progress });
       if (missing !== undefined) applied.failed.add(plan);
       continue;
     }
@@ -136,6 +139,11 @@ export class Ticker {
    */
   tick(): Promise<void> | undefined {
     this.done++;
+    return this.turn();
+  }
+
+  /** As {@link tick}, for files counted in {@link done} by the caller. */
+  turn(): Promise<void> | undefined {
     const now = performance.now();
     if (now - this.#last < 10) return undefined;
     if (now - this.#lastReport > 100) {

@@ -101,6 +101,7 @@ export async function checkout(
   }
 
   let linked: CheckoutResult["linked"];
+  let helperFiles = 0;
   let deleted: string[] = [];
   try {
     const applied = await applyPlans(plans, {
@@ -110,6 +111,7 @@ export async function checkout(
       onProgress: options.onProgress,
     });
     linked = applied.linked;
+    helperFiles = applied.helperFiles;
     // An output built aside that turned out to miss an object was not written: it failed.
     for (const plan of applied.failed) {
       statusOf.set(plan.out.path, plan.out.push || !context.skipUnpushable ? "failed" : "skipped");
@@ -144,6 +146,7 @@ export async function checkout(
     failed: pathsWith("failed").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
     skipped: pathsWith("skipped").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
     linked,
+    helperFiles,
   };
 }
 

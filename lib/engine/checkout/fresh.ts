@@ -1,14 +1,17 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import type { LinkType } from "../../cache/link_types.ts";
+import { FreshHelper } from "../../cache/fresh_helper.ts";
+import type { FreshOutcome } from "../../cache/fresh_job.ts";
+import type { NativeFreshType } from "../../cache/place_fresh_native.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { uniqueTempStem } from "../../store/local_write.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
-import type { ApplyContext, Ticker } from "./apply.ts";
+import type { Applied, ApplyContext, Ticker } from "./apply.ts";
 import type { DirWrites, OutPlan } from "./plan.ts";
 
 /** What {@link writeFresh} needs besides the apply context. */
 export interface FreshContext extends ApplyContext {
-  readonly linked: Record<LinkType, number>;
+  /** Counts of what was written, added to. */
+  readonly applied: Applied;
   readonly progress: Ticker;
 }
 
@@ -35,20 +38,20 @@ export async function writeFresh(
   const temp = `${ctx.guard.abs(parent)}/.${out.path.slice(slash + 1)}.${uniqueTempStem()}.tmp`;
   mkdirSync(temp);
   let renamed = false;
+  const helper = FreshHelper.start(dir.count >= HELPER_AT);
   try {
     const made = new Set<string>();
     const scheme = out.scheme;
     let missing: string | undefined;
+    // One file by node:fs (its folder made already): undefined, or the oid the cache lacks.
     const place = (md5: string, rel: string): string | undefined => {
-      const cut = rel.lastIndexOf("/");
-      if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
       const dest = `${temp}/${rel}`;
       const src = ctx.cache.objectPath(md5, scheme);
       const placed = ctx.linker.placeSync(src, dest, { oid: md5, scheme, fresh: true });
       if (placed === "missing") return md5;
       const path = `${out.path}/${rel}`;
       if (placed !== "large") {
-        ctx.linked[placed.type]++;
+        ctx.applied.linked[placed.type]++;
         if (placed.ino >= 0) ctx.state.recordApprox(path, placed, md5, scheme);
         return undefined;
       }
@@ -59,7 +62,7 @@ export async function writeFresh(
           return;
         }
         const type = await ctx.linker.place(src, dest, {});
-        ctx.linked[type]++;
+        ctx.applied.linked[type]++;
         const stats = lstatSync(dest, { throwIfNoEntry: false });
         if (stats !== undefined && type !== "symlink") {
           ctx.state.recordApprox(path, stats, md5, scheme);
@@ -68,14 +71,56 @@ export async function writeFresh(
       });
       return undefined;
     };
+    // Files go out in jobs, to the helper thread when it has room, else
+    // placed here; what neither can place natively goes through `place`.
+    let job = newJob();
+    const stamp = { ino: 0, mtimeMs: 0, size: 0 };
+    const dispatch = () => {
+      const { src, dest, rel, md5 } = job;
+      if (src.length === 0) return;
+      job = newJob();
+      const type = ctx.linker.types[0];
+      const settle = (outcome: FreshOutcome | undefined, byHelper = false) => {
+        for (let i = 0; i < src.length && missing === undefined; i++) {
+          if (outcome?.placed[i] !== 1) {
+            missing = place(md5[i]!, rel[i]!);
+            continue;
+          }
+          ctx.applied.linked[type as NativeFreshType]++;
+          stamp.ino = outcome.stamps[3 * i]!;
+          stamp.mtimeMs = outcome.stamps[3 * i + 1]!;
+          stamp.size = outcome.stamps[3 * i + 2]!;
+          ctx.state.recordApprox(`${out.path}/${rel[i]}`, stamp, md5[i]!, scheme);
+        }
+        ctx.progress.done += src.length;
+        if (byHelper) ctx.applied.helperFiles += src.length;
+      };
+      if (type === "copy" || type === "hardlink") {
+        helper.submit({ type, mode: ctx.linker.fileMode, src, dest }, settle);
+      } else {
+        settle(undefined);
+      }
+    };
     for (const batch of dir.manifest.batches()) {
       for (let k = 0; k < batch.md5.length; k++) {
-        const lacking = place(batch.md5[k]!, batch.relpath[k]!);
-        if (lacking !== undefined) return lacking;
-        const turn = ctx.progress.tick();
+        const md5 = batch.md5[k]!;
+        const rel = batch.relpath[k]!;
+        const cut = rel.lastIndexOf("/");
+        if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
+        job.src.push(ctx.cache.objectPath(md5, scheme));
+        job.dest.push(`${temp}/${rel}`);
+        job.rel.push(rel);
+        job.md5.push(md5);
+        if (job.src.length < JOB_FILES) continue;
+        dispatch();
+        if (missing !== undefined) return missing;
+        const turn = ctx.progress.turn();
         if (turn !== undefined) await turn;
       }
     }
+    dispatch();
+    await helper.settle();
+    if (missing !== undefined) return missing;
     await ctx.progress.drain();
     if (missing !== undefined) return missing;
     try {
@@ -94,8 +139,21 @@ export async function writeFresh(
     ctx.guard.forget(out.path);
     return undefined;
   } finally {
+    // The helper must be done writing into the folder before it is removed.
+    await helper.settle().catch(() => undefined);
+    helper.close();
     if (!renamed) rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/** Files per job: the helper holds a few, enough work to last between two turns of the main loop. */
+const JOB_FILES = 512;
+
+/** Below this many files a helper thread would cost more to start than it saves. */
+const HELPER_AT = 4096;
+
+function newJob() {
+  return { src: [] as string[], dest: [] as string[], rel: [] as string[], md5: [] as string[] };
 }
 
 /** Creates `rel` (and the levels above it) inside the fresh folder `root`, once each. */

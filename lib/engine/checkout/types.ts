@@ -47,4 +47,6 @@ export interface CheckoutResult {
   readonly skipped: string[];
   /** Files written, by the link type that made them. */
   readonly linked: Record<LinkType, number>;
+  /** How many of them the helper thread of a big new directory output made. */
+  readonly helperFiles: number;
 }

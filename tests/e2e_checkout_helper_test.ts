@@ -1,0 +1,134 @@
+/**
+ * On the binary: a new directory output big enough for the checkout's
+ * helper thread (≥ 4096 files) is written by both threads, byte for byte,
+ * as copies or as hard links of the cache; objects the native path must
+ * not trust still go through the checks of the node:fs path.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import {
+  buildScaleRepo,
+  gitEnv,
+  scaleFileBytes,
+  scaleRelpath,
+  setLocalRemote,
+} from "./helpers/scale_repo.ts";
+import { DXP_BIN, run } from "./helpers/tmp.ts";
+
+const FILES = 6000;
+const env = { ...gitEnv(), NO_COLOR: "1" };
+
+function scratchDir(prefix: string): string {
+  const base = existsSync("/dev/shm") ? "/dev/shm" : process.env["TMPDIR"] ?? "/tmp";
+  return mkdtempSync(join(base, prefix));
+}
+
+function remove(dir: string): void {
+  run("chmod", ["-R", "u+w", dir]);
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function objectPath(repo: string, bytes: Uint8Array): string {
+  const md5 = createHash("md5").update(bytes).digest("hex");
+  return join(repo, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
+}
+
+/** How many files `dxp -v` says the second thread wrote. */
+function helperFiles(stderr: string): number {
+  const m = /checkout: (\d+) files written by a second thread/.exec(stderr);
+  return m === null ? 0 : Number(m[1]);
+}
+
+/** No build folder of an interrupted or failed checkout is left beside the output. */
+function buildFolders(repo: string): string[] {
+  return readdirSync(repo).filter((n) => /^\.data\.[A-Za-z0-9_-]{22}\.tmp$/.test(n));
+}
+
+for (const type of ["copy", "hardlink"] as const) {
+  Deno.test(`dxp checkout (cache.type ${type}) of ${FILES} new files: both threads write, byte for byte`, () => {
+    const dir = scratchDir("dxp-helper-");
+    try {
+      const s = buildScaleRepo(join(dir, "sample"), FILES);
+      setLocalRemote(s.repo, join(dir, "remote"), type);
+      const r = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, "A       data/\n");
+      const byHelper = helperFiles(r.stderr);
+      assert.ok(byHelper > 0 && byHelper < FILES, `${byHelper} files by the second thread`);
+
+      const data = join(s.repo, "data");
+      const names = readdirSync(data, { recursive: true }).filter((n) =>
+        String(n).endsWith(".txt")
+      );
+      assert.equal(names.length, FILES);
+      const fileMode = 0o666 & ~process.umask();
+      for (let i = 0; i < FILES; i++) {
+        const path = join(data, ...scaleRelpath(i, 1000).split("/"));
+        const bytes = scaleFileBytes(i, 64);
+        assert.deepEqual(new Uint8Array(readFileSync(path)), bytes, path);
+        const st = lstatSync(path);
+        const cacheIno = lstatSync(objectPath(s.repo, bytes)).ino;
+        if (type === "hardlink") assert.equal(st.ino, cacheIno, `${path} is the cache object`);
+        else {
+          assert.notEqual(st.ino, cacheIno, `${path} is a copy`);
+          assert.equal(st.mode & 0o777, fileMode, `${path} mode`);
+        }
+      }
+      assert.deepEqual(buildFolders(s.repo), []);
+
+      // The stamps both threads recorded make the next run a no-op that writes nothing.
+      const inodes = lstatSync(join(data, "c0005", "f0005999.txt")).ino;
+      const again = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
+      assert.equal(again.code, 0, again.stderr);
+      assert.equal(again.stdout, "");
+      assert.equal(helperFiles(again.stderr), 0);
+      assert.equal(lstatSync(join(data, "c0005", "f0005999.txt")).ino, inodes);
+    } finally {
+      remove(dir);
+    }
+  });
+}
+
+Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed and used, a corrupt one fails the output with nothing written", () => {
+  const dir = scratchDir("dxp-helper-trust-");
+  try {
+    const s = buildScaleRepo(join(dir, "sample"), FILES);
+    setLocalRemote(s.repo, join(dir, "remote"), "copy");
+    // Deep in the output, so the second thread meets them.
+    const loose = objectPath(s.repo, scaleFileBytes(4321, 64));
+    chmodSync(loose, 0o644);
+    const ok = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.ok(helperFiles(ok.stderr) > 0);
+    assert.deepEqual(
+      new Uint8Array(readFileSync(join(s.repo, "data", "c0004", "f0004321.txt"))),
+      scaleFileBytes(4321, 64),
+    );
+    assert.equal(lstatSync(loose).mode & 0o777, 0o444, "checked, then protected as DVC does");
+
+    remove(join(s.repo, "data"));
+    const corrupt = objectPath(s.repo, scaleFileBytes(5555, 64));
+    chmodSync(corrupt, 0o644);
+    writeFileSync(corrupt, "not what the manifest says\n");
+    const bad = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /data/);
+    assert.equal(existsSync(join(s.repo, "data")), false, "no half output");
+    assert.deepEqual(buildFolders(s.repo), []);
+    assert.equal(existsSync(corrupt), false, "the corrupt object is dropped from the cache");
+  } finally {
+    remove(dir);
+  }
+});

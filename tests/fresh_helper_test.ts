@@ -1,0 +1,248 @@
+/**
+ * The native placement of files into a fresh folder (copies with O_EXCL and
+ * hard links through libc), in jobs, on the main thread and in the helper
+ * thread: what it makes, the stamps it reports, and every case it must
+ * leave to node:fs without leaving anything behind.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { FreshHelper } from "../lib/cache/fresh_helper.ts";
+import { type FreshJob, type FreshOutcome, runFreshJob } from "../lib/cache/fresh_job.ts";
+import { nativeFreshAvailable } from "../lib/cache/place_fresh_native.ts";
+
+const MODE = 0o644 & ~process.umask();
+
+function scratch(): { root: string; cache: string; out: string } {
+  const root = mkdtempSync(join(tmpdir(), "dxp-fresh-"));
+  const cache = join(root, "cache");
+  const out = join(root, "out");
+  mkdirSync(cache);
+  mkdirSync(out);
+  return { root, cache, out };
+}
+
+function cleanup(root: string): void {
+  rmSync(root, { recursive: true, force: true });
+}
+
+/** A trusted (0444) cache object with `bytes`. */
+function object(cache: string, name: string, bytes: string | Uint8Array, mode = 0o444): string {
+  const path = join(cache, name);
+  writeFileSync(path, bytes);
+  chmodSync(path, mode);
+  return path;
+}
+
+function stampOf(outcome: FreshOutcome, i: number) {
+  return {
+    ino: outcome.stamps[3 * i],
+    mtimeMs: outcome.stamps[3 * i + 1],
+    size: outcome.stamps[3 * i + 2],
+  };
+}
+
+/** The stamp of `path` from GNU stat: Deno's node:fs has mtimes to the millisecond only. */
+function lstamp(path: string) {
+  const stat = spawnSync("stat", ["-c", "%i %s %.9Y", "--", path], { encoding: "utf8" });
+  assert.equal(stat.status, 0, stat.stderr);
+  const [ino, size, mtime] = stat.stdout.trim().split(" ");
+  return { ino: Number(ino), mtimeMs: Number(mtime) * 1000, size: Number(size) };
+}
+
+Deno.test("native placement is available on this Linux (else every test below proves nothing)", () => {
+  assert.equal(nativeFreshAvailable(), process.platform === "linux");
+});
+
+Deno.test("runFreshJob copies trusted objects into new files with the mode asked and reports their stamps", () => {
+  const { root, cache, out } = scratch();
+  try {
+    const big = new Uint8Array(200_000).map((_, i) => i % 251);
+    const job: FreshJob = {
+      type: "copy",
+      mode: MODE,
+      src: [
+        object(cache, "a", "alpha\n"),
+        object(cache, "empty", ""),
+        object(cache, "big", big),
+      ],
+      dest: [join(out, "a.txt"), join(out, "empty"), join(out, "big.bin")],
+    };
+    const outcome = runFreshJob(job);
+    assert.deepEqual([...outcome.placed], [1, 1, 1]);
+    assert.equal(readFileSync(join(out, "a.txt"), "utf8"), "alpha\n");
+    assert.equal(readFileSync(join(out, "empty")).length, 0);
+    assert.deepEqual(new Uint8Array(readFileSync(join(out, "big.bin"))), big);
+    job.dest.forEach((dest, i) => {
+      const st = lstatSync(dest);
+      assert.equal(st.mode & 0o777, MODE, dest);
+      assert.notEqual(st.ino, lstatSync(job.src[i]!).ino, "a copy, not a link");
+      assert.deepEqual(stampOf(outcome, i), lstamp(dest), `stamp of ${dest}`);
+    });
+  } finally {
+    cleanup(root);
+  }
+});
+
+Deno.test("runFreshJob hard-links trusted objects and reports the object's stamp", () => {
+  const { root, cache, out } = scratch();
+  try {
+    const src = object(cache, "a", "alpha\n");
+    const outcome = runFreshJob({
+      type: "hardlink",
+      mode: MODE,
+      src: [src],
+      dest: [join(out, "a")],
+    });
+    assert.deepEqual([...outcome.placed], [1]);
+    assert.equal(lstatSync(join(out, "a")).ino, lstatSync(src).ino);
+    assert.deepEqual(stampOf(outcome, 0), lstamp(src));
+  } finally {
+    cleanup(root);
+  }
+});
+
+Deno.test("runFreshJob leaves to node:fs, with nothing made, every object it must not trust and every file it cannot make", () => {
+  const { root, cache, out } = scratch();
+  try {
+    const good = object(cache, "good", "good\n");
+    const unprotected = object(cache, "loose", "loose\n", 0o644);
+    const tooBig = object(cache, "huge", new Uint8Array(1024 * 1024 + 1));
+    const empty = object(cache, "empty", "");
+    symlinkSync(good, join(cache, "link"));
+    mkdirSync(join(cache, "folder"));
+    writeFileSync(join(out, "taken"), "someone else's\n");
+    const cases: [string, string, FreshJob["type"]][] = [
+      [unprotected, "copy of an unprotected object", "copy"],
+      [unprotected, "link to an unprotected object", "hardlink"],
+      [tooBig, "copy of an object over 1 MiB", "copy"],
+      [empty, "link to an empty object (the inode's link limit)", "hardlink"],
+      [join(cache, "missing"), "missing object", "copy"],
+      [join(cache, "missing"), "missing object linked", "hardlink"],
+      [join(cache, "link"), "symlink in the cache", "copy"],
+      [join(cache, "link"), "symlink in the cache linked", "hardlink"],
+      [join(cache, "folder"), "folder in the cache", "copy"],
+      [good, "path with a NUL", "copy"],
+    ];
+    for (const [src, label, type] of cases) {
+      const dest = label.includes("NUL") ? join(out, "a\0b") : join(out, "x");
+      const outcome = runFreshJob({ type, mode: MODE, src: [src], dest: [dest] });
+      assert.deepEqual([...outcome.placed], [0], label);
+      assert.deepEqual(readdirSync(out).sort(), ["taken"], `${label}: nothing left`);
+    }
+    for (const type of ["copy", "hardlink"] as const) {
+      const outcome = runFreshJob({ type, mode: MODE, src: [good], dest: [join(out, "taken")] });
+      assert.deepEqual([...outcome.placed], [0], `${type} over an existing file`);
+      assert.equal(readFileSync(join(out, "taken"), "utf8"), "someone else's\n");
+    }
+    // A missing folder for the new file: not made, nothing left.
+    const outcome = runFreshJob({
+      type: "copy",
+      mode: MODE,
+      src: [good],
+      dest: [join(out, "no/x")],
+    });
+    assert.deepEqual([...outcome.placed], [0]);
+    assert.deepEqual(readdirSync(out).sort(), ["taken"]);
+  } finally {
+    cleanup(root);
+  }
+});
+
+/** Waits (bounded) until the helper thread has started. */
+async function started(helper: FreshHelper): Promise<void> {
+  for (let i = 0; i < 500 && !helper.threaded; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.ok(helper.threaded, "the helper thread started");
+}
+
+Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest run here; settle waits for all", async () => {
+  const { root, cache, out } = scratch();
+  const helper = FreshHelper.start(true);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    await started(helper);
+    const byHelper: boolean[] = [];
+    const placed: number[] = [];
+    for (let j = 0; j < 10; j++) {
+      const dest = Array.from({ length: 50 }, (_, i) => join(out, `f${j}-${i}`));
+      helper.submit({ type: "copy", mode: MODE, src: dest.map(() => src), dest }, (o, by) => {
+        byHelper.push(by);
+        placed.push(o.placed.reduce((a, b) => a + b, 0));
+      });
+    }
+    await helper.settle();
+    assert.equal(byHelper.length, 10, "every job answered once");
+    assert.deepEqual(placed, Array(10).fill(50));
+    // At most four wait in the helper; the others ran on this thread at once.
+    assert.equal(byHelper.filter((b) => b).length, 4);
+    assert.equal(readdirSync(out).length, 500);
+    for (const name of readdirSync(out)) {
+      assert.equal(readFileSync(join(out, name), "utf8"), "alpha\n");
+    }
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
+
+Deno.test("FreshHelper: an error in a job's callback is thrown by settle after every job sent is answered", async () => {
+  const { root, cache, out } = scratch();
+  const helper = FreshHelper.start(true);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    await started(helper);
+    let answered = 0;
+    for (let j = 0; j < 3; j++) {
+      const dest = [join(out, `f${j}`)];
+      helper.submit({ type: "copy", mode: MODE, src: [src], dest }, () => {
+        answered++;
+        if (j === 0) throw new Error("bad stamp");
+      });
+    }
+    await assert.rejects(helper.settle(), /bad stamp/);
+    assert.equal(answered, 3, "the jobs already sent were all answered first");
+    assert.throws(
+      () =>
+        helper.submit({ type: "copy", mode: MODE, src: [src], dest: [join(out, "g")] }, () => {}),
+      /bad stamp/,
+    );
+    assert.deepEqual(readdirSync(out).sort(), ["f0", "f1", "f2"]);
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
+
+Deno.test("FreshHelper without a thread runs every job at once on this thread", async () => {
+  const { root, cache, out } = scratch();
+  const helper = FreshHelper.start(false);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    let seen: boolean | undefined;
+    helper.submit({ type: "copy", mode: MODE, src: [src], dest: [join(out, "a")] }, (_, by) => {
+      seen = by;
+    });
+    assert.equal(seen, false, "answered before submit returned");
+    assert.equal(helper.threaded, false);
+    await helper.settle();
+    assert.equal(readFileSync(join(out, "a"), "utf8"), "alpha\n");
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
