@@ -21,7 +21,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { FreshHelper } from "../lib/cache/fresh_helper.ts";
-import { type FreshJob, type FreshOutcome, runFreshJob } from "../lib/cache/fresh_job.ts";
+import {
+  type FreshJob,
+  type FreshOutcome,
+  packFreshJob,
+  runFreshJob,
+  unpackFreshJob,
+} from "../lib/cache/fresh_job.ts";
 import { nativeFreshAvailable } from "../lib/cache/place_fresh_native.ts";
 
 const MODE = 0o644 & ~process.umask();
@@ -53,6 +59,20 @@ function stampOf(outcome: FreshOutcome, i: number) {
     mtimeMs: outcome.stamps[3 * i + 1],
     size: outcome.stamps[3 * i + 2],
   };
+}
+
+/** Stamps equal as the state compares them: mtimes to the microsecond (doubles of ms differ in the last bit). */
+function assertSameStamp(
+  got: { ino?: number; mtimeMs?: number; size?: number },
+  want: { ino: number; mtimeMs: number; size: number },
+  label: string,
+): void {
+  assert.equal(got.ino, want.ino, `${label}: ino`);
+  assert.equal(got.size, want.size, `${label}: size`);
+  assert.ok(
+    Math.abs(got.mtimeMs! - want.mtimeMs) < 0.001,
+    `${label}: mtime ${got.mtimeMs} vs ${want.mtimeMs}`,
+  );
 }
 
 /** The stamp of `path` from GNU stat: Deno's node:fs has mtimes to the millisecond only. */
@@ -90,7 +110,7 @@ Deno.test("runFreshJob copies trusted objects into new files with the mode asked
       const st = lstatSync(dest);
       assert.equal(st.mode & 0o777, MODE, dest);
       assert.notEqual(st.ino, lstatSync(job.src[i]!).ino, "a copy, not a link");
-      assert.deepEqual(stampOf(outcome, i), lstamp(dest), `stamp of ${dest}`);
+      assertSameStamp(stampOf(outcome, i), lstamp(dest), `stamp of ${dest}`);
     });
   } finally {
     cleanup(root);
@@ -109,7 +129,7 @@ Deno.test("runFreshJob hard-links trusted objects and reports the object's stamp
     });
     assert.deepEqual([...outcome.placed], [1]);
     assert.equal(lstatSync(join(out, "a")).ino, lstatSync(src).ino);
-    assert.deepEqual(stampOf(outcome, 0), lstamp(src));
+    assertSameStamp(stampOf(outcome, 0), lstamp(src), "stamp of the link");
   } finally {
     cleanup(root);
   }
@@ -157,6 +177,36 @@ Deno.test("runFreshJob leaves to node:fs, with nothing made, every object it mus
     });
     assert.deepEqual([...outcome.placed], [0]);
     assert.deepEqual(readdirSync(out).sort(), ["taken"]);
+  } finally {
+    cleanup(root);
+  }
+});
+
+Deno.test("a job packed for the helper thread unpacks to the same lists; a NUL in a path makes it place nothing", () => {
+  const job: FreshJob = {
+    type: "hardlink",
+    mode: MODE,
+    src: ["/c/files/md5/ab/cd", "/c/files/md5/ef/01"],
+    dest: ["/w/.data.x.tmp/a b/é.txt", "/w/.data.x.tmp/c"],
+  };
+  assert.deepEqual(unpackFreshJob(packFreshJob(job)), job);
+  const one: FreshJob = { ...job, src: [job.src[0]!], dest: [job.dest[0]!] };
+  assert.deepEqual(unpackFreshJob(packFreshJob(one)), one);
+
+  const { root, cache, out } = scratch();
+  try {
+    const src = object(cache, "a", "alpha\n");
+    const bad = unpackFreshJob(
+      packFreshJob({
+        type: "copy",
+        mode: MODE,
+        src: [src, src],
+        dest: [join(out, "a\0b"), join(out, "c")],
+      }),
+    );
+    assert.equal(bad.src.length, 2);
+    assert.deepEqual([...runFreshJob(bad).placed], [0, 0]);
+    assert.deepEqual(readdirSync(out), []);
   } finally {
     cleanup(root);
   }

@@ -1,5 +1,5 @@
 import { StoreError } from "../errors/mod.ts";
-import { type FreshJob, type FreshOutcome, runFreshJob } from "./fresh_job.ts";
+import { type FreshJob, type FreshOutcome, packFreshJob, runFreshJob } from "./fresh_job.ts";
 import { nativeFreshAvailable } from "./place_fresh_native.ts";
 
 /** Jobs the helper may hold at once: enough that it never waits for the main thread's next turn. */
@@ -51,7 +51,7 @@ export class FreshHelper {
     this.#throwIfFailed();
     if (this.threaded && this.#waiting.length < MAX_QUEUED) {
       this.#waiting.push(done);
-      this.#worker!.postMessage(job);
+      this.#worker!.postMessage(packFreshJob(job));
       return;
     }
     done(runFreshJob(job), false);

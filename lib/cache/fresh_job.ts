@@ -23,6 +23,39 @@ export interface FreshOutcome {
   readonly stamps: Float64Array<ArrayBuffer>;
 }
 
+/**
+ * A {@link FreshJob} as sent to the helper thread: each list as one string,
+ * NUL-separated (no path holds a NUL). Copying two strings into the other
+ * thread costs a fraction of copying a thousand.
+ */
+export interface PackedFreshJob {
+  readonly type: NativeFreshType;
+  readonly mode: number;
+  readonly count: number;
+  readonly src: string;
+  readonly dest: string;
+}
+
+export function packFreshJob(job: FreshJob): PackedFreshJob {
+  const { type, mode } = job;
+  return { type, mode, count: job.src.length, src: job.src.join("\0"), dest: job.dest.join("\0") };
+}
+
+/**
+ * The job packed by {@link packFreshJob}. Should a path hold a NUL after
+ * all, the lists no longer have `count` entries: the job then places
+ * nothing, and the main thread's node:fs path refuses that path.
+ */
+export function unpackFreshJob(job: PackedFreshJob): FreshJob {
+  const src = job.src.split("\0");
+  const dest = job.dest.split("\0");
+  if (src.length !== job.count || dest.length !== job.count) {
+    const none = Array<string>(job.count).fill("");
+    return { type: job.type, mode: job.mode, src: none, dest: none };
+  }
+  return { type: job.type, mode: job.mode, src, dest };
+}
+
 export function runFreshJob(job: FreshJob): FreshOutcome {
   const n = job.src.length;
   const placed = new Uint8Array(n);
