@@ -63,7 +63,7 @@ function stampOf(outcome: FreshOutcome, i: number) {
 
 /** Stamps equal as the state compares them: mtimes to the microsecond (doubles of ms differ in the last bit). */
 function assertSameStamp(
-  got: { ino?: number; mtimeMs?: number; size?: number },
+  got: { ino: number | undefined; mtimeMs: number | undefined; size: number | undefined },
   want: { ino: number; mtimeMs: number; size: number },
   label: string,
 ): void {
