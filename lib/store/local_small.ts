@@ -14,6 +14,7 @@ import process from "node:process";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
 import { checkWrittenDigest, tempNameFor } from "./local_write.ts";
+import { readProtectedNative, readSmallNative, writeNewNative } from "./local_small_native.ts";
 
 /**
  * Files up to this size are copied with a few synchronous system calls
@@ -43,6 +44,8 @@ export function readSmallSync(
   sizeHint?: number,
 ): Uint8Array | undefined {
   if (sizeHint !== undefined && sizeHint > SMALL_FILE) return undefined;
+  const quick = readSmallNative(path, SMALL_FILE, sizeHint);
+  if (quick !== undefined) return quick === "large" ? undefined : quick;
   let fd: number;
   try {
     fd = openSync(path, "r");
@@ -115,6 +118,8 @@ export function writeSmallSync(
   // stays writable): no chmod per file. Otherwise chmod restores it exactly.
   const mode = options.fileMode ?? 0o666;
   const needsChmod = options.fileMode !== undefined && !umaskKeeps(options.fileMode);
+  // In a hidden folder nothing needs a temp name: the common case through libc.
+  if (options.inPlace && !needsChmod && writeNewNative(temp, bytes, mode)) return;
   let fd: number;
   try {
     try {
@@ -175,6 +180,8 @@ export type ProtectedRead = Uint8Array | "missing" | "other";
  * other error). The bytes are valid only until the next call.
  */
 export function readProtectedSmallSync(path: string): ProtectedRead {
+  const quick = readProtectedNative(path, SMALL_FILE);
+  if (quick !== undefined) return quick;
   let fd: number;
   try {
     fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);

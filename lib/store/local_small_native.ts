@@ -1,0 +1,109 @@
+import { unlinkSync } from "node:fs";
+import {
+  AT_FDCWD,
+  CPath,
+  libc,
+  O_CLOEXEC,
+  O_CREAT,
+  O_EXCL,
+  O_NOFOLLOW,
+  O_RDONLY,
+  O_WRONLY,
+} from "../util/libc.ts";
+import { isRegularFile, quickFstat } from "../util/quick_lstat.ts";
+
+/**
+ * The common case of local_small.ts's synchronous reads and writes through
+ * libc: a push or pull of 200,000 small objects makes seven file calls per
+ * object, and node:fs's cost per call is a good part of the run. Each
+ * function does only what succeeds at once; on any failure it undoes what it
+ * did and returns undefined, and the caller does the same through node:fs,
+ * which meets the same condition and reports it as it always has. So no
+ * error is decided here.
+ */
+
+const path = new CPath();
+let buffer = new Uint8Array(64 * 1024 + 1);
+
+/** A trusted cache object (regular, 0444, ≤ `limit` bytes), whole; undefined when node:fs must look. */
+export function readProtectedNative(file: string, limit: number): Uint8Array | undefined {
+  if (libc === undefined || !path.set(file)) return undefined;
+  const fd = libc.openat(AT_FDCWD, path.bytes, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    const info = quickFstat(fd);
+    if (!isRegularFile(info) || (info.mode & 0o7777) !== 0o444 || info.size > limit) {
+      return undefined;
+    }
+    return readWhole(fd, info.size);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * A file of at most `limit` bytes whole (`size` when the caller knows it),
+ * or "large" for a bigger one; undefined when node:fs must read it (also
+ * for one that grew past `size`).
+ */
+export function readSmallNative(
+  file: string,
+  limit: number,
+  size?: number,
+): Uint8Array | "large" | undefined {
+  if (libc === undefined || !path.set(file)) return undefined;
+  const fd = libc.openat(AT_FDCWD, path.bytes, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return undefined;
+  try {
+    const expected = size ?? quickFstat(fd).size;
+    if (expected > limit) return "large";
+    return readWhole(fd, expected);
+  } finally {
+    libc.close(fd);
+  }
+}
+
+/**
+ * Makes `file` (which must not exist: O_EXCL) with `bytes` and `mode`.
+ * True when done; false with nothing left behind otherwise.
+ */
+export function writeNewNative(file: string, bytes: Uint8Array, mode: number): boolean {
+  if (libc === undefined || !path.set(file)) return false;
+  const fd = libc.openat(AT_FDCWD, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) return false;
+  let written = true;
+  let offset = 0;
+  while (offset < bytes.length) {
+    const n = libc.write(fd, offset === 0 ? bytes : bytes.subarray(offset), bytes.length - offset);
+    if (n <= 0) {
+      written = false;
+      break;
+    }
+    offset += n;
+  }
+  // A failed close may be a failed write (NFS).
+  if (libc.close(fd) !== 0) written = false;
+  if (!written) {
+    try {
+      unlinkSync(file);
+    } catch { /* already gone */ }
+  }
+  return written;
+}
+
+/** `size` bytes of `fd` into the shared buffer (valid until the next read), or undefined when it has more. */
+function readWhole(fd: number, size: number): Uint8Array | undefined {
+  if (buffer.length < size + 1) buffer = new Uint8Array(size + 1);
+  let total = 0;
+  // One byte more than the size is asked for: reaching the size is the end.
+  for (;;) {
+    const want = size + 1 - total;
+    const n = libc!.read(fd, total === 0 ? buffer : buffer.subarray(total), want);
+    if (n < 0) return undefined;
+    if (n === 0) break;
+    total += n;
+    if (total > size) return undefined;
+    if (total === size) break;
+  }
+  return buffer.subarray(0, total);
+}
