@@ -10,10 +10,8 @@ import {
   chmodSync,
   existsSync,
   lstatSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
-  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -21,24 +19,16 @@ import process from "node:process";
 import {
   buildScaleRepo,
   gitEnv,
+  removeScaleDir,
   scaleFileBytes,
   scaleRelpath,
+  scaleScratchDir,
   setLocalRemote,
 } from "./helpers/scale_repo.ts";
 import { DXP_BIN, run } from "./helpers/tmp.ts";
 
 const FILES = 6000;
 const env = { ...gitEnv(), NO_COLOR: "1" };
-
-function scratchDir(prefix: string): string {
-  const base = existsSync("/dev/shm") ? "/dev/shm" : process.env["TMPDIR"] ?? "/tmp";
-  return mkdtempSync(join(base, prefix));
-}
-
-function remove(dir: string): void {
-  run("chmod", ["-R", "u+w", dir]);
-  rmSync(dir, { recursive: true, force: true });
-}
 
 function objectPath(repo: string, bytes: Uint8Array): string {
   const md5 = createHash("md5").update(bytes).digest("hex");
@@ -58,7 +48,7 @@ function buildFolders(repo: string): string[] {
 
 for (const type of ["copy", "hardlink"] as const) {
   Deno.test(`dxp checkout (cache.type ${type}) of ${FILES} new files: both threads write, byte for byte`, () => {
-    const dir = scratchDir("dxp-helper-");
+    const dir = scaleScratchDir("dxp-helper-");
     try {
       const s = buildScaleRepo(join(dir, "sample"), FILES);
       setLocalRemote(s.repo, join(dir, "remote"), type);
@@ -96,13 +86,13 @@ for (const type of ["copy", "hardlink"] as const) {
       assert.equal(helperFiles(again.stderr), 0);
       assert.equal(lstatSync(join(data, "c0005", "f0005999.txt")).ino, inodes);
     } finally {
-      remove(dir);
+      removeScaleDir(dir);
     }
   });
 }
 
 Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed and used, a corrupt one fails the output with nothing written", () => {
-  const dir = scratchDir("dxp-helper-trust-");
+  const dir = scaleScratchDir("dxp-helper-trust-");
   try {
     const s = buildScaleRepo(join(dir, "sample"), FILES);
     setLocalRemote(s.repo, join(dir, "remote"), "copy");
@@ -118,7 +108,7 @@ Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed 
     );
     assert.equal(lstatSync(loose).mode & 0o777, 0o444, "checked, then protected as DVC does");
 
-    remove(join(s.repo, "data"));
+    removeScaleDir(join(s.repo, "data"));
     const corrupt = objectPath(s.repo, scaleFileBytes(5555, 64));
     chmodSync(corrupt, 0o644);
     writeFileSync(corrupt, "not what the manifest says\n");
@@ -129,6 +119,6 @@ Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed 
     assert.deepEqual(buildFolders(s.repo), []);
     assert.equal(existsSync(corrupt), false, "the corrupt object is dropped from the cache");
   } finally {
-    remove(dir);
+    removeScaleDir(dir);
   }
 });

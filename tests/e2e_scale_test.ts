@@ -8,32 +8,23 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
   buildScaleRepo,
   cloneScaleRepo,
   gitEnv,
+  removeScaleDir,
   scaleFileBytes,
   scaleRelpath,
+  scaleScratchDir,
   setLocalRemote,
 } from "./helpers/scale_repo.ts";
 import { DXP_BIN, run } from "./helpers/tmp.ts";
 
 const FILES = 200_000;
 const MAX_RSS_MB = 200;
-
-/** A scratch folder on tmpfs when there is one (64-byte files cost a page each there, not a block). */
-function scratchDir(prefix: string): string {
-  const base = existsSync("/dev/shm") ? "/dev/shm" : process.env["TMPDIR"] ?? "/tmp";
-  return mkdtempSync(join(base, prefix));
-}
-
-function remove(dir: string): void {
-  run("chmod", ["-R", "u+w", dir]);
-  rmSync(dir, { recursive: true, force: true });
-}
 
 const env = { ...gitEnv(), NO_COLOR: "1" };
 
@@ -82,7 +73,7 @@ Deno.test(`dxp exp push, fresh-clone exp pull and checkout of ${FILES} files sta
     console.warn("skipped: GNU time (/usr/bin/time) is not installed");
     return;
   }
-  const dir = scratchDir("dxp-scale-");
+  const dir = scaleScratchDir("dxp-scale-");
   try {
     const s = buildScaleRepo(join(dir, "sample"), FILES);
     const remote = join(dir, "remote");
@@ -122,13 +113,13 @@ Deno.test(`dxp exp push, fresh-clone exp pull and checkout of ${FILES} files sta
     assert.equal(status.out, "Cache and remote 'store' are in sync.\n");
     assert.ok(status.rssMb <= MAX_RSS_MB, `status -c peaked at ${status.rssMb.toFixed(0)} MB`);
   } finally {
-    remove(dir);
+    removeScaleDir(dir);
   }
 });
 
 Deno.test("dxp checkout killed while it builds a new directory output leaves no half-written file under a real name; the rerun completes", async () => {
   const files = 20_000;
-  const dir = scratchDir("dxp-scale-kill-");
+  const dir = scaleScratchDir("dxp-scale-kill-");
   try {
     const s = buildScaleRepo(join(dir, "sample"), files);
     setLocalRemote(s.repo, join(dir, "remote"));
@@ -155,7 +146,7 @@ Deno.test("dxp checkout killed while it builds a new directory output leaves no 
       }
       child.kill("SIGKILL");
       await exited;
-      if (existsSync(data)) remove(data);
+      if (existsSync(data)) removeScaleDir(data);
       else caught = building() !== undefined;
     }
     assert.ok(caught, "the checkout was never caught half-way");
@@ -172,6 +163,6 @@ Deno.test("dxp checkout killed while it builds a new directory output leaves no 
     assert.equal(building(), undefined, "the leftover folder was removed");
     assert.ok(statSync(data).isDirectory());
   } finally {
-    remove(dir);
+    removeScaleDir(dir);
   }
 });

@@ -11,6 +11,8 @@ import {
   O_NOFOLLOW,
   O_RDONLY,
   O_WRONLY,
+  readExpected,
+  writeAll,
 } from "../util/libc.ts";
 import { isRegularFile, quickFstat, quickLstat } from "../util/quick_lstat.ts";
 
@@ -66,13 +68,15 @@ function copyFresh(dest: string, mode: number): boolean {
     if (!isRegularFile(info) || !isProtectedMode(info.mode) || info.size > SMALL_FILE) {
       return false;
     }
-    const length = readWhole(from, info.size);
+    if (buffer.length < info.size + 1) buffer = new Uint8Array(info.size + 1);
+    // A file that grew past its size is no trusted object: the node:fs path sorts it out.
+    const length = readExpected(c, from, buffer, info.size);
     if (length < 0) return false;
     const to = c.openat(AT_FDCWD, destPath.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (to < 0) return false;
     let placed = false;
     try {
-      if (writeWhole(to, length)) {
+      if (writeAll(c, to, buffer, length)) {
         const made = quickFstat(to);
         madeStamp.ino = made.ino;
         madeStamp.mtimeMs = made.mtimeMs;
@@ -103,32 +107,6 @@ function linkFresh(src: string): boolean {
   madeStamp.mtimeMs = info.mtimeMs;
   madeStamp.size = info.size;
   return libc!.linkat(AT_FDCWD, srcPath.bytes, AT_FDCWD, destPath.bytes, 0) === 0;
-}
-
-/** Reads the file behind `fd` (about `size` bytes) into {@link buffer}; its length, or -1. */
-function readWhole(fd: number, size: number): number {
-  if (buffer.length < size + 1) buffer = new Uint8Array(Math.max(size + 1, buffer.length * 2));
-  let total = 0;
-  // Room for one byte more than the size: a short read is the end. A file
-  // that grew past it is no trusted object; the node:fs path sorts it out.
-  while (total < buffer.length) {
-    const want = buffer.length - total;
-    const n = libc!.read(fd, total === 0 ? buffer : buffer.subarray(total), want);
-    if (n < 0) return -1;
-    total += n;
-    if (n < want) return total;
-  }
-  return -1;
-}
-
-function writeWhole(fd: number, length: number): boolean {
-  let offset = 0;
-  while (offset < length) {
-    const n = libc!.write(fd, offset === 0 ? buffer : buffer.subarray(offset), length - offset);
-    if (n <= 0) return false;
-    offset += n;
-  }
-  return true;
 }
 
 function removeQuietly(path: string): void {

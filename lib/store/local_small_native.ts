@@ -9,6 +9,8 @@ import {
   O_NOFOLLOW,
   O_RDONLY,
   O_WRONLY,
+  readExpected,
+  writeAll,
 } from "../util/libc.ts";
 import { isRegularFile, quickFstat } from "../util/quick_lstat.ts";
 
@@ -71,16 +73,7 @@ export function writeNewNative(file: string, bytes: Uint8Array, mode: number): b
   if (libc === undefined || !path.set(file)) return false;
   const fd = libc.openat(AT_FDCWD, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return false;
-  let written = true;
-  let offset = 0;
-  while (offset < bytes.length) {
-    const n = libc.write(fd, offset === 0 ? bytes : bytes.subarray(offset), bytes.length - offset);
-    if (n <= 0) {
-      written = false;
-      break;
-    }
-    offset += n;
-  }
+  let written = writeAll(libc, fd, bytes, bytes.length);
   // A failed close may be a failed write (NFS).
   if (libc.close(fd) !== 0) written = false;
   if (!written) {
@@ -94,16 +87,6 @@ export function writeNewNative(file: string, bytes: Uint8Array, mode: number): b
 /** `size` bytes of `fd` into the shared buffer (valid until the next read), or undefined when it has more. */
 function readWhole(fd: number, size: number): Uint8Array | undefined {
   if (buffer.length < size + 1) buffer = new Uint8Array(size + 1);
-  let total = 0;
-  // One byte more than the size is asked for: reaching the size is the end.
-  for (;;) {
-    const want = size + 1 - total;
-    const n = libc!.read(fd, total === 0 ? buffer : buffer.subarray(total), want);
-    if (n < 0) return undefined;
-    if (n === 0) break;
-    total += n;
-    if (total > size) return undefined;
-    if (total === size) break;
-  }
-  return buffer.subarray(0, total);
+  const length = readExpected(libc!, fd, buffer, size);
+  return length < 0 ? undefined : buffer.subarray(0, length);
 }

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { serializeDirManifest } from "../../lib/dvc/dir_manifest.ts";
@@ -129,4 +129,16 @@ export function cloneScaleRepo(s: ScaleRepo, dest: string, remote: string): stri
   git(s.root, ["clone", "-q", s.originGit, dest]);
   setLocalRemote(dest, remote);
   return dest;
+}
+
+/** A scratch folder on tmpfs when there is one (64-byte files cost a page each there, not a block). */
+export function scaleScratchDir(prefix: string): string {
+  const base = existsSync("/dev/shm") ? "/dev/shm" : process.env["TMPDIR"] ?? "/tmp";
+  return mkdtempSync(join(base, prefix));
+}
+
+/** Removes a scratch tree, read-only folders (a protected cache) included. */
+export function removeScaleDir(dir: string): void {
+  spawnSync("chmod", ["-R", "u+w", dir]);
+  rmSync(dir, { recursive: true, force: true });
 }
