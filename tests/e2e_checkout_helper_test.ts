@@ -10,6 +10,7 @@ import {
   chmodSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   writeFileSync,
@@ -26,6 +27,7 @@ import {
   setLocalRemote,
 } from "./helpers/scale_repo.ts";
 import { DXP_BIN, run } from "./helpers/tmp.ts";
+import { isRoot } from "./helpers/unprivileged.ts";
 
 const FILES = 6000;
 const env = { ...gitEnv(), NO_COLOR: "1" };
@@ -119,6 +121,56 @@ Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed 
     assert.deepEqual(buildFolders(s.repo), []);
     assert.equal(existsSync(corrupt), false, "the corrupt object is dropped from the cache");
   } finally {
+    removeScaleDir(dir);
+  }
+});
+
+Deno.test("dxp checkout of a big new output onto a disk that fills up: one clear error, nothing half there; after room is made the rerun completes", () => {
+  if (!isRoot()) {
+    console.warn("skipped: mounting a small tmpfs needs root");
+    return;
+  }
+  const dir = scaleScratchDir("dxp-helper-full-");
+  const disk = join(dir, "disk");
+  mkdirSync(disk);
+  // Room for about 4,500 of the 6,000 files (a page each): full well after the second thread starts.
+  assert.equal(run("mount", ["-t", "tmpfs", "-o", "size=18m", "tmpfs", disk]).code, 0);
+  try {
+    const s = buildScaleRepo(join(dir, "sample"), FILES);
+    // The work tree on the small disk, the cache where it was built.
+    const repo = join(disk, "repo");
+    assert.equal(run("git", ["clone", "-q", s.repo, repo], { env }).code, 0);
+    writeFileSync(
+      join(repo, ".dvc", "config.local"),
+      `[cache]\n    dir = ${join(s.repo, ".dvc", "cache")}\n    type = copy\n`,
+    );
+    const full = run(DXP_BIN, ["checkout"], { cwd: repo, env });
+    assert.equal(full.code, 255, full.stderr);
+    // Named by its place in the workspace, not in the folder being built (which is gone).
+    assert.match(
+      full.stderr,
+      /^ERROR: Failed to write 'data\/c\d{4}\/f\d{7}\.txt': no space left on the device \(ENOSPC\); free space or fix the file system and retry\.\n$/,
+    );
+    assert.equal(full.stderr.split("\n").length, 2, "one line");
+    assert.equal(existsSync(join(repo, "data")), false, "no half output");
+    assert.deepEqual(buildFolders(repo), [], "the folder being built is removed");
+
+    assert.equal(run("mount", ["-o", "remount,size=64m", disk]).code, 0);
+    const rerun = run(DXP_BIN, ["-v", "checkout"], { cwd: repo, env });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(rerun.stdout, "A       data/\n");
+    assert.ok(helperFiles(rerun.stderr) > 0);
+    for (const i of [0, 2999, 5999]) {
+      const path = join(repo, "data", ...scaleRelpath(i, 1000).split("/"));
+      assert.deepEqual(new Uint8Array(readFileSync(path)), scaleFileBytes(i, 64), path);
+    }
+    assert.equal(
+      readdirSync(join(repo, "data"), { recursive: true }).filter((n) => String(n).endsWith(".txt"))
+        .length,
+      FILES,
+    );
+  } finally {
+    run("umount", [disk]);
     removeScaleDir(dir);
   }
 });

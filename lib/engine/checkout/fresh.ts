@@ -2,7 +2,8 @@ import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { FreshHelper } from "../../cache/fresh_helper.ts";
 import type { FreshOutcome } from "../../cache/fresh_job.ts";
 import type { NativeFreshType } from "../../cache/place_fresh_native.ts";
-import { DxpError, ExitCode } from "../../errors/mod.ts";
+import { DxpError, ExitCode, StoreError } from "../../errors/mod.ts";
+import { errnoCode, storeErrorFromErrno } from "../../store/errors.ts";
 import { uniqueTempStem } from "../../store/local_write.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
 import type { Applied, ApplyContext, Ticker } from "./apply.ts";
@@ -47,9 +48,14 @@ export async function writeFresh(
     const place = (md5: string, rel: string): string | undefined => {
       const dest = `${temp}/${rel}`;
       const src = ctx.cache.objectPath(md5, scheme);
-      const placed = ctx.linker.placeSync(src, dest, { oid: md5, scheme, fresh: true });
-      if (placed === "missing") return md5;
       const path = `${out.path}/${rel}`;
+      let placed;
+      try {
+        placed = ctx.linker.placeSync(src, dest, { oid: md5, scheme, fresh: true });
+      } catch (error) {
+        throw namedForWorkspace(path, error);
+      }
+      if (placed === "missing") return md5;
       if (placed !== "large") {
         ctx.applied.linked[placed.type]++;
         if (placed.ino >= 0) ctx.state.recordApprox(path, placed, md5, scheme);
@@ -144,6 +150,17 @@ export async function writeFresh(
     helper.close();
     if (!renamed) rmSync(temp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A failed system call while building the folder aside, named by the
+ * file's path in the workspace (the folder being built is removed, its
+ * name would mean nothing to the user).
+ */
+function namedForWorkspace(path: string, error: unknown): unknown {
+  const cause = error instanceof StoreError ? error.cause : undefined;
+  if (errnoCode(cause) === undefined) return error;
+  return storeErrorFromErrno(cause, { action: `write '${path}'`, where: path });
 }
 
 /** Files per job: the helper holds a few, enough work to last between two turns of the main loop. */
