@@ -5,6 +5,7 @@
  * not trust still go through the checks of the node:fs path.
  */
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -13,6 +14,7 @@ import {
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
@@ -171,6 +173,62 @@ Deno.test("dxp checkout of a big new output onto a disk that fills up: one clear
     );
   } finally {
     run("umount", [disk]);
+    removeScaleDir(dir);
+  }
+});
+
+Deno.test("Ctrl-C while both threads build a big new output: exit 252, the folder being built removed whole, the rerun completes", async () => {
+  const files = 20_000;
+  const dir = scaleScratchDir("dxp-helper-sigint-");
+  try {
+    const s = buildScaleRepo(join(dir, "sample"), files);
+    setLocalRemote(s.repo, join(dir, "remote"), "copy");
+    let caught = false;
+    for (let attempt = 0; attempt < 5 && !caught; attempt++) {
+      // Through a shell that reports dxp's own exit status (Deno's child_process
+      // reports null for a child it sent a signal to, whatever the child did).
+      const pidFile = join(dir, "pid");
+      rmSync(pidFile, { force: true });
+      const child = spawn("sh", [
+        "-c",
+        `"$0" "$@" & echo $! > '${pidFile}'; wait $!; echo "exit=$?" >&2`,
+        DXP_BIN,
+        "checkout",
+      ], { cwd: s.repo, env });
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (d: string) => stderr += d);
+      const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
+      let running = true;
+      void closed.then(() => (running = false));
+      // Interrupt once a few thousand files are out (an event, however slow the machine).
+      for (;;) {
+        const temp = buildFolders(s.repo)[0];
+        if (!running || (temp !== undefined && existsSync(join(s.repo, temp, "c0003")))) break;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      while (running && !existsSync(pidFile)) await new Promise((r) => setTimeout(r, 2));
+      if (running) process.kill(Number(readFileSync(pidFile, "utf8")), "SIGINT");
+      await closed;
+      if (existsSync(join(s.repo, "data"))) {
+        removeScaleDir(join(s.repo, "data")); // finished first: try again
+        continue;
+      }
+      caught = true;
+      assert.match(stderr, /^ERROR: interrupted by the user\nexit=252\n$/, stderr);
+      // The helper had stopped writing before the folder went: nothing of it is left.
+      assert.deepEqual(buildFolders(s.repo), []);
+    }
+    assert.ok(caught, "the checkout was never interrupted half-way");
+    const rerun = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.equal(rerun.code, 0, rerun.stderr);
+    assert.equal(rerun.stdout, "A       data/\n");
+    assert.equal(
+      readdirSync(join(s.repo, "data"), { recursive: true }).filter((n) =>
+        String(n).endsWith(".txt")
+      ).length,
+      files,
+    );
+  } finally {
     removeScaleDir(dir);
   }
 });
