@@ -232,3 +232,38 @@ Deno.test("Ctrl-C while both threads build a big new output: exit 252, the folde
     removeScaleDir(dir);
   }
 });
+
+Deno.test("dxp checkout of an existing big output restores files deep in it: a deleted one, and with -f a modified one", () => {
+  const files = 20_000;
+  const dir = scaleScratchDir("dxp-deep-restore-");
+  try {
+    const s = buildScaleRepo(join(dir, "sample"), files);
+    setLocalRemote(s.repo, join(dir, "remote"), "copy");
+    assert.equal(run(DXP_BIN, ["checkout"], { cwd: s.repo, env }).code, 0);
+    // Far past the first few thousand entries, which need nothing.
+    const gone = join(s.repo, "data", ...scaleRelpath(19_999, 1000).split("/"));
+    rmSync(gone);
+    const restored = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(restored.stdout, "M       data/\n");
+    assert.deepEqual(new Uint8Array(readFileSync(gone)), scaleFileBytes(19_999, 64));
+
+    const edited = [12_345, 19_998].map((i) =>
+      join(s.repo, "data", ...scaleRelpath(i, 1000).split("/"))
+    );
+    for (const path of edited) writeFileSync(path, "edited\n");
+    const refused = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /data\/c0012\/f0012345\.txt\ndata\/c0019\/f0019998\.txt/);
+    const forced = run(DXP_BIN, ["checkout", "-f"], { cwd: s.repo, env });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "M       data/\n");
+    assert.deepEqual(new Uint8Array(readFileSync(edited[0]!)), scaleFileBytes(12_345, 64));
+    assert.deepEqual(new Uint8Array(readFileSync(edited[1]!)), scaleFileBytes(19_998, 64));
+    const again = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, "");
+  } finally {
+    removeScaleDir(dir);
+  }
+});

@@ -77,9 +77,15 @@ export function placeSync(
   options: SyncPlaceOptions,
 ): SyncPlacement {
   const first = state.enabled[0];
-  if (options.fresh && (first === "copy" || first === "hardlink")) {
-    const mode = options.isexec ? state.execMode : state.fileMode;
-    if (placeFreshNative(first, src, dest, mode)) return { type: first, ...madeStamp };
+  if (first === "copy" || first === "hardlink") {
+    const placed = placeNative(
+      first,
+      src,
+      dest,
+      options.fresh,
+      options.isexec ? state.execMode : state.fileMode,
+    );
+    if (placed !== undefined) return placed;
   }
   // A copy reads the object anyway: open it first and fstat the descriptor,
   // rather than lstat then open (the path looked up once, not twice).
@@ -89,6 +95,38 @@ export function placeSync(
     return placeFrom(state, src, dest, options, fd);
   } finally {
     if (fd !== undefined) closeSync(fd);
+  }
+}
+
+/**
+ * The common case through libc (see place_fresh_native.ts): into a fresh
+ * folder the file is made under its name; over a workspace file a copy is
+ * made under a temporary name and renamed over it, and a link is made only
+ * where nothing is (else the node:fs path replaces it). Undefined whenever
+ * the node:fs path must do it, with nothing left behind.
+ */
+function placeNative(
+  type: "copy" | "hardlink",
+  src: string,
+  dest: string,
+  fresh: boolean,
+  mode: number,
+): Placed | undefined {
+  if (fresh || type === "hardlink") {
+    return placeFreshNative(type, src, dest, mode) ? { type, ...madeStamp } : undefined;
+  }
+  const temp = tempNameFor(dest);
+  if (!placeFreshNative(type, src, temp, mode)) return undefined;
+  const placed = { type, ...madeStamp };
+  try {
+    // A rename keeps the inode and its mtime: the stamp stays true.
+    renameSync(temp, dest);
+    return placed;
+  } catch {
+    try {
+      unlinkSync(temp);
+    } catch { /* already gone */ }
+    return undefined;
   }
 }
 

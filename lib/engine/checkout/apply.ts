@@ -104,12 +104,22 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     // Nothing to write (a no-op): the manifest is not read a second time.
     if (dir.count === 0) continue;
     const write = dir.write!;
+    let written = 0;
     for (const batch of dir.manifest.batches()) {
       for (let k = 0; k < batch.md5.length; k++) {
         if (write[batch.start + k] !== 1) continue;
         const path = `${plan.out.path}/${batch.relpath[k]}`;
         await writeOne(ctx, applied, path, batch.md5[k]!, scheme, false, progress);
+        written++;
       }
+    }
+    // Every file the plan found to write was written: never "M" over a file left as it was.
+    if (written !== dir.count) {
+      throw new DxpError(
+        "CheckoutIncomplete",
+        `Internal error: dxp wrote ${written} of the ${dir.count} files of '${plan.out.path}' it found to write (the others are as they were); please report this.`,
+        ExitCode.failure,
+      );
     }
   }
   await progress.drain();

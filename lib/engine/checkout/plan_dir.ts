@@ -7,7 +7,7 @@ import {
   streamDirManifest,
 } from "../../dvc/dir_manifest_file.ts";
 import type { HashScheme } from "../../util/object_hasher.ts";
-import { FolderLstat, isRegularFile } from "../../util/quick_lstat.ts";
+import { FolderLstat, isRegularFile, quickLstat } from "../../util/quick_lstat.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
 import { assertWorkspacePath } from "../workspace/guard.ts";
 import { countTree, identifyStat, listTree, type TreeEntry } from "../workspace/scan.ts";
@@ -155,8 +155,11 @@ async function planAgainst(
           }
           if (!ctx.force && !(await inCacheStat(found, scheme, ctx, oid))) blocked.push(path);
         }
+        // Grown to hold this index, however far past the end it is: the first
+        // file to write may come after thousands that need nothing (a typed
+        // array drops a store past its end without a word).
         if (batch.start + k >= write.length) {
-          const grown = new Uint8Array(write.length * 2);
+          const grown = new Uint8Array(Math.max(write.length * 2, batch.start + k + 1));
           grown.set(write);
           write = grown;
         }
@@ -264,8 +267,8 @@ function assertMember(outPath: string, relpath: string): void {
 
 /** True when the cache holds `oid` protected (the common case, one lstat). */
 function objectThere(ctx: PlanContext, oid: string, scheme: HashScheme): boolean {
-  const st = lstatSync(ctx.cache.objectPath(oid, scheme), { throwIfNoEntry: false });
-  return st !== undefined && st.isFile() && isProtectedMode(st.mode);
+  const st = quickLstat(ctx.cache.objectPath(oid, scheme));
+  return st !== undefined && isRegularFile(st) && isProtectedMode(st.mode);
 }
 
 /** Whether a workspace entry's content is safe in the cache (see plan.ts's inCache). */
