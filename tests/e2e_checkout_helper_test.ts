@@ -5,7 +5,6 @@
  * not trust still go through the checks of the node:fs path.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   chmodSync,
@@ -20,6 +19,7 @@ import {
 import { join } from "node:path";
 import process from "node:process";
 import {
+  buildFolders,
   buildScaleRepo,
   gitEnv,
   removeScaleDir,
@@ -30,6 +30,7 @@ import {
 } from "./helpers/scale_repo.ts";
 import { DXP_BIN, run } from "./helpers/tmp.ts";
 import { isRoot } from "./helpers/unprivileged.ts";
+import { signalMidBuild } from "./helpers/dxp_process.ts";
 
 const FILES = 6000;
 const env = { ...gitEnv(), NO_COLOR: "1" };
@@ -43,11 +44,6 @@ function objectPath(repo: string, bytes: Uint8Array): string {
 function helperFiles(stderr: string): number {
   const m = /checkout: (\d+) files written by a second thread/.exec(stderr);
   return m === null ? 0 : Number(m[1]);
-}
-
-/** No build folder of an interrupted or failed checkout is left beside the output. */
-function buildFolders(repo: string): string[] {
-  return readdirSync(repo).filter((n) => /^\.data\.[A-Za-z0-9_-]{22}\.tmp$/.test(n));
 }
 
 for (const type of ["copy", "hardlink"] as const) {
@@ -185,34 +181,9 @@ Deno.test("Ctrl-C while both threads build a big new output: exit 252, the folde
     setLocalRemote(s.repo, join(dir, "remote"), "copy");
     let caught = false;
     for (let attempt = 0; attempt < 5 && !caught; attempt++) {
-      // Through a shell that reports dxp's own exit status (Deno's child_process
-      // reports null for a child it sent a signal to, whatever the child did).
-      const pidFile = join(dir, "pid");
-      rmSync(pidFile, { force: true });
-      const child = spawn("sh", [
-        "-c",
-        `"$0" "$@" & echo $! > '${pidFile}'; wait $!; echo "exit=$?" >&2`,
-        DXP_BIN,
-        "checkout",
-      ], { cwd: s.repo, env });
-      let stderr = "";
-      child.stderr.setEncoding("utf8").on("data", (d: string) => stderr += d);
-      const closed = new Promise<void>((resolve) => child.on("close", () => resolve()));
-      let running = true;
-      void closed.then(() => (running = false));
-      // Interrupt once a few thousand files are out (an event, however slow the machine).
-      for (;;) {
-        const temp = buildFolders(s.repo)[0];
-        if (!running || (temp !== undefined && existsSync(join(s.repo, temp, "c0003")))) break;
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-      while (running && !existsSync(pidFile)) await new Promise((r) => setTimeout(r, 2));
-      if (running) process.kill(Number(readFileSync(pidFile, "utf8")), "SIGINT");
-      await closed;
-      if (existsSync(join(s.repo, "data"))) {
-        removeScaleDir(join(s.repo, "data")); // finished first: try again
-        continue;
-      }
+      // Interrupt once a few thousand files are out; a checkout that finished first is tried again.
+      const stderr = await signalMidBuild(s.repo, "SIGINT", "c0003", env);
+      if (stderr === undefined) continue;
       caught = true;
       assert.match(stderr, /^ERROR: interrupted by the user\nexit=252\n$/, stderr);
       // The helper had stopped writing before the folder went: nothing of it is left.

@@ -7,11 +7,11 @@
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
+  buildFolders,
   buildScaleRepo,
   cloneScaleRepo,
   gitEnv,
@@ -22,6 +22,7 @@ import {
   setLocalRemote,
 } from "./helpers/scale_repo.ts";
 import { DXP_BIN, run } from "./helpers/tmp.ts";
+import { signalMidBuild } from "./helpers/dxp_process.ts";
 
 const FILES = 200_000;
 const MAX_RSS_MB = 200;
@@ -124,30 +125,14 @@ Deno.test("dxp checkout killed while it builds a new directory output leaves no 
     const s = buildScaleRepo(join(dir, "sample"), files);
     setLocalRemote(s.repo, join(dir, "remote"));
     const data = join(s.repo, "data");
-    const building = () =>
-      readdirSync(s.repo).find((n) => /^\.data\.[A-Za-z0-9_-]{22}\.tmp$/.test(n));
+    const building = () => buildFolders(s.repo)[0];
 
     let caught = false;
     for (let attempt = 0; attempt < 5 && !caught; attempt++) {
-      const child = spawn(DXP_BIN, ["checkout"], { cwd: s.repo, env, stdio: "ignore" });
-      let running = true;
-      const exited = new Promise<void>((resolve) =>
-        child.on("exit", () => {
-          running = false;
-          resolve();
-        })
-      );
       // Kill once a few thousand files are out in the folder being built (an event,
       // however slow the machine); a checkout that finished first is simply tried again.
-      for (;;) {
-        const temp = building();
-        if (!running || (temp !== undefined && existsSync(join(s.repo, temp, "c0002")))) break;
-        await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-      child.kill("SIGKILL");
-      await exited;
-      if (existsSync(data)) removeScaleDir(data);
-      else caught = building() !== undefined;
+      if ((await signalMidBuild(s.repo, "SIGKILL", "c0002", env)) === undefined) continue;
+      caught = building() !== undefined;
     }
     assert.ok(caught, "the checkout was never caught half-way");
     // Killed half-way: the output is not there at all, only the folder being built.

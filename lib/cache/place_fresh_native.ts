@@ -1,20 +1,8 @@
-import { unlinkSync } from "node:fs";
 import { isProtectedMode } from "../store/local_verify.ts";
 import { SMALL_FILE } from "../store/local_small.ts";
-import {
-  AT_FDCWD,
-  CPath,
-  libc,
-  O_CLOEXEC,
-  O_CREAT,
-  O_EXCL,
-  O_NOFOLLOW,
-  O_RDONLY,
-  O_WRONLY,
-  readExpected,
-  writeAll,
-} from "../util/libc.ts";
-import { isRegularFile, quickFstat, quickLstat } from "../util/quick_lstat.ts";
+import { readProtectedNative, writeNewNative } from "../store/local_small_native.ts";
+import { AT_FDCWD, CPath, libc } from "../util/libc.ts";
+import { isRegularFile, quickLstat } from "../util/quick_lstat.ts";
 
 /** The link types {@link placeFreshNative} makes. */
 export type NativeFreshType = "copy" | "hardlink";
@@ -44,8 +32,7 @@ export function placeFreshNative(
   mode: number,
 ): boolean {
   if (libc === undefined) return false;
-  if (!srcPath.set(src) || !destPath.set(dest)) return false;
-  return type === "copy" ? copyFresh(dest, mode) : linkFresh(src);
+  return type === "copy" ? copyFresh(src, dest, mode) : linkFresh(src, dest);
 }
 
 /** True when {@link placeFreshNative} can do anything in this process. */
@@ -55,46 +42,15 @@ export function nativeFreshAvailable(): boolean {
 
 const srcPath = new CPath();
 const destPath = new CPath();
-let buffer = new Uint8Array(64 * 1024);
 
-function copyFresh(dest: string, mode: number): boolean {
-  const c = libc!;
-  // O_NOFOLLOW: a symlink in the cache is no object (lstat would not call it a file).
-  const from = c.openat(AT_FDCWD, srcPath.bytes, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
-  if (from < 0) return false;
-  try {
-    const info = quickFstat(from);
-    // An unprotected object is re-hashed first (DVC's rule): the node:fs path does that.
-    if (!isRegularFile(info) || !isProtectedMode(info.mode) || info.size > SMALL_FILE) {
-      return false;
-    }
-    if (buffer.length < info.size + 1) buffer = new Uint8Array(info.size + 1);
-    // A file that grew past its size is no trusted object: the node:fs path sorts it out.
-    const length = readExpected(c, from, buffer, info.size);
-    if (length < 0) return false;
-    const to = c.openat(AT_FDCWD, destPath.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-    if (to < 0) return false;
-    let placed = false;
-    try {
-      if (writeAll(c, to, buffer, length)) {
-        const made = quickFstat(to);
-        madeStamp.ino = made.ino;
-        madeStamp.mtimeMs = made.mtimeMs;
-        madeStamp.size = made.size;
-        placed = true;
-      }
-    } finally {
-      // A failed close may be a failed write (NFS): not placed either.
-      if (c.close(to) !== 0) placed = false;
-      if (!placed) removeQuietly(dest);
-    }
-    return placed;
-  } finally {
-    c.close(from);
-  }
+function copyFresh(src: string, dest: string, mode: number): boolean {
+  // A trusted (0444) object only: another is re-hashed first (DVC's rule), by the node:fs path.
+  const bytes = readProtectedNative(src, SMALL_FILE);
+  return bytes !== undefined && writeNewNative(dest, bytes, mode, madeStamp);
 }
 
-function linkFresh(src: string): boolean {
+function linkFresh(src: string, dest: string): boolean {
+  if (!srcPath.set(src) || !destPath.set(dest)) return false;
   const info = quickLstat(src);
   // Empty files are written, not linked (the link limit of one inode), and
   // an unprotected object is re-hashed first: both by the node:fs path.
@@ -107,10 +63,4 @@ function linkFresh(src: string): boolean {
   madeStamp.mtimeMs = info.mtimeMs;
   madeStamp.size = info.size;
   return libc!.linkat(AT_FDCWD, srcPath.bytes, AT_FDCWD, destPath.bytes, 0) === 0;
-}
-
-function removeQuietly(path: string): void {
-  try {
-    unlinkSync(path);
-  } catch { /* never made */ }
 }

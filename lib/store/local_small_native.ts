@@ -13,6 +13,7 @@ import {
   writeAll,
 } from "../util/libc.ts";
 import { isRegularFile, quickFstat } from "../util/quick_lstat.ts";
+import { isProtectedMode } from "./local_verify.ts";
 
 /**
  * The common case of local_small.ts's synchronous reads and writes through
@@ -34,7 +35,7 @@ export function readProtectedNative(file: string, limit: number): Uint8Array | u
   if (fd < 0) return undefined;
   try {
     const info = quickFstat(fd);
-    if (!isRegularFile(info) || (info.mode & 0o7777) !== 0o444 || info.size > limit) {
+    if (!isRegularFile(info) || !isProtectedMode(info.mode) || info.size > limit) {
       return undefined;
     }
     return readWhole(fd, info.size);
@@ -65,15 +66,34 @@ export function readSmallNative(
   }
 }
 
+/** The stamp of a file {@link writeNewNative} made, when the caller asks for it. */
+export interface MadeStamp {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+}
+
 /**
- * Makes `file` (which must not exist: O_EXCL) with `bytes` and `mode`.
- * True when done; false with nothing left behind otherwise.
+ * Makes `file` (which must not exist: O_EXCL) with `bytes` and `mode`, and
+ * fills `stamp` with the new file's when given. True when done; false with
+ * nothing left behind otherwise.
  */
-export function writeNewNative(file: string, bytes: Uint8Array, mode: number): boolean {
+export function writeNewNative(
+  file: string,
+  bytes: Uint8Array,
+  mode: number,
+  stamp?: MadeStamp,
+): boolean {
   if (libc === undefined || !path.set(file)) return false;
   const fd = libc.openat(AT_FDCWD, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return false;
   let written = writeAll(libc, fd, bytes, bytes.length);
+  if (written && stamp !== undefined) {
+    const made = quickFstat(fd);
+    stamp.ino = made.ino;
+    stamp.mtimeMs = made.mtimeMs;
+    stamp.size = made.size;
+  }
   // A failed close may be a failed write (NFS).
   if (libc.close(fd) !== 0) written = false;
   if (!written) {

@@ -8,7 +8,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { serializeDirManifest } from "../../lib/dvc/dir_manifest.ts";
@@ -141,4 +141,9 @@ export function scaleScratchDir(prefix: string): string {
 export function removeScaleDir(dir: string): void {
   spawnSync("chmod", ["-R", "u+w", dir]);
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The folders a checkout builds the output `data` in (`.data.<22 chars>.tmp`), beside it in `repo`. */
+export function buildFolders(repo: string): string[] {
+  return readdirSync(repo).filter((n) => /^\.data\.[A-Za-z0-9_-]{22}\.tmp$/.test(n));
 }
