@@ -32,25 +32,26 @@ import { nativeFreshAvailable } from "../lib/cache/place_fresh_native.ts";
 
 const MODE = 0o644 & ~process.umask();
 
-function scratch(): { root: string; cache: string; out: string } {
+/** A cache folder and a fresh folder, and the roots of a job between them. */
+function scratch() {
   const root = mkdtempSync(join(tmpdir(), "dxp-fresh-"));
   const cache = join(root, "cache");
   const out = join(root, "out");
   mkdirSync(cache);
   mkdirSync(out);
-  return { root, cache, out };
+  return { root, cache, out, roots: { srcRoot: cache, destRoot: out } };
 }
 
 function cleanup(root: string): void {
   rmSync(root, { recursive: true, force: true });
 }
 
-/** A trusted (0444) cache object with `bytes`. */
+/** A trusted (0444) cache object with `bytes`; its name, as jobs give it (relative to the cache). */
 function object(cache: string, name: string, bytes: string | Uint8Array, mode = 0o444): string {
   const path = join(cache, name);
   writeFileSync(path, bytes);
   chmodSync(path, mode);
-  return path;
+  return name;
 }
 
 function stampOf(outcome: FreshOutcome, i: number) {
@@ -88,28 +89,30 @@ Deno.test("native placement is available on this Linux (else every test below pr
 });
 
 Deno.test("runFreshJob copies trusted objects into new files with the mode asked and reports their stamps", () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   try {
     const big = new Uint8Array(200_000).map((_, i) => i % 251);
     const job: FreshJob = {
       type: "copy",
       mode: MODE,
+      ...roots,
       src: [
         object(cache, "a", "alpha\n"),
         object(cache, "empty", ""),
         object(cache, "big", big),
       ],
-      dest: [join(out, "a.txt"), join(out, "empty"), join(out, "big.bin")],
+      dest: ["a.txt", "empty", "big.bin"],
     };
     const outcome = runFreshJob(job);
     assert.deepEqual([...outcome.placed], [1, 1, 1]);
     assert.equal(readFileSync(join(out, "a.txt"), "utf8"), "alpha\n");
     assert.equal(readFileSync(join(out, "empty")).length, 0);
     assert.deepEqual(new Uint8Array(readFileSync(join(out, "big.bin"))), big);
-    job.dest.forEach((dest, i) => {
+    job.dest.forEach((name, i) => {
+      const dest = join(out, name);
       const st = lstatSync(dest);
       assert.equal(st.mode & 0o777, MODE, dest);
-      assert.notEqual(st.ino, lstatSync(job.src[i]!).ino, "a copy, not a link");
+      assert.notEqual(st.ino, lstatSync(join(cache, job.src[i]!)).ino, "a copy, not a link");
       assertSameStamp(stampOf(outcome, i), lstamp(dest), `stamp of ${dest}`);
     });
   } finally {
@@ -118,31 +121,32 @@ Deno.test("runFreshJob copies trusted objects into new files with the mode asked
 });
 
 Deno.test("runFreshJob hard-links trusted objects and reports the object's stamp", () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   try {
     const src = object(cache, "a", "alpha\n");
     const outcome = runFreshJob({
       type: "hardlink",
       mode: MODE,
+      ...roots,
       src: [src],
-      dest: [join(out, "a")],
+      dest: ["a"],
     });
     assert.deepEqual([...outcome.placed], [1]);
-    assert.equal(lstatSync(join(out, "a")).ino, lstatSync(src).ino);
-    assertSameStamp(stampOf(outcome, 0), lstamp(src), "stamp of the link");
+    assert.equal(lstatSync(join(out, "a")).ino, lstatSync(join(cache, src)).ino);
+    assertSameStamp(stampOf(outcome, 0), lstamp(join(cache, src)), "stamp of the link");
   } finally {
     cleanup(root);
   }
 });
 
 Deno.test("runFreshJob leaves to node:fs, with nothing made, every object it must not trust and every file it cannot make", () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   try {
     const good = object(cache, "good", "good\n");
     const unprotected = object(cache, "loose", "loose\n", 0o644);
     const tooBig = object(cache, "huge", new Uint8Array(1024 * 1024 + 1));
     const empty = object(cache, "empty", "");
-    symlinkSync(good, join(cache, "link"));
+    symlinkSync(join(cache, good), join(cache, "link"));
     mkdirSync(join(cache, "folder"));
     writeFileSync(join(out, "taken"), "someone else's\n");
     const cases: [string, string, FreshJob["type"]][] = [
@@ -150,21 +154,21 @@ Deno.test("runFreshJob leaves to node:fs, with nothing made, every object it mus
       [unprotected, "link to an unprotected object", "hardlink"],
       [tooBig, "copy of an object over 1 MiB", "copy"],
       [empty, "link to an empty object (the inode's link limit)", "hardlink"],
-      [join(cache, "missing"), "missing object", "copy"],
-      [join(cache, "missing"), "missing object linked", "hardlink"],
-      [join(cache, "link"), "symlink in the cache", "copy"],
-      [join(cache, "link"), "symlink in the cache linked", "hardlink"],
-      [join(cache, "folder"), "folder in the cache", "copy"],
+      ["missing", "missing object", "copy"],
+      ["missing", "missing object linked", "hardlink"],
+      ["link", "symlink in the cache", "copy"],
+      ["link", "symlink in the cache linked", "hardlink"],
+      ["folder", "folder in the cache", "copy"],
       [good, "path with a NUL", "copy"],
     ];
     for (const [src, label, type] of cases) {
-      const dest = label.includes("NUL") ? join(out, "a\0b") : join(out, "x");
-      const outcome = runFreshJob({ type, mode: MODE, src: [src], dest: [dest] });
+      const dest = label.includes("NUL") ? "a\0b" : "x";
+      const outcome = runFreshJob({ type, mode: MODE, ...roots, src: [src], dest: [dest] });
       assert.deepEqual([...outcome.placed], [0], label);
       assert.deepEqual(readdirSync(out).sort(), ["taken"], `${label}: nothing left`);
     }
     for (const type of ["copy", "hardlink"] as const) {
-      const outcome = runFreshJob({ type, mode: MODE, src: [good], dest: [join(out, "taken")] });
+      const outcome = runFreshJob({ type, mode: MODE, ...roots, src: [good], dest: ["taken"] });
       assert.deepEqual([...outcome.placed], [0], `${type} over an existing file`);
       assert.equal(readFileSync(join(out, "taken"), "utf8"), "someone else's\n");
     }
@@ -172,8 +176,9 @@ Deno.test("runFreshJob leaves to node:fs, with nothing made, every object it mus
     const outcome = runFreshJob({
       type: "copy",
       mode: MODE,
+      ...roots,
       src: [good],
-      dest: [join(out, "no/x")],
+      dest: ["no/x"],
     });
     assert.deepEqual([...outcome.placed], [0]);
     assert.deepEqual(readdirSync(out).sort(), ["taken"]);
@@ -186,22 +191,25 @@ Deno.test("a job packed for the helper thread unpacks to the same lists; a NUL i
   const job: FreshJob = {
     type: "hardlink",
     mode: MODE,
-    src: ["/c/files/md5/ab/cd", "/c/files/md5/ef/01"],
-    dest: ["/w/.data.x.tmp/a b/é.txt", "/w/.data.x.tmp/c"],
+    srcRoot: "/c",
+    destRoot: "/w/.data.x.tmp",
+    src: ["files/md5/ab/cd", "files/md5/ef/01"],
+    dest: ["a b/é.txt", "c"],
   };
   assert.deepEqual(unpackFreshJob(packFreshJob(job)), job);
   const one: FreshJob = { ...job, src: [job.src[0]!], dest: [job.dest[0]!] };
   assert.deepEqual(unpackFreshJob(packFreshJob(one)), one);
 
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   try {
     const src = object(cache, "a", "alpha\n");
     const bad = unpackFreshJob(
       packFreshJob({
         type: "copy",
         mode: MODE,
+        ...roots,
         src: [src, src],
-        dest: [join(out, "a\0b"), join(out, "c")],
+        dest: ["a\0b", "c"],
       }),
     );
     assert.equal(bad.src.length, 2);
@@ -221,7 +229,7 @@ async function started(helper: FreshHelper): Promise<void> {
 }
 
 Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest run here; settle waits for all", async () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   const helper = FreshHelper.start(true);
   try {
     const src = object(cache, "a", "alpha\n");
@@ -229,11 +237,14 @@ Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest 
     const byHelper: boolean[] = [];
     const placed: number[] = [];
     for (let j = 0; j < 10; j++) {
-      const dest = Array.from({ length: 50 }, (_, i) => join(out, `f${j}-${i}`));
-      helper.submit({ type: "copy", mode: MODE, src: dest.map(() => src), dest }, (o, by) => {
-        byHelper.push(by);
-        placed.push(o.placed.reduce((a, b) => a + b, 0));
-      });
+      const dest = Array.from({ length: 50 }, (_, i) => `f${j}-${i}`);
+      helper.submit(
+        { type: "copy", mode: MODE, ...roots, src: dest.map(() => src), dest },
+        (o, by) => {
+          byHelper.push(by);
+          placed.push(o.placed.reduce((a, b) => a + b, 0));
+        },
+      );
     }
     await helper.settle();
     assert.equal(byHelper.length, 10, "every job answered once");
@@ -251,15 +262,15 @@ Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest 
 });
 
 Deno.test("FreshHelper: an error in a job's callback is thrown by settle after every job sent is answered", async () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   const helper = FreshHelper.start(true);
   try {
     const src = object(cache, "a", "alpha\n");
     await started(helper);
     let answered = 0;
     for (let j = 0; j < 3; j++) {
-      const dest = [join(out, `f${j}`)];
-      helper.submit({ type: "copy", mode: MODE, src: [src], dest }, () => {
+      const dest = [`f${j}`];
+      helper.submit({ type: "copy", mode: MODE, ...roots, src: [src], dest }, () => {
         answered++;
         if (j === 0) throw new Error("bad stamp");
       });
@@ -268,7 +279,7 @@ Deno.test("FreshHelper: an error in a job's callback is thrown by settle after e
     assert.equal(answered, 3, "the jobs already sent were all answered first");
     assert.throws(
       () =>
-        helper.submit({ type: "copy", mode: MODE, src: [src], dest: [join(out, "g")] }, () => {}),
+        helper.submit({ type: "copy", mode: MODE, ...roots, src: [src], dest: ["g"] }, () => {}),
       /bad stamp/,
     );
     assert.deepEqual(readdirSync(out).sort(), ["f0", "f1", "f2"]);
@@ -279,12 +290,12 @@ Deno.test("FreshHelper: an error in a job's callback is thrown by settle after e
 });
 
 Deno.test("FreshHelper without a thread runs every job at once on this thread", async () => {
-  const { root, cache, out } = scratch();
+  const { root, cache, out, roots } = scratch();
   const helper = FreshHelper.start(false);
   try {
     const src = object(cache, "a", "alpha\n");
     let seen: boolean | undefined;
-    helper.submit({ type: "copy", mode: MODE, src: [src], dest: [join(out, "a")] }, (_, by) => {
+    helper.submit({ type: "copy", mode: MODE, ...roots, src: [src], dest: ["a"] }, (_, by) => {
       seen = by;
     });
     assert.equal(seen, false, "answered before submit returned");
@@ -293,6 +304,45 @@ Deno.test("FreshHelper without a thread runs every job at once on this thread", 
     assert.equal(readFileSync(join(out, "a"), "utf8"), "alpha\n");
   } finally {
     helper.close();
+    cleanup(root);
+  }
+});
+
+Deno.test("runFreshJob names files under its roots, into subfolders; roots it cannot open place nothing", () => {
+  const { root, cache, out, roots } = scratch();
+  try {
+    mkdirSync(join(cache, "files", "md5", "ab"), { recursive: true });
+    const src = object(cache, "files/md5/ab/cdef", "deep\n");
+    mkdirSync(join(out, "sub", "deeper"), { recursive: true });
+    for (const type of ["copy", "hardlink"] as const) {
+      const dest = `sub/deeper/${type}.txt`;
+      const outcome = runFreshJob({ type, mode: MODE, ...roots, src: [src], dest: [dest] });
+      assert.deepEqual([...outcome.placed], [1], type);
+      assert.equal(readFileSync(join(out, dest), "utf8"), "deep\n");
+      assertSameStamp(stampOf(outcome, 0), lstamp(join(out, dest)), `stamp of the ${type}`);
+    }
+    // Relative to the roots, not to the working directory: the same names elsewhere are not there.
+    const elsewhere = { srcRoot: out, destRoot: cache };
+    const moved = runFreshJob({ type: "copy", mode: MODE, ...elsewhere, src: [src], dest: ["x"] });
+    assert.deepEqual([...moved.placed], [0]);
+    for (
+      const missing of [{ ...roots, srcRoot: join(root, "gone") }, {
+        ...roots,
+        destRoot: join(root, "gone"),
+      }]
+    ) {
+      const outcome = runFreshJob({
+        type: "copy",
+        mode: MODE,
+        ...missing,
+        src: [src],
+        dest: ["y"],
+      });
+      assert.deepEqual([...outcome.placed], [0]);
+    }
+    assert.deepEqual(readdirSync(out).sort(), ["sub"]);
+    assert.deepEqual(readdirSync(join(out, "sub", "deeper")).sort(), ["copy.txt", "hardlink.txt"]);
+  } finally {
     cleanup(root);
   }
 });

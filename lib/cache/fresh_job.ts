@@ -1,14 +1,19 @@
+import { AT_FDCWD, CPath, libc, O_CLOEXEC, O_DIRECTORY, O_PATH } from "../util/libc.ts";
 import { madeStamp, type NativeFreshType, placeFreshNative } from "./place_fresh_native.ts";
 
 /**
  * A run of files to place in a fresh folder with {@link placeFreshNative},
  * in one message to the checkout's helper thread (or done on the main
- * thread when the helper is busy): `src[i]` (a cache object) to `dest[i]`.
+ * thread when the helper is busy): `src[i]` (a cache object, relative to
+ * `srcRoot`, the cache folder) to `dest[i]` (relative to `destRoot`, the
+ * fresh folder).
  */
 export interface FreshJob {
   readonly type: NativeFreshType;
   /** Mode of copies. */
   readonly mode: number;
+  readonly srcRoot: string;
+  readonly destRoot: string;
   readonly src: string[];
   readonly dest: string[];
 }
@@ -31,14 +36,24 @@ export interface FreshOutcome {
 export interface PackedFreshJob {
   readonly type: NativeFreshType;
   readonly mode: number;
+  readonly srcRoot: string;
+  readonly destRoot: string;
   readonly count: number;
   readonly src: string;
   readonly dest: string;
 }
 
 export function packFreshJob(job: FreshJob): PackedFreshJob {
-  const { type, mode } = job;
-  return { type, mode, count: job.src.length, src: job.src.join("\0"), dest: job.dest.join("\0") };
+  const { type, mode, srcRoot, destRoot } = job;
+  return {
+    type,
+    mode,
+    srcRoot,
+    destRoot,
+    count: job.src.length,
+    src: job.src.join("\0"),
+    dest: job.dest.join("\0"),
+  };
 }
 
 /**
@@ -47,30 +62,53 @@ export function packFreshJob(job: FreshJob): PackedFreshJob {
  * nothing, and the main thread's node:fs path refuses that path.
  */
 export function unpackFreshJob(job: PackedFreshJob): FreshJob {
+  const { type, mode, srcRoot, destRoot } = job;
   const src = job.src.split("\0");
   const dest = job.dest.split("\0");
   if (src.length !== job.count || dest.length !== job.count) {
     const none = Array<string>(job.count).fill("");
-    return { type: job.type, mode: job.mode, src: none, dest: none };
+    return { type, mode, srcRoot, destRoot, src: none, dest: none };
   }
-  return { type: job.type, mode: job.mode, src, dest };
+  return { type, mode, srcRoot, destRoot, src, dest };
 }
 
+/**
+ * Places the files of `job`, naming them from descriptors of its two roots
+ * (opened once per job). Roots that cannot be opened place nothing: the
+ * caller's node:fs path then meets and reports whatever is wrong.
+ */
 export function runFreshJob(job: FreshJob): FreshOutcome {
   const n = job.src.length;
   const placed = new Uint8Array(n);
   const stamps = new Float64Array(3 * n);
-  for (let i = 0; i < n; i++) {
-    try {
-      if (!placeFreshNative(job.type, job.src[i]!, job.dest[i]!, job.mode)) continue;
-    } catch {
-      // A call node:fs answered with an error: nothing of this file was left; the caller retries it.
-      continue;
+  const srcDir = openFolder(job.srcRoot);
+  const destDir = srcDir < 0 ? -1 : openFolder(job.destRoot);
+  try {
+    for (let i = 0; i < n && destDir >= 0; i++) {
+      try {
+        if (!placeFreshNative(job.type, srcDir, job.src[i]!, destDir, job.dest[i]!, job.mode)) {
+          continue;
+        }
+      } catch {
+        // A call node:fs answered with an error: nothing of this file was left; the caller retries it.
+        continue;
+      }
+      placed[i] = 1;
+      stamps[3 * i] = madeStamp.ino;
+      stamps[3 * i + 1] = madeStamp.mtimeMs;
+      stamps[3 * i + 2] = madeStamp.size;
     }
-    placed[i] = 1;
-    stamps[3 * i] = madeStamp.ino;
-    stamps[3 * i + 1] = madeStamp.mtimeMs;
-    stamps[3 * i + 2] = madeStamp.size;
+  } finally {
+    if (srcDir >= 0) libc!.close(srcDir);
+    if (destDir >= 0) libc!.close(destDir);
   }
   return { placed, stamps };
+}
+
+const rootPath = new CPath();
+
+/** A handle to look names up under `folder` (O_PATH), or -1. */
+function openFolder(folder: string): number {
+  if (libc === undefined || !rootPath.set(folder)) return -1;
+  return libc.openat(AT_FDCWD, rootPath.bytes, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
 }

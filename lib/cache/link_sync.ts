@@ -20,6 +20,7 @@ import { tempNameFor } from "../store/local_write.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { oidDigest } from "../core/object_key.ts";
 import { madeStamp, placeFreshNative } from "./place_fresh_native.ts";
+import { AT_FDCWD } from "../util/libc.ts";
 import { LINK_THIS_FILE_ONLY, LINK_UNSUPPORTED, type LinkType } from "./link_types.ts";
 
 /** What a file placed by {@link placeSync} is now: the stamp to remember for it. */
@@ -113,10 +114,12 @@ function placeNative(
   mode: number,
 ): Placed | undefined {
   if (fresh || type === "hardlink") {
-    return placeFreshNative(type, src, dest, mode) ? { type, ...madeStamp } : undefined;
+    return placeFreshNative(type, AT_FDCWD, src, AT_FDCWD, dest, mode)
+      ? { type, ...madeStamp }
+      : undefined;
   }
   const temp = tempNameFor(dest);
-  if (!placeFreshNative(type, src, temp, mode)) return undefined;
+  if (!placeFreshNative(type, AT_FDCWD, src, AT_FDCWD, temp, mode)) return undefined;
   const placed = { type, ...madeStamp };
   try {
     // A rename keeps the inode and its mtime: the stamp stays true.

@@ -1,4 +1,3 @@
-import { unlinkSync } from "node:fs";
 import {
   AT_FDCWD,
   CPath,
@@ -28,10 +27,18 @@ import { isProtectedMode } from "./local_verify.ts";
 const path = new CPath();
 let buffer = new Uint8Array(64 * 1024 + 1);
 
-/** A trusted cache object (regular, 0444, ≤ `limit` bytes), whole; undefined when node:fs must look. */
-export function readProtectedNative(file: string, limit: number): Uint8Array | undefined {
+/**
+ * A trusted cache object (regular, 0444, ≤ `limit` bytes), whole; undefined
+ * when node:fs must look. `file` is relative to the open folder `dirfd` when
+ * one is given.
+ */
+export function readProtectedNative(
+  file: string,
+  limit: number,
+  dirfd = AT_FDCWD,
+): Uint8Array | undefined {
   if (libc === undefined || !path.set(file)) return undefined;
-  const fd = libc.openat(AT_FDCWD, path.bytes, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
+  const fd = libc.openat(dirfd, path.bytes, O_RDONLY | O_NOFOLLOW | O_CLOEXEC, 0);
   if (fd < 0) return undefined;
   try {
     const info = quickFstat(fd);
@@ -76,16 +83,18 @@ export interface MadeStamp {
 /**
  * Makes `file` (which must not exist: O_EXCL) with `bytes` and `mode`, and
  * fills `stamp` with the new file's when given. True when done; false with
- * nothing left behind otherwise.
+ * nothing left behind otherwise. `file` is relative to the open folder
+ * `dirfd` when one is given.
  */
 export function writeNewNative(
   file: string,
   bytes: Uint8Array,
   mode: number,
   stamp?: MadeStamp,
+  dirfd = AT_FDCWD,
 ): boolean {
   if (libc === undefined || !path.set(file)) return false;
-  const fd = libc.openat(AT_FDCWD, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  const fd = libc.openat(dirfd, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return false;
   let written = writeAll(libc, fd, bytes, bytes.length);
   if (written && stamp !== undefined) {
@@ -96,11 +105,8 @@ export function writeNewNative(
   }
   // A failed close may be a failed write (NFS).
   if (libc.close(fd) !== 0) written = false;
-  if (!written) {
-    try {
-      unlinkSync(file);
-    } catch { /* already gone */ }
-  }
+  // `path` still holds `file` (nothing above set it again); a failed unlink means it is gone.
+  if (!written) libc.unlinkat(dirfd, path.bytes, 0);
   return written;
 }
 

@@ -31,6 +31,7 @@ export interface Libc {
     newpath: Uint8Array,
     flags: number,
   ): number;
+  unlinkat(dirfd: number, path: Uint8Array, flags: number): number;
 }
 
 // <fcntl.h> values for {@link Libc} calls. node:fs has most of them, per
@@ -58,6 +59,7 @@ const SIGNATURES = {
   write: { args: ["i32", "buffer", "usize"], result: "i32" },
   close: { args: ["i32"], result: "i32" },
   linkat: { args: ["i32", "buffer", "i32", "buffer", "i32"], result: "i32" },
+  unlinkat: { args: ["i32", "buffer", "i32"], result: "i32" },
 } as const;
 
 type SymbolName = keyof typeof SIGNATURES;
@@ -91,6 +93,7 @@ function bind(library: string, symbols: Record<SymbolName, unknown>): Libc {
     write: s.write,
     close: s.close,
     linkat: s.linkat,
+    unlinkat: s.unlinkat,
   };
 }
 

@@ -96,6 +96,16 @@ export class FolderLstat {
 const UNOPENED = -1;
 const MISSING = -2;
 
+/**
+ * lstat of `name` under the open folder `dirfd` through libc alone (the
+ * same view as {@link quickLstat}); undefined whenever the call cannot
+ * answer (no libc, a failed call, a missing entry): the caller then asks
+ * node:fs by full path, which says what the failure is.
+ */
+export function nativeLstatAt(dirfd: number, name: string): LstatView | undefined {
+  return native !== undefined && native.stat(name, dirfd) ? view : undefined;
+}
+
 /** {@link quickLstat} of an open descriptor (fstat): the same view, filled the same way. */
 export function quickFstat(fd: number): LstatView {
   if (native !== undefined && native.fstat(fd)) return view;

@@ -1,5 +1,6 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { FreshHelper } from "../../cache/fresh_helper.ts";
+import { objectKey } from "../../core/object_key.ts";
 import type { FreshOutcome } from "../../cache/fresh_job.ts";
 import type { NativeFreshType } from "../../cache/place_fresh_native.ts";
 import { DxpError, ExitCode, StoreError } from "../../errors/mod.ts";
@@ -82,7 +83,7 @@ export async function writeFresh(
     let job = newJob();
     const stamp = { ino: 0, mtimeMs: 0, size: 0 };
     const dispatch = () => {
-      const { src, dest, rel, md5 } = job;
+      const { src, rel, md5 } = job;
       if (src.length === 0) return;
       job = newJob();
       const type = ctx.linker.types[0];
@@ -102,7 +103,8 @@ export async function writeFresh(
         if (byHelper) ctx.applied.helperFiles += src.length;
       };
       if (type === "copy" || type === "hardlink") {
-        helper.submit({ type, mode: ctx.linker.fileMode, src, dest }, settle);
+        const roots = { srcRoot: ctx.cache.paths.root, destRoot: temp };
+        helper.submit({ type, mode: ctx.linker.fileMode, ...roots, src, dest: rel }, settle);
       } else {
         settle(undefined);
       }
@@ -113,8 +115,8 @@ export async function writeFresh(
         const rel = batch.relpath[k]!;
         const cut = rel.lastIndexOf("/");
         if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
-        job.src.push(ctx.cache.objectPath(md5, scheme));
-        job.dest.push(`${temp}/${rel}`);
+        // Relative to the cache and to the fresh folder (see FreshJob).
+        job.src.push(objectKey(md5, scheme));
         job.rel.push(rel);
         job.md5.push(md5);
         if (job.src.length < JOB_FILES) continue;
@@ -174,7 +176,7 @@ const JOB_FILES = 512;
 const HELPER_AT = 4096;
 
 function newJob() {
-  return { src: [] as string[], dest: [] as string[], rel: [] as string[], md5: [] as string[] };
+  return { src: [] as string[], rel: [] as string[], md5: [] as string[] };
 }
 
 /** Creates `rel` (and the levels above it) inside the fresh folder `root`, once each. */
