@@ -1,4 +1,3 @@
-import { AwsV4Signer } from "aws4fetch";
 import type { DxpError } from "../../errors/mod.ts";
 import { fetchWithLimits, type HttpLimits } from "../http_fetch.ts";
 import { encodeKey, strictEncode } from "../http_values.ts";
@@ -6,6 +5,7 @@ import { type AwsFiles, loadAwsFiles, parseAwsSize } from "./aws_files.ts";
 import { CredentialChain } from "./credentials.ts";
 import type { S3RemoteConfig } from "./options.ts";
 import { s3ResponseError } from "./s3_errors.ts";
+import { signS3Request } from "./s3_signer.ts";
 import { xmlText } from "./xml.ts";
 import { readErrorText } from "../read_body.ts";
 
@@ -65,7 +65,7 @@ export class S3Client {
   readonly #onDebug: ((line: string) => void) | undefined;
   readonly #tuningOverride: Partial<S3Tuning>;
   readonly #credentials: CredentialChain;
-  readonly #signingKeys = new Map<string, ArrayBuffer>();
+  readonly #signingKeys = new Map<string, Uint8Array>();
   #files: Promise<AwsFiles> | undefined;
   #resolved: Promise<Resolved> | undefined;
 
@@ -182,18 +182,16 @@ export class S3Client {
     let headers = new Headers(req.headers);
     if (!this.config.anonymous) {
       const creds = await this.#credentials.get(req.signal);
-      const signer = new AwsV4Signer({
+      headers = signS3Request({
         method: req.method,
         url,
         headers,
         accessKeyId: creds.accessKeyId,
         secretAccessKey: creds.secretAccessKey,
-        ...(creds.sessionToken ? { sessionToken: creds.sessionToken } : {}),
-        service: "s3",
+        sessionToken: creds.sessionToken,
         region: settings.region,
-        cache: this.#signingKeys,
+        keys: this.#signingKeys,
       });
-      headers = (await signer.sign()).headers;
     }
     const started = performance.now();
     const response = await fetchWithLimits(
