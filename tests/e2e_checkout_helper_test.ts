@@ -80,11 +80,14 @@ for (const type of ["copy", "hardlink"] as const) {
 
       // The stamps both threads recorded make the next run a no-op that writes nothing.
       const inodes = lstatSync(join(data, "c0005", "f0005999.txt")).ino;
+      const stateFile = join(s.repo, ".dvc", "tmp", "dxp", "checkout-state.json");
+      const stateIno = lstatSync(stateFile).ino;
       const again = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
       assert.equal(again.code, 0, again.stderr);
       assert.equal(again.stdout, "");
       assert.equal(helperFiles(again.stderr), 0);
       assert.equal(lstatSync(join(data, "c0005", "f0005999.txt")).ino, inodes);
+      assert.equal(lstatSync(stateFile).ino, stateIno, "nor the state: nothing changed");
     } finally {
       removeScaleDir(dir);
     }

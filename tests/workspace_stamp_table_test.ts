@@ -39,3 +39,43 @@ Deno.test("StampTable records survive a write and a read back byte for byte", ()
     assert.equal(copy.lookup(`d/f${i}`, i + 1, 1e12 + i, i, "md5"), i % 2 ? A : B);
   }
 });
+
+Deno.test("StampTable.changed: only an entry added, changed or dropped counts, not one read back or set again", () => {
+  const table = new StampTable();
+  table.set("d/a", 1, 1000, 64, A, "md5");
+  table.set("d/b", 2, 2000, 64, `${B}.dir`, "md5");
+  assert.equal(table.changed, true, "added");
+  const copy = new StampTable();
+  for (const record of table.records()) {
+    copy.addRecord(record, 0, new DataView(record.buffer, record.byteOffset, record.byteLength));
+  }
+  assert.equal(copy.changed, false, "read back");
+  copy.set("d/a", 1, 1000, 64, A, "md5");
+  copy.set("d/b", 2, 2000, 64, `${B}.dir`, "md5");
+  assert.equal(copy.changed, false, "the same stamps and oids set again");
+  const variants: [string, number, number, number, string, "md5" | "md5-dos2unix"][] = [
+    ["d/a", 9, 1000, 64, A, "md5"],
+    ["d/a", 1, 1000.001, 64, A, "md5"],
+    ["d/a", 1, 1000, 65, A, "md5"],
+    ["d/a", 1, 1000, 64, B, "md5"],
+    ["d/a", 1, 1000, 64, A, "md5-dos2unix"],
+    ["d/b", 2, 2000, 64, B, "md5"],
+    ["d/new", 3, 3000, 1, A, "md5"],
+  ];
+  for (const [path, ino, mtime, size, oid, scheme] of variants) {
+    const t = new StampTable();
+    for (const record of table.records()) {
+      t.addRecord(record, 0, new DataView(record.buffer, record.byteOffset, record.byteLength));
+    }
+    t.set(path, ino, mtime, size, oid, scheme);
+    assert.equal(t.changed, true, `${path} ${ino} ${mtime} ${size} ${oid} ${scheme}`);
+  }
+  copy.markSaved();
+  assert.equal(copy.delete("d/missing"), false);
+  assert.equal(copy.changed, false, "dropping nothing");
+  assert.equal(copy.delete("d/a"), true);
+  assert.equal(copy.changed, true, "dropped");
+  copy.markSaved();
+  copy.set("d/a", 1, 1000, 64, A, "md5");
+  assert.equal(copy.changed, true, "a dropped entry set again");
+});

@@ -30,6 +30,7 @@ export class StampTable {
   #flags: Uint8Array;
   #count = 0;
   #dead = 0;
+  #changed = false;
 
   constructor(expected = 1024) {
     const entries = Math.max(1024, expected);
@@ -44,6 +45,20 @@ export class StampTable {
     this.#size = new Float64Array(entries);
     this.#oid = new Uint8Array(entries * 16);
     this.#flags = new Uint8Array(entries);
+  }
+
+  /**
+   * True once an entry was added, changed or dropped since the table was
+   * made (entries read back with {@link addRecord} are not changes): a
+   * no-op checkout then has nothing to save.
+   */
+  get changed(): boolean {
+    return this.#changed;
+  }
+
+  /** What the table holds is now on disk: no change until the next one. */
+  markSaved(): void {
+    this.#changed = false;
   }
 
   /** Number of live entries. */
@@ -84,17 +99,7 @@ export class StampTable {
     const flags = this.#flags[e]!;
     if (((flags & LEGACY) !== 0) !== (scheme === "md5-dos2unix")) return false;
     this.#flags[e] = flags | TOUCHED;
-    const dir = (flags & DIR_OID) !== 0;
-    if (oid.length !== (dir ? 36 : 32) || (dir && !oid.endsWith(".dir"))) return false;
-    const base = e * 16;
-    for (let i = 0; i < 16; i++) {
-      const byte = this.#oid[base + i]!;
-      if (
-        oid.charCodeAt(2 * i) !== HEX_CODE[byte >> 4] ||
-        oid.charCodeAt(2 * i + 1) !== HEX_CODE[byte & 15]
-      ) return false;
-    }
-    return true;
+    return this.#sameOid(e, oid);
   }
 
   /** True when `path` has an entry with this stamp (whatever its scheme). */
@@ -113,14 +118,23 @@ export class StampTable {
   ): void {
     hashPath(path);
     let e = this.#findHash(HASH[0]!, HASH[1]!);
+    const kind = (scheme === "md5-dos2unix" ? LEGACY : 0) | (oid.endsWith(".dir") ? DIR_OID : 0);
+    if (
+      e >= 0 && (this.#flags[e]! & (DEAD | LEGACY | DIR_OID)) === kind &&
+      this.#ino[e] === ino && this.#mtimeMs[e] === mtimeMs && this.#size[e] === size &&
+      this.#sameOid(e, oid)
+    ) {
+      this.#flags[e]! |= TOUCHED;
+      return;
+    }
+    this.#changed = true;
     if (e < 0) e = this.#insert(HASH[0]!, HASH[1]!);
     else if (this.#flags[e]! & DEAD) this.#dead--;
     this.#ino[e] = ino;
     this.#mtimeMs[e] = mtimeMs;
     this.#size[e] = size;
     writeHex(this.#oid, e * 16, oid);
-    this.#flags[e] = (scheme === "md5-dos2unix" ? LEGACY : 0) |
-      (oid.endsWith(".dir") ? DIR_OID : 0) | TOUCHED;
+    this.#flags[e] = kind | TOUCHED;
   }
 
   /** Drops the entry of `path`. */
@@ -129,6 +143,7 @@ export class StampTable {
     if (e < 0) return false;
     this.#flags[e]! |= DEAD;
     this.#dead++;
+    this.#changed = true;
     return true;
   }
 
@@ -181,6 +196,21 @@ export class StampTable {
     // mtimes are compared to the microsecond: a float of milliseconds holds no more.
     return this.#ino[e] === ino && this.#size[e] === size &&
       Math.abs(this.#mtimeMs[e]! - mtimeMs) < 0.001;
+  }
+
+  /** True when entry `e` holds `oid` (32 hex digits, `.dir` when its flags say so). */
+  #sameOid(e: number, oid: string): boolean {
+    const dir = (this.#flags[e]! & DIR_OID) !== 0;
+    if (oid.length !== (dir ? 36 : 32) || (dir && !oid.endsWith(".dir"))) return false;
+    const base = e * 16;
+    for (let i = 0; i < 16; i++) {
+      const byte = this.#oid[base + i]!;
+      if (
+        oid.charCodeAt(2 * i) !== HEX_CODE[byte >> 4] ||
+        oid.charCodeAt(2 * i + 1) !== HEX_CODE[byte & 15]
+      ) return false;
+    }
+    return true;
   }
 
   #oidAt(e: number): string {

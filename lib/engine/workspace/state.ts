@@ -50,10 +50,26 @@ export class WorkspaceState {
   readonly files: StampTable;
   readonly outs = new Map<string, OutRecord>();
   readonly #path: string;
+  /**
+   * The outputs line as the file on disk holds it, when that file is in the
+   * current layout (or absent with nothing to hold); undefined when the
+   * next save must write it whatever happened (an older layout, a damaged file).
+   */
+  #onDisk: string | undefined;
 
   private constructor(dvcDir: string, files: StampTable) {
     this.#path = join(dvcDir, "tmp", "dxp", FILE_NAME);
     this.files = files;
+  }
+
+  /** Marks what was just read as the file on disk (see {@link save}). */
+  #loaded(): this {
+    this.#onDisk = this.#outsLine();
+    return this;
+  }
+
+  #outsLine(): string {
+    return JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid]));
   }
 
   /** Reads the state of the project at `dvcDir`; a missing or unreadable file is an empty state. */
@@ -63,7 +79,7 @@ export class WorkspaceState {
     try {
       fd = openSync(path, "r");
     } catch {
-      return new WorkspaceState(dvcDir, new StampTable());
+      return new WorkspaceState(dvcDir, new StampTable()).#loaded();
     }
     try {
       // The three text lines before the records: grown until they are all in.
@@ -131,7 +147,7 @@ export class WorkspaceState {
       position += want;
       left -= want / ENTRY_BYTES;
     }
-    return state;
+    return state.#loaded();
   }
 
   /** The text layout dxp wrote before (`<ino> <mtimeNs> <size> <oid> <scheme> <path>` lines). */
@@ -277,15 +293,20 @@ export class WorkspaceState {
    */
   forgetUnder(_path: string): void {}
 
-  /** Writes the state atomically (temp file + rename), in blocks of records. */
+  /**
+   * Writes the state atomically (temp file + rename), in blocks of records;
+   * not at all when nothing changed since it was read (a no-op checkout or
+   * status of a million files would rewrite 49 MB for nothing).
+   */
   async save(): Promise<void> {
+    const prune = this.files.size > PRUNE_ABOVE;
+    const outs = this.#outsLine();
+    if (!prune && !this.files.changed && this.#onDisk === outs) return;
     await mkdir(join(this.#path, ".."), { recursive: true });
     const tmp = tempPathFor(this.#path);
     const handle = await open(tmp, "wx", 0o644);
     try {
-      const prune = this.files.size > PRUNE_ABOVE;
       const count = prune ? this.files.touched() : this.files.size;
-      const outs = JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid]));
       await handle.write(new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
       const block = new Uint8Array(ENTRY_BYTES * 8192);
       let filled = 0;
@@ -300,6 +321,8 @@ export class WorkspaceState {
       await handle.write(block, 0, filled);
       await handle.close();
       await rename(tmp, this.#path);
+      this.#onDisk = outs;
+      this.files.markSaved();
     } catch (error) {
       await handle.close().catch(() => undefined);
       await unlink(tmp).catch(() => undefined);
