@@ -1,4 +1,5 @@
-import { AT_FDCWD, CPath, libc, O_CLOEXEC, O_DIRECTORY, O_PATH } from "../util/libc.ts";
+import { closeSync, openSync } from "node:fs";
+import { O_DIRECTORY, O_PATH } from "../util/libc.ts";
 import { madeStamp, type NativeFreshType, placeFreshNative } from "./place_fresh_native.ts";
 
 /**
@@ -99,16 +100,17 @@ export function runFreshJob(job: FreshJob): FreshOutcome {
       stamps[3 * i + 2] = madeStamp.size;
     }
   } finally {
-    if (srcDir >= 0) libc!.close(srcDir);
-    if (destDir >= 0) libc!.close(destDir);
+    if (srcDir >= 0) closeSync(srcDir);
+    if (destDir >= 0) closeSync(destDir);
   }
   return { placed, stamps };
 }
 
-const rootPath = new CPath();
-
-/** A handle to look names up under `folder` (O_PATH), or -1. */
+/** A handle to look names up under `folder` (O_PATH, as FolderLstat opens its folders), or -1. */
 function openFolder(folder: string): number {
-  if (libc === undefined || !rootPath.set(folder)) return -1;
-  return libc.openat(AT_FDCWD, rootPath.bytes, O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+  try {
+    return openSync(folder, O_PATH | O_DIRECTORY);
+  } catch {
+    return -1;
+  }
 }

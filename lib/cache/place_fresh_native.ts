@@ -67,7 +67,7 @@ function copyFresh(
 
 function linkFresh(srcDir: number, src: string, destDir: number, dest: string): boolean {
   if (!srcPath.set(src) || !destPath.set(dest)) return false;
-  const info = nativeLstatAt(srcDir, src);
+  const info = nativeLstatAt(srcDir, srcPath);
   // Empty files are written, not linked (the link limit of one inode), and
   // an unprotected object is re-hashed first: both by the node:fs path.
   if (

@@ -8,8 +8,6 @@ import {
   O_NOFOLLOW,
   O_RDONLY,
   O_WRONLY,
-  readExpected,
-  writeAll,
 } from "../util/libc.ts";
 import { isRegularFile, quickFstat } from "../util/quick_lstat.ts";
 import { isProtectedMode } from "./local_verify.ts";
@@ -96,7 +94,7 @@ export function writeNewNative(
   if (libc === undefined || !path.set(file)) return false;
   const fd = libc.openat(dirfd, path.bytes, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0) return false;
-  let written = writeAll(libc, fd, bytes, bytes.length);
+  let written = writeAll(fd, bytes);
   if (written && stamp !== undefined) {
     const made = quickFstat(fd);
     stamp.ino = made.ino;
@@ -113,6 +111,36 @@ export function writeNewNative(
 /** `size` bytes of `fd` into the shared buffer (valid until the next read), or undefined when it has more. */
 function readWhole(fd: number, size: number): Uint8Array | undefined {
   if (buffer.length < size + 1) buffer = new Uint8Array(size + 1);
-  const length = readExpected(libc!, fd, buffer, size);
+  const length = readExpected(fd, size);
   return length < 0 ? undefined : buffer.subarray(0, length);
+}
+
+/**
+ * Reads the file behind `fd`, expected to hold `size` bytes, into the shared
+ * buffer (room for `size + 1`: one byte more is asked for, so reaching the
+ * size is the end without one more call). Its length (less at an early
+ * end), or -1 on a failed call or when the file holds more than `size` bytes.
+ */
+function readExpected(fd: number, size: number): number {
+  let total = 0;
+  for (;;) {
+    const want = size + 1 - total;
+    const n = libc!.read(fd, total === 0 ? buffer : buffer.subarray(total), want);
+    if (n < 0) return -1;
+    if (n === 0) return total;
+    total += n;
+    if (total > size) return -1;
+    if (total === size) return total;
+  }
+}
+
+/** Writes all of `bytes` to `fd`; false on a failed call. */
+function writeAll(fd: number, bytes: Uint8Array): boolean {
+  let offset = 0;
+  while (offset < bytes.length) {
+    const n = libc!.write(fd, offset === 0 ? bytes : bytes.subarray(offset), bytes.length - offset);
+    if (n <= 0) return false;
+    offset += n;
+  }
+  return true;
 }

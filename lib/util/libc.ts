@@ -155,33 +155,3 @@ interface DenoFfi {
     symbols: Record<string, { parameters: string[]; result: string }>,
   ): { symbols: Record<string, unknown> };
 }
-
-/**
- * Reads the file behind `fd`, expected to hold `size` bytes, into `buffer`
- * (room for `size + 1`: one byte more is asked for, so reaching the size is
- * the end without one more call). Its length (less at an early end), or -1
- * on a failed call or when the file holds more than `size` bytes.
- */
-export function readExpected(c: Libc, fd: number, buffer: Uint8Array, size: number): number {
-  let total = 0;
-  for (;;) {
-    const want = size + 1 - total;
-    const n = c.read(fd, total === 0 ? buffer : buffer.subarray(total), want);
-    if (n < 0) return -1;
-    if (n === 0) return total;
-    total += n;
-    if (total > size) return -1;
-    if (total === size) return total;
-  }
-}
-
-/** Writes the first `length` bytes of `bytes` to `fd`; false on a failed call. */
-export function writeAll(c: Libc, fd: number, bytes: Uint8Array, length: number): boolean {
-  let offset = 0;
-  while (offset < length) {
-    const n = c.write(fd, offset === 0 ? bytes : bytes.subarray(offset), length - offset);
-    if (n <= 0) return false;
-    offset += n;
-  }
-  return true;
-}

@@ -97,13 +97,14 @@ const UNOPENED = -1;
 const MISSING = -2;
 
 /**
- * lstat of `name` under the open folder `dirfd` through libc alone (the
+ * lstat of `name` (already NUL-terminated, as the caller passes it on to
+ * another libc call) under the open folder `dirfd` through libc alone (the
  * same view as {@link quickLstat}); undefined whenever the call cannot
  * answer (no libc, a failed call, a missing entry): the caller then asks
  * node:fs by full path, which says what the failure is.
  */
-export function nativeLstatAt(dirfd: number, name: string): LstatView | undefined {
-  return native !== undefined && native.stat(name, dirfd) ? view : undefined;
+export function nativeLstatAt(dirfd: number, name: CPath): LstatView | undefined {
+  return native !== undefined && native.statPath(name.bytes, dirfd) ? view : undefined;
 }
 
 /** {@link quickLstat} of an open descriptor (fstat): the same view, filled the same way. */
@@ -140,6 +141,8 @@ interface NativeStat {
   readonly library: string;
   /** Fills {@link view}; false when node:fs must answer instead. `path` is relative to `dirfd` when given. */
   stat(path: string, dirfd?: number): boolean;
+  /** {@link stat} of a path already NUL-terminated (see CPath). */
+  statPath(path: Uint8Array, dirfd: number): boolean;
   /** Fills {@link view} from an open descriptor; false when node:fs must answer instead. */
   fstat(fd: number): boolean;
 }
@@ -160,15 +163,12 @@ function nativeStat(c: Libc): NativeStat {
     return true;
   };
   const empty = new Uint8Array(1);
+  const statPath = (bytes: Uint8Array, dirfd: number): boolean =>
+    c.statx(dirfd, bytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) === 0 && fill();
   return {
     library: c.library,
-    stat(name, dirfd = AT_FDCWD) {
-      if (!path.set(name)) return false;
-      if (c.statx(dirfd, path.bytes, AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, out) !== 0) {
-        return false;
-      }
-      return fill();
-    },
+    stat: (name, dirfd = AT_FDCWD) => path.set(name) && statPath(path.bytes, dirfd),
+    statPath,
     fstat(fd) {
       if (c.statx(fd, empty, AT_EMPTY_PATH, STATX_BASIC_STATS, out) !== 0) return false;
       return fill();

@@ -82,6 +82,7 @@ export async function writeFresh(
     // placed here; what neither can place natively goes through `place`.
     let job = newJob();
     const stamp = { ino: 0, mtimeMs: 0, size: 0 };
+    const roots = { srcRoot: ctx.cache.paths.root, destRoot: temp };
     const dispatch = () => {
       const { src, rel, md5 } = job;
       if (src.length === 0) return;
@@ -103,7 +104,6 @@ export async function writeFresh(
         if (byHelper) ctx.applied.helperFiles += src.length;
       };
       if (type === "copy" || type === "hardlink") {
-        const roots = { srcRoot: ctx.cache.paths.root, destRoot: temp };
         helper.submit({ type, mode: ctx.linker.fileMode, ...roots, src, dest: rel }, settle);
       } else {
         settle(undefined);
