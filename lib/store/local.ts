@@ -9,9 +9,10 @@ import { dirMaker, dirMakerSync } from "./local_dirs.ts";
 import { readSmallSync, writeSmallSync } from "./local_small.ts";
 import { StagedFolders } from "./local_staging.ts";
 import { throwIfAborted } from "./abort.ts";
-import { readChunks } from "./local_stream.ts";
+import { CopyHelper } from "./copy_helper.ts";
+import { copyFileAtomic } from "./local_copy.ts";
 import { checkLocalObject, isProtectedMode } from "./local_verify.ts";
-import { isTempName, writeAtomic } from "./local_write.ts";
+import { isTempName } from "./local_write.ts";
 import { parseObjectKey } from "../core/object_key.ts";
 import type { SmallObjects, Store, StoreFactory, TransferOptions } from "./types.ts";
 import { isRegularFile, quickLstat } from "../util/quick_lstat.ts";
@@ -70,6 +71,8 @@ class LocalStore implements Store {
   readonly #absent = new AbsentFolders();
   /** Object folders being filled under a hidden name by small.writeSync. */
   readonly #staged: StagedFolders;
+  /** The thread that copies and hashes large objects beside the main thread. */
+  readonly #copier = new CopyHelper();
 
   constructor(root: string, options: LocalStoreOptions) {
     this.#root = root;
@@ -234,12 +237,10 @@ class LocalStore implements Store {
       options.onBytes?.(small.length);
       return;
     }
-    const source = readChunks(
-      localPath,
-      { action: `read '${localPath}'`, where: localPath },
-      options.signal,
-    );
-    await writeAtomic(target, source, {
+    await copyFileAtomic(localPath, target, {
+      readContext: { action: `read '${localPath}'`, where: localPath },
+      size: options.size,
+      helper: this.#copier,
       expect: options.expect,
       signal: options.signal,
       onBytes: options.onBytes,
@@ -265,12 +266,10 @@ class LocalStore implements Store {
       options.onBytes?.(small.length);
       return;
     }
-    const chunks = readChunks(
-      source,
-      { action: `download '${key}' from '${this.#root}'`, where: source },
-      options.signal,
-    );
-    await writeAtomic(localPath, chunks, {
+    await copyFileAtomic(source, localPath, {
+      readContext,
+      size: options.size,
+      helper: this.#copier,
       expect: options.expect,
       signal: options.signal,
       onBytes: options.onBytes,
@@ -291,7 +290,7 @@ class LocalStore implements Store {
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.#copier.close();
   }
 
   /** The file of `key`; keys that could leave the root are refused. */

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, sep } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
@@ -91,13 +91,50 @@ export async function writeAtomic(
   source: AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions,
 ): Promise<void> {
-  const { signal, onBytes, context } = options;
+  await writeThroughTemp(finalPath, options, (handle) => streamInto(handle, source, options));
+}
+
+/**
+ * Writes `source` into an open file, hashing it in the scheme of
+ * `options.expect` as it goes; returns the digest (undefined without one).
+ */
+export async function streamInto(
+  handle: FileHandle,
+  source: AsyncIterable<Uint8Array>,
+  options: Pick<AtomicWriteOptions, "expect" | "signal" | "onBytes">,
+): Promise<string | undefined> {
+  const { signal, onBytes } = options;
+  const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
+  for await (const chunk of source) {
+    throwIfAborted(signal);
+    // The write runs on the I/O thread pool while the main thread hashes the same bytes.
+    const written = writeAll(handle, chunk);
+    hasher?.update(chunk);
+    await written;
+    onBytes?.(chunk.length);
+  }
+  return hasher?.digest();
+}
+
+/**
+ * The temp-file life of {@link writeAtomic} around `fill`, which puts the
+ * bytes into the open temp file (its handle and its path) and returns their digest in the scheme of
+ * `options.expect` (undefined without one): the digest is checked, the file
+ * protected, closed and renamed to `finalPath`; on any failure or abort the
+ * temp file is removed.
+ */
+export async function writeThroughTemp(
+  finalPath: string,
+  options: AtomicWriteOptions,
+  fill: (handle: FileHandle, temp: string) => Promise<string | undefined>,
+): Promise<void> {
+  const { signal, context } = options;
   throwIfAborted(signal);
   const dir = dirname(finalPath);
   const temp = tempNameFor(finalPath);
   const ensureDir = options.ensureDir ??
     ((d: string) => mkdir(d, { recursive: true }).then(() => {}));
-  let handle;
+  let handle: FileHandle | undefined;
   try {
     try {
       handle = await open(temp, "wx", 0o666);
@@ -111,18 +148,11 @@ export async function writeAtomic(
   }
   let renamed = false;
   try {
-    const hasher = options.expect ? createObjectHasher(options.expect.scheme) : undefined;
-    for await (const chunk of source) {
-      throwIfAborted(signal);
-      // The write runs on the I/O thread pool while the main thread hashes the same bytes.
-      const written = writeAll(handle, chunk);
-      hasher?.update(chunk);
-      await written;
-      onBytes?.(chunk.length);
-    }
+    const digest = await fill(handle, temp);
     throwIfAborted(signal);
-    if (options.expect && hasher) {
-      checkWrittenDigest(hasher.digest(), options.expect.hash, options.sourceLabel, finalPath);
+    if (options.expect) {
+      if (digest === undefined) throw new Error(`No digest was taken of '${finalPath}'.`);
+      checkWrittenDigest(digest, options.expect.hash, options.sourceLabel, finalPath);
     }
     if (options.fileMode !== undefined) await handle.chmod(options.fileMode);
     await handle.close();

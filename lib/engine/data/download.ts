@@ -65,7 +65,8 @@ export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise
   }, {
     jobs: rt.jobsFor(plan.remote) ?? defaultJobs(),
     signal: rt.signal,
-    gate: true,
+    // A folder on this machine has no credential to get wrong (see uploadRemote).
+    gate: remoteSmall === undefined,
     trySync: remoteSmall && cacheSmall
       ? (move) => {
         const flag = downloadSmallSync(

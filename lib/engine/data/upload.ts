@@ -134,7 +134,9 @@ export async function uploadRemote(rt: DataRuntime, plan: RemotePlan): Promise<R
   }, {
     jobs: rt.jobsFor(plan.remote) ?? defaultJobs(),
     signal,
-    gate: true,
+    // A folder on this machine has no credential to get wrong: its first (often largest)
+    // object need not go alone, and the others go on while it is copied beside them.
+    gate: small === undefined,
     trySync: small
       ? (move) => {
         const flag = uploadSmallSync(rt, small, move, progress, failures);
