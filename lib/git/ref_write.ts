@@ -7,6 +7,7 @@ import { open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DxpError, ExitCode, InvalidArgumentError, LockError } from "../errors/mod.ts";
+import { clearDeadLocks, LockJournal } from "./lock_journal.ts";
 import { isValidRefName } from "./ref_name.ts";
 import { readLooseRef, readPackedRefs } from "./refs_read.ts";
 import { ZERO_OID } from "./transport/types.ts";
@@ -66,7 +67,12 @@ const PARALLEL = 16;
  * Creates `<ref>.lock` with O_EXCL holding `content` (git writes the new
  * value into the lock, then renames it). A held lock is a LockError.
  */
-async function takeLock(path: string, what: string, content: string): Promise<void> {
+async function takeLock(
+  path: string,
+  what: string,
+  content: string,
+  journal: LockJournal,
+): Promise<void> {
   try {
     await mkdir(dirname(path), { recursive: true });
   } catch (e) {
@@ -75,6 +81,7 @@ async function takeLock(path: string, what: string, content: string): Promise<vo
     if (code === "EEXIST" || code === "ENOTDIR") throw conflictError(what, e);
     throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
   }
+  journal.record(path, content);
   let handle;
   try {
     handle = await open(path, "wx");
@@ -132,7 +139,11 @@ async function pruneDirs(gitdir: string, ref: string): Promise<void> {
 }
 
 /** Rewrites packed-refs without `refs` (and their peeled lines), under `packed-refs.lock`. */
-async function removePacked(gitdir: string, refs: ReadonlySet<string>): Promise<void> {
+async function removePacked(
+  gitdir: string,
+  refs: ReadonlySet<string>,
+  journal: LockJournal,
+): Promise<void> {
   const path = join(gitdir, "packed-refs");
   let text: string;
   try {
@@ -154,7 +165,7 @@ async function removePacked(gitdir: string, refs: ReadonlySet<string>): Promise<
   }
   if (kept.length === lines.length) return;
   const lock = `${path}.lock`;
-  await takeLock(lock, "'packed-refs'", kept.join("\n"));
+  await takeLock(lock, "'packed-refs'", kept.join("\n"), journal);
   try {
     await rename(lock, path);
   } finally {
@@ -229,11 +240,19 @@ async function applyRefWrites(
   const failures = validate(writes);
   const locked = new Set<RefWrite>();
   const lockOf = (w: RefWrite) => join(gitdir, `${w.ref}.lock`);
+  // Locks a killed dxp left would block these refs for good: cleared first.
+  clearDeadLocks(gitdir);
+  const journal = new LockJournal(gitdir);
   try {
     const packed = await readPackedRefs(gitdir);
     await mapLimit(writes.filter((w) => !failures.has(w.ref)), PARALLEL, async (w) => {
       try {
-        await takeLock(lockOf(w), `ref '${w.ref}'`, w.newOid === ZERO_OID ? "" : `${w.newOid}\n`);
+        await takeLock(
+          lockOf(w),
+          `ref '${w.ref}'`,
+          w.newOid === ZERO_OID ? "" : `${w.newOid}\n`,
+          journal,
+        );
       } catch (error) {
         failures.set(w.ref, { reason: `failed to lock: ${(error as Error).message}`, error });
         return;
@@ -261,7 +280,7 @@ async function applyRefWrites(
     const deletes = applying.filter((w) => w.newOid === ZERO_OID);
     if (deletes.length > 0) {
       try {
-        await removePacked(gitdir, new Set(deletes.map((w) => w.ref)));
+        await removePacked(gitdir, new Set(deletes.map((w) => w.ref)), journal);
         await mapLimit(deletes, PARALLEL, async (w) => {
           await unlink(join(gitdir, w.ref)).catch((e: NodeJS.ErrnoException) => {
             if (e.code !== "ENOENT") throw e;
@@ -280,6 +299,7 @@ async function applyRefWrites(
     }
   } finally {
     await mapLimit([...locked], PARALLEL, (w) => unlinkQuiet(lockOf(w)));
+    journal.close();
   }
   const anyFailed = failures.size > 0;
   return writes.map((w) => {

@@ -1,0 +1,95 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { join, relative, sep } from "node:path";
+import process from "node:process";
+import { processExists } from "../util/process_exists.ts";
+
+/** `<gitdir>/dxp-ref-locks-<pid>`: one per process, only while it holds ref locks. */
+const JOURNAL = /^dxp-ref-locks-([0-9]+)$/;
+
+/**
+ * The lock files one ref transaction creates, written down before each is
+ * made, so that a dxp killed while holding them (SIGKILL, an OOM kill) does
+ * not leave the refs locked for good — git would refuse them until someone
+ * removes the file by hand. The journal lists each lock (relative to the
+ * git dir) with the md5 of what it holds, and is removed when the
+ * transaction ends; {@link clearDeadLocks} undoes what a dead process left.
+ */
+export class LockJournal {
+  readonly #gitdir: string;
+  readonly #path: string;
+  readonly #lines: string[] = [];
+
+  constructor(gitdir: string) {
+    this.#gitdir = gitdir;
+    this.#path = join(gitdir, `dxp-ref-locks-${process.pid}`);
+  }
+
+  /** Notes `lock` (an absolute path in the git dir) and its content, before it is created. */
+  record(lock: string, content: string): void {
+    this.#lines.push(`${md5(content)} ${relative(this.#gitdir, lock)}`);
+    writeFileSync(this.#path, this.#lines.join("\n") + "\n");
+  }
+
+  /** The transaction ended and holds no lock any more. */
+  close(): void {
+    if (this.#lines.length === 0) return;
+    this.#lines.length = 0;
+    try {
+      unlinkSync(this.#path);
+    } catch {
+      // already gone: nothing to undo
+    }
+  }
+}
+
+/**
+ * Removes the locks that processes no longer alive left in `gitdir`, and
+ * their journals. A lock goes only when it still holds exactly what its
+ * journal recorded; one with other content, or listed by a live process,
+ * stays — a lock git or another dxp holds is never touched.
+ */
+export function clearDeadLocks(gitdir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(gitdir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(JOURNAL.exec(name)?.[1]);
+    if (!Number.isSafeInteger(pid) || pid === process.pid || processExists(pid)) continue;
+    const journal = join(gitdir, name);
+    try {
+      for (const line of readFileSync(journal, "utf8").split("\n")) {
+        const space = line.indexOf(" ");
+        const lock = line.slice(space + 1);
+        if (space !== 32 || !isLockInside(lock)) continue;
+        if (contentMd5(join(gitdir, lock)) === line.slice(0, space)) {
+          unlinkSync(join(gitdir, lock));
+        }
+      }
+      unlinkSync(journal);
+    } catch {
+      // unreadable or raced by another cleaner: the locks stay, git's message says what to do
+    }
+  }
+}
+
+/** Only `….lock` files below the git dir are a journal's to name. */
+function isLockInside(path: string): boolean {
+  return path.endsWith(".lock") && !path.startsWith(sep) &&
+    !path.split(sep).some((part) => part === ".." || part === "");
+}
+
+function contentMd5(path: string): string | undefined {
+  try {
+    return md5(readFileSync(path));
+  } catch {
+    return undefined;
+  }
+}
+
+function md5(content: string | Uint8Array): string {
+  return createHash("md5").update(content).digest("hex");
+}
