@@ -11,20 +11,7 @@ import { dirname, join } from "node:path";
 import { LockError } from "../lib/errors/mod.ts";
 import { updateRef } from "../lib/git/ref_write.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
-import { commitFiles, expRef, forEachRef, initRepo } from "./helpers/git_repo.ts";
-import { scratch } from "./helpers/tmp.ts";
-
-async function withRepo(fn: (gitdir: string, a: string, b: string) => Promise<void>) {
-  const { dir, cleanup } = await scratch();
-  try {
-    const repo = initRepo(join(dir, "r"));
-    const a = commitFiles(repo, { "f": "1" }, "a");
-    const b = commitFiles(repo, { "f": "2" }, "b");
-    await fn(join(repo, ".git"), a, b);
-  } finally {
-    await cleanup();
-  }
-}
+import { expRef, forEachRef, withTwoCommits } from "./helpers/git_repo.ts";
 
 /** The pid of a process that has exited. */
 function deadPid(): number {
@@ -47,7 +34,7 @@ function leftover(gitdir: string, pid: number, ref: string, content: string, jou
 const journals = (gitdir: string) => readdirSync(gitdir).filter((n) => n.startsWith("dxp-ref-"));
 
 Deno.test("a ref transaction leaves no journal behind, and none while it failed", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");
     await updateRef(gitdir, ref, b, ZERO_OID);
     assert.deepEqual(journals(gitdir), []);
@@ -59,7 +46,7 @@ Deno.test("a ref transaction leaves no journal behind, and none while it failed"
 });
 
 Deno.test("the lock a killed dxp left is removed by the next transaction, which then succeeds", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");
     const { lock, journal } = leftover(gitdir, deadPid(), ref, `${b}\n`);
     await updateRef(gitdir, ref, b, ZERO_OID);
@@ -70,7 +57,7 @@ Deno.test("the lock a killed dxp left is removed by the next transaction, which 
 });
 
 Deno.test("a lock whose content is not what the dead process journaled stays, and so does git's message", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");
     const { lock } = leftover(gitdir, deadPid(), ref, `${a}\n`, `${b}\n`);
     await assert.rejects(
@@ -83,7 +70,7 @@ Deno.test("a lock whose content is not what the dead process journaled stays, an
 });
 
 Deno.test("a lock journaled by a live process stays", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const alive = spawn("sleep", ["30"]);
     try {
       const ref = expRef(a, "exp-1");
@@ -98,7 +85,7 @@ Deno.test("a lock journaled by a live process stays", async () => {
 });
 
 Deno.test("a lock with no journal (git's own, or an older dxp's) stays", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");
     const lock = join(gitdir, `${ref}.lock`);
     mkdirSync(dirname(lock), { recursive: true });
@@ -109,7 +96,7 @@ Deno.test("a lock with no journal (git's own, or an older dxp's) stays", async (
 });
 
 Deno.test("a dead journal naming a file outside the git dir or not a lock touches nothing", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const outside = join(dirname(gitdir), "victim.lock");
     writeFileSync(outside, "x");
     const config = join(gitdir, "config");

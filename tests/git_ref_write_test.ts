@@ -5,20 +5,7 @@ import { DxpError, InvalidArgumentError, LockError } from "../lib/errors/mod.ts"
 import { updateRef, updateRefs } from "../lib/git/ref_write.ts";
 import { readRef, readRefs } from "../lib/git/refs_read.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
-import { commitFiles, expRef, forEachRef, g, initRepo } from "./helpers/git_repo.ts";
-import { scratch } from "./helpers/tmp.ts";
-
-async function withRepo(fn: (gitdir: string, a: string, b: string) => Promise<void>) {
-  const { dir, cleanup } = await scratch();
-  try {
-    const repo = initRepo(join(dir, "r"));
-    const a = commitFiles(repo, { "f": "1" }, "a");
-    const b = commitFiles(repo, { "f": "2" }, "b");
-    await fn(join(repo, ".git"), a, b);
-  } finally {
-    await cleanup();
-  }
-}
+import { expRef, forEachRef, g, withTwoCommits } from "./helpers/git_repo.ts";
 
 function lockFiles(gitdir: string): string[] {
   const out: string[] = [];
@@ -33,7 +20,7 @@ function lockFiles(gitdir: string): string[] {
 }
 
 Deno.test("updateRef() creates, moves and deletes a ref that git then sees", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");
     await updateRef(gitdir, ref, b, ZERO_OID);
     assert.equal(readFileSync(join(gitdir, ref), "utf8"), `${b}\n`);
@@ -49,7 +36,7 @@ Deno.test("updateRef() creates, moves and deletes a ref that git then sees", asy
 });
 
 Deno.test("updateRef() compare-and-swap fails with RefConflict when the ref moved", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const ref = "refs/exps/x/y/z";
     await assert.rejects(() => updateRef(gitdir, "refs/heads/main", a, a), (e: unknown) => {
       return e instanceof DxpError && e.code === "RefConflict" && e.message.includes(b);
@@ -65,7 +52,7 @@ Deno.test("updateRef() compare-and-swap fails with RefConflict when the ref move
 });
 
 Deno.test("updateRef() reports a held lock as LockError and leaves the lock alone", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     writeFileSync(join(gitdir, "refs", "heads", "main.lock"), "");
     await assert.rejects(() => updateRef(gitdir, "refs/heads/main", a, b), (e: unknown) => {
       return e instanceof LockError && e.message.includes("main.lock");
@@ -76,7 +63,7 @@ Deno.test("updateRef() reports a held lock as LockError and leaves the lock alon
 });
 
 Deno.test("updateRef() deletes a packed ref and git no longer lists it", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     g(["update-ref", "refs/exps/aa/bb/one", a], gitdir);
     g(["update-ref", "refs/exps/aa/bb/two", b], gitdir);
     g(["tag", "-a", "-m", "t", "v1", a], gitdir);
@@ -98,7 +85,7 @@ Deno.test("updateRef() deletes a packed ref and git no longer lists it", async (
 });
 
 Deno.test("updateRefs() atomic applies nothing when one ref fails; non-atomic applies the rest", async () => {
-  await withRepo(async (gitdir, a, b) => {
+  await withTwoCommits(async (gitdir, a, b) => {
     const writes = [
       { ref: "refs/exps/aa/bb/one", newOid: a, expectedOld: ZERO_OID },
       { ref: "refs/heads/main", newOid: a, expectedOld: a }, // stale: main is at b
@@ -120,7 +107,7 @@ Deno.test("updateRefs() atomic applies nothing when one ref fails; non-atomic ap
 });
 
 Deno.test("updateRefs() rejects bad names, bad oids and duplicate refs before touching anything", async () => {
-  await withRepo(async (gitdir, a) => {
+  await withTwoCommits(async (gitdir, a) => {
     for (
       const ref of [
         "HEAD",
@@ -153,7 +140,7 @@ Deno.test("updateRefs() rejects bad names, bad oids and duplicate refs before to
 });
 
 Deno.test("updateRefs() reports a directory/file name conflict without leaving locks", async () => {
-  await withRepo(async (gitdir, a) => {
+  await withTwoCommits(async (gitdir, a) => {
     await updateRef(gitdir, "refs/exps/aa/bb", a, undefined);
     const [r] = await updateRefs(gitdir, [{ ref: "refs/exps/aa/bb/c", newOid: a }], {
       atomic: false,

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { mkdirSync } from "node:fs";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import { git, run } from "./tmp.ts";
+import { git, run, scratch } from "./tmp.ts";
 
 export const GIT_ENV: Record<string, string> = {
   GIT_AUTHOR_NAME: "Test Author",
@@ -47,6 +47,21 @@ export function commitFiles(
 }
 
 /** An experiment ref name for `baseline` (spec §1.1 layout). */
+/** Runs `fn` on the git dir of a scratch repository with two commits, `a` then `b`. */
+export async function withTwoCommits(
+  fn: (gitdir: string, a: string, b: string) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = await scratch();
+  try {
+    const repo = initRepo(join(dir, "r"));
+    const a = commitFiles(repo, { "f": "1" }, "a");
+    const b = commitFiles(repo, { "f": "2" }, "b");
+    await fn(join(repo, ".git"), a, b);
+  } finally {
+    await cleanup();
+  }
+}
+
 export function expRef(baseline: string, name: string): string {
   return `refs/exps/${baseline.slice(0, 2)}/${baseline.slice(2)}/${name}`;
 }
