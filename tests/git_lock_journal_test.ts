@@ -10,6 +10,8 @@ import { createHash } from "node:crypto";
 import { dirname, join } from "node:path";
 import { LockError } from "../lib/errors/mod.ts";
 import { updateRef } from "../lib/git/ref_write.ts";
+import { updateShallow } from "../lib/git/shallow.ts";
+import { writeGitIndex } from "../lib/engine/workspace/git_index.ts";
 import { ZERO_OID } from "../lib/git/transport/types.ts";
 import { expRef, forEachRef, withTwoCommits } from "./helpers/git_repo.ts";
 
@@ -26,12 +28,12 @@ function leftover(gitdir: string, pid: number, ref: string, content: string, jou
   mkdirSync(dirname(lock), { recursive: true });
   writeFileSync(lock, content);
   const md5 = createHash("md5").update(journaled).digest("hex");
-  const journal = join(gitdir, `dxp-ref-locks-${pid}`);
+  const journal = join(gitdir, `dxp-locks-${pid}`);
   writeFileSync(journal, `${md5} ${ref}.lock\n`);
   return { lock, journal };
 }
 
-const journals = (gitdir: string) => readdirSync(gitdir).filter((n) => n.startsWith("dxp-ref-"));
+const journals = (gitdir: string) => readdirSync(gitdir).filter((n) => n.startsWith("dxp-locks-"));
 
 Deno.test("a ref transaction leaves no journal behind, and none while it failed", async () => {
   await withTwoCommits(async (gitdir, a, b) => {
@@ -102,12 +104,37 @@ Deno.test("a dead journal naming a file outside the git dir or not a lock touche
     const config = join(gitdir, "config");
     const md5 = (s: string | Uint8Array) => createHash("md5").update(s).digest("hex");
     writeFileSync(
-      join(gitdir, `dxp-ref-locks-${deadPid()}`),
+      join(gitdir, `dxp-locks-${deadPid()}`),
       `${md5("x")} ../victim.lock\n${md5(readFileSync(config))} config\n`,
     );
     await updateRef(gitdir, expRef(a, "exp-1"), b, ZERO_OID);
     assert.equal(existsSync(outside), true);
     assert.equal(existsSync(config), true);
     assert.deepEqual(journals(gitdir), [], "the dead journal itself is gone");
+  });
+});
+
+Deno.test("an empty index.lock or shallow.lock a killed dxp left is cleared; one with other bytes stays", async () => {
+  await withTwoCommits(async (gitdir, a, b) => {
+    // Killed right after creating the lock (empty), as both writers make it before filling it.
+    const pid = deadPid();
+    const empty = createHash("md5").update("").digest("hex");
+    writeFileSync(join(gitdir, "index.lock"), "");
+    writeFileSync(join(gitdir, "shallow.lock"), "");
+    writeFileSync(
+      join(gitdir, `dxp-locks-${pid}`),
+      `${empty} index.lock\n${empty} shallow.lock\n`,
+    );
+    await writeGitIndex(gitdir, []);
+    assert.equal(existsSync(join(gitdir, "index.lock")), false);
+    assert.equal(existsSync(join(gitdir, "shallow.lock")), false, "every dead lock goes at once");
+    assert.deepEqual(journals(gitdir), []);
+    assert.deepEqual([...await updateShallow(gitdir, { add: [a] })], [a]);
+    assert.deepEqual(journals(gitdir), [], "no journal left by a transaction that ended");
+
+    // Git's own lock (no journal), with bytes: refused as before.
+    writeFileSync(join(gitdir, "shallow.lock"), `${b}\n`);
+    await assert.rejects(updateShallow(gitdir, { add: [b] }), LockError);
+    assert.equal(readFileSync(join(gitdir, "shallow.lock"), "utf8"), `${b}\n`);
   });
 });

@@ -4,15 +4,16 @@ import { join, relative, sep } from "node:path";
 import process from "node:process";
 import { processExists } from "../util/process_exists.ts";
 
-/** `<gitdir>/dxp-ref-locks-<pid>`: one per process, only while it holds ref locks. */
-const JOURNAL = /^dxp-ref-locks-([0-9]+)$/;
+/** `<gitdir>/dxp-locks-<pid>`: one per process, only while it holds locks in the git dir. */
+const JOURNAL = /^dxp-locks-([0-9]+)$/;
 
 /**
- * The lock files one ref transaction creates, written down before each is
- * made, so that a dxp killed while holding them (SIGKILL, an OOM kill) does
- * not leave the refs locked for good — git would refuse them until someone
- * removes the file by hand. The journal lists each lock (relative to the
- * git dir) with the md5 of what it holds, and is removed when the
+ * The lock files one transaction in the git dir creates (`<ref>.lock`,
+ * `packed-refs.lock`, `index.lock`, `shallow.lock`), written down before
+ * each is made, so that a dxp killed while holding them (SIGKILL, an OOM
+ * kill) does not leave them locked for good — git would refuse them until
+ * someone removes the file by hand. The journal lists each lock (relative
+ * to the git dir) with the md5 of what it may hold, and is removed when the
  * transaction ends; {@link clearDeadLocks} undoes what a dead process left.
  */
 export class LockJournal {
@@ -22,11 +23,15 @@ export class LockJournal {
 
   constructor(gitdir: string) {
     this.#gitdir = gitdir;
-    this.#path = join(gitdir, `dxp-ref-locks-${process.pid}`);
+    this.#path = join(gitdir, `dxp-locks-${process.pid}`);
   }
 
-  /** Notes `lock` (an absolute path in the git dir) and its content, before it is created. */
-  record(lock: string, content: string): void {
+  /**
+   * Notes `lock` (an absolute path in the git dir) and a content it may be
+   * left holding, before it is created (a lock made empty and filled later
+   * is noted with both).
+   */
+  record(lock: string, content: string | Uint8Array): void {
     this.#lines.push(`${md5(content)} ${relative(this.#gitdir, lock)}`);
     writeFileSync(this.#path, this.#lines.join("\n") + "\n");
   }

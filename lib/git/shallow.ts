@@ -8,6 +8,7 @@
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptError, LockError } from "../errors/mod.ts";
+import { clearDeadLocks, LockJournal } from "./lock_journal.ts";
 
 const OID_RE = /^[0-9a-f]{40}$/;
 
@@ -89,10 +90,15 @@ export async function updateShallow(
 ): Promise<Set<string>> {
   const path = shallowFile(gitdir);
   const lock = `${path}.lock`;
+  // Written down first, so that a dxp killed holding the lock does not block the file for good.
+  clearDeadLocks(gitdir);
+  const journal = new LockJournal(gitdir);
+  journal.record(lock, "");
   let handle;
   try {
     handle = await open(lock, "wx", 0o644);
   } catch (e) {
+    journal.close();
     if ((e as NodeJS.ErrnoException).code === "EEXIST") {
       throw new LockError(
         `Unable to create '${lock}': another git process seems to be running in this repository; if not, remove that file and try again.`,
@@ -117,6 +123,7 @@ export async function updateShallow(
       await rm(lock, { force: true });
       return next;
     }
+    journal.record(lock, text);
     await handle.writeFile(text);
     await handle.sync();
     await handle.close();
@@ -126,5 +133,7 @@ export async function updateShallow(
     await handle.close().catch(() => undefined);
     await rm(lock, { force: true });
     throw e;
+  } finally {
+    journal.close();
   }
 }

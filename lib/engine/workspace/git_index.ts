@@ -4,6 +4,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { LockError } from "../../errors/mod.ts";
+import { clearDeadLocks, LockJournal } from "../../git/lock_journal.ts";
 import type { GitFile } from "./git_tree.ts";
 
 /** One index entry to write: a tree file and, when the work tree matches it, its stat data. */
@@ -56,10 +57,17 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
   const body = Buffer.concat(parts);
   const digest = createHash("sha1").update(body).digest();
   const lock = join(gitdir, "index.lock");
+  const bytes = Buffer.concat([body, digest]);
+  // Written down first, so that a dxp killed holding the lock does not block the index for good.
+  clearDeadLocks(gitdir);
+  const journal = new LockJournal(gitdir);
+  journal.record(lock, "");
+  journal.record(lock, bytes);
   let handle;
   try {
     handle = await open(lock, "wx", 0o644);
   } catch (error) {
+    journal.close();
     if ((error as NodeJS.ErrnoException).code === "EEXIST") {
       throw new LockError(
         `Unable to create '${lock}': File exists. Another git process seems to be running in this repository; wait for it to finish (or remove the stale lock) and retry.`,
@@ -68,7 +76,7 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
     throw error;
   }
   try {
-    await handle.writeFile(Buffer.concat([body, digest]));
+    await handle.writeFile(bytes);
     await handle.close();
     handle = undefined;
     await rename(lock, join(gitdir, "index"));
@@ -76,5 +84,7 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
     await handle?.close().catch(() => undefined);
     await unlink(lock).catch(() => undefined);
     throw error;
+  } finally {
+    journal.close();
   }
 }
