@@ -16,9 +16,10 @@ export interface CopiedBytes {
 export interface CopyLease {
   /**
    * Copies the file `source` into the existing file `target` (a temp file
-   * the caller made and still holds open) on the copying thread. Rejects with {@link CopySideError} on a failed read or write,
-   * {@link CopyThreadUnavailable} when the thread never started,
-   * with the abort's error once `signal` stopped it (mid-copy included: the
+   * the caller made and still holds open) on the copying thread. Rejects
+   * with {@link CopySideError} on a failed read or write, with
+   * {@link CopyThreadUnavailable} when the thread never started, and with
+   * the abort's error once `signal` stopped it (mid-copy included: the
    * thread stops at its next chunk and has closed both files when this
    * rejects).
    */
@@ -34,7 +35,7 @@ export interface CopyLease {
 
 /**
  * The thread could not start (a binary built without its entry point, a
- * runtime without workers) before it touched the copy's descriptors: the
+ * runtime without workers) before it touched the copy's files: the
  * caller copies on its own thread instead.
  */
 export class CopyThreadUnavailable extends Error {}

@@ -2,8 +2,9 @@ import type { CopySide } from "./fd_copy.ts";
 
 /**
  * One copy for the copying thread: the source file, the (existing, empty)
- * file to fill, and a stop flag. Paths, not descriptors: a descriptor is a
- * per-thread resource id under Deno.
+ * file to fill, and a stop flag. Paths, not descriptors: not every runtime
+ * shares descriptor numbers between its threads (one of ours keeps a
+ * resource table per thread).
  */
 export interface CopyJob {
   readonly source: string;

@@ -5,7 +5,7 @@
  * removes anything: what the bytes become is the main thread's call.
  */
 import { closeSync, openSync } from "node:fs";
-import { copyHashed, type CopySide, CopySideError } from "./fd_copy.ts";
+import { copyHashed, type CopySide, CopySideError, sideError } from "./fd_copy.ts";
 import type { CopyJob, CopyReply } from "./copy_protocol.ts";
 
 interface WorkerScope {
@@ -56,8 +56,7 @@ function opened(side: CopySide, open: () => number): number {
   try {
     return open();
   } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    throw new CopySideError(side, typeof code === "string" ? code : undefined, String(error));
+    throw sideError(side, error);
   }
 }
 scope.postMessage("ready");

@@ -81,7 +81,8 @@ async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
   }
 }
 
-function sideError(side: CopySide, error: unknown): CopySideError {
+/** `error` (a node:fs failure) as a {@link CopySideError} of `side`, its errno kept. */
+export function sideError(side: CopySide, error: unknown): CopySideError {
   const code = (error as { code?: unknown }).code;
   const message = error instanceof Error ? error.message : String(error);
   return new CopySideError(side, typeof code === "string" ? code : undefined, message);
