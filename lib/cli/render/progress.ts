@@ -157,14 +157,36 @@ class Speed {
     const objectsRate = Math.max(0, last.objects - first.objects) / seconds;
     let out = `${sep}${mib(bytesRate)} MiB/s, ${Math.round(objectsRate)} objects/s`;
     if (final || p.doneObjects >= p.totalObjects) return out;
-    const left: number[] = [];
-    if (objectsRate > 0) left.push((p.totalObjects - p.doneObjects) / objectsRate);
-    if (bytesRate > 0 && p.totalBytes > p.doneBytes) {
-      left.push((p.totalBytes - p.doneBytes) / bytesRate);
-    }
-    if (left.length > 0) out += `, ETA ${duration(Math.max(...left))}`;
+    const left = secondsLeft(p, { bytesRate, objectsRate, objects: last.objects - first.objects });
+    if (left !== undefined) out += `, ETA ${duration(left)}`;
     return out;
   }
+}
+
+/** Objects done in the window below which their rate says little of the time left. */
+const STEADY_OBJECTS = 20;
+
+/**
+ * Seconds left at the recent rates: the longer of what the bytes and the
+ * objects still to move take (sizes learnt on the way make the bytes alone
+ * too hopeful). When only a few objects ended in the window — a handful of
+ * large files — their rate is a step function (one file done in 1.5 s of a
+ * 2 s push says 6 s left for the other four), so the bytes alone decide.
+ * Undefined when neither rate is known yet.
+ */
+export function secondsLeft(
+  p: Pick<Progress, "doneObjects" | "totalObjects" | "doneBytes" | "totalBytes">,
+  recent: { bytesRate: number; objectsRate: number; objects: number },
+): number | undefined {
+  const byBytes = recent.bytesRate > 0 && p.totalBytes > p.doneBytes
+    ? (p.totalBytes - p.doneBytes) / recent.bytesRate
+    : undefined;
+  const byObjects = recent.objectsRate > 0
+    ? (p.totalObjects - p.doneObjects) / recent.objectsRate
+    : undefined;
+  if (byBytes === undefined) return byObjects;
+  if (byObjects === undefined || recent.objects < STEADY_OBJECTS) return byBytes;
+  return Math.max(byBytes, byObjects);
 }
 
 /** `0:07`, `12:30`, `1:02:03`. */
