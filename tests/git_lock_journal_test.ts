@@ -58,6 +58,23 @@ Deno.test("the lock a killed dxp left is removed by the next transaction, which 
   });
 });
 
+Deno.test("a ref lock a killed dxp left empty (killed between making and filling it) is removed too", async () => {
+  await withTwoCommits(async (gitdir, a, b) => {
+    const ref = expRef(a, "exp-1");
+    const pid = deadPid();
+    const lock = join(gitdir, `${ref}.lock`);
+    mkdirSync(dirname(lock), { recursive: true });
+    writeFileSync(lock, "");
+    // What takeLock journals: the empty lock and the filled one.
+    const line = (content: string) =>
+      `${createHash("md5").update(content).digest("hex")} ${ref}.lock`;
+    writeFileSync(join(gitdir, `dxp-locks-${pid}`), `${line("")}\n${line(`${b}\n`)}\n`);
+    await updateRef(gitdir, ref, b, ZERO_OID);
+    assert.equal(forEachRef(gitdir, "refs/exps").get(ref), b);
+    assert.equal(existsSync(lock), false);
+  });
+});
+
 Deno.test("a lock whose content is not what the dead process journaled stays, and so does git's message", async () => {
   await withTwoCommits(async (gitdir, a, b) => {
     const ref = expRef(a, "exp-1");

@@ -27,12 +27,13 @@ export class LockJournal {
   }
 
   /**
-   * Notes `lock` (an absolute path in the git dir) and a content it may be
-   * left holding, before it is created (a lock made empty and filled later
-   * is noted with both).
+   * Notes `lock` (an absolute path in the git dir) and each content it may
+   * be left holding, before it is created: a lock is made empty and filled
+   * after, and a kill can land between the two.
    */
-  record(lock: string, content: string | Uint8Array): void {
-    this.#lines.push(`${md5(content)} ${relative(this.#gitdir, lock)}`);
+  record(lock: string, ...contents: (string | Uint8Array)[]): void {
+    const name = relative(this.#gitdir, lock);
+    for (const content of contents) this.#lines.push(`${md5(content)} ${name}`);
     writeFileSync(this.#path, this.#lines.join("\n") + "\n");
   }
 

@@ -81,7 +81,7 @@ async function takeLock(
     if (code === "EEXIST" || code === "ENOTDIR") throw conflictError(what, e);
     throw new LockError(`Unable to lock ${what}: ${(e as Error).message}`, { cause: e });
   }
-  journal.record(path, content);
+  journal.record(path, "", content);
   let handle;
   try {
     handle = await open(path, "wx");

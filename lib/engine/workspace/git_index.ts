@@ -61,8 +61,7 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
   // Written down first, so that a dxp killed holding the lock does not block the index for good.
   clearDeadLocks(gitdir);
   const journal = new LockJournal(gitdir);
-  journal.record(lock, "");
-  journal.record(lock, bytes);
+  journal.record(lock, "", bytes);
   let handle;
   try {
     handle = await open(lock, "wx", 0o644);
