@@ -32,16 +32,34 @@ function scratch(): { dir: string; cleanup(): void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
+/** Runs `body` with a scratch folder and a copying thread, both gone after. */
+async function withHelper(body: (dir: string, helper: CopyHelper) => Promise<void>) {
+  const { dir, cleanup } = scratch();
+  const helper = new CopyHelper();
+  try {
+    await body(dir, helper);
+  } finally {
+    await helper.close();
+    cleanup();
+  }
+}
+
 function randomFile(path: string, size: number): { bytes: Uint8Array; md5: string } {
   const bytes = randomFillSync(new Uint8Array(size));
   writeFileSync(path, bytes);
   return { bytes, md5: createHash("md5").update(bytes).digest("hex") };
 }
 
-Deno.test("the copying thread fills a file with another's bytes and returns their md5", async () => {
-  const { dir, cleanup } = scratch();
-  const helper = new CopyHelper();
-  try {
+/** The copy into `dst` stopped part-way, and 50 ms later its size has not moved. */
+async function assertStoppedForGood(dst: string, size: number): Promise<void> {
+  const sizeAtStop = statSync(dst).size;
+  assert.ok(sizeAtStop < size, `stopped early (${sizeAtStop} of ${size} bytes)`);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.equal(statSync(dst).size, sizeAtStop, "no write after the copy ended");
+}
+
+Deno.test("the copying thread fills a file with another's bytes and returns their md5", () =>
+  withHelper(async (dir, helper) => {
     const { bytes, md5 } = randomFile(join(dir, "src"), 20 * MIB + 123);
     writeFileSync(join(dir, "dst"), "");
     let told = 0;
@@ -56,11 +74,7 @@ Deno.test("the copying thread fills a file with another's bytes and returns thei
     assert.deepEqual(copied, { digest: md5, bytes: bytes.length });
     assert.equal(told, bytes.length, "progress adds up to the size");
     assert.ok(Buffer.from(readFileSync(join(dir, "dst"))).equals(bytes));
-  } finally {
-    await helper.close();
-    cleanup();
-  }
-});
+  }));
 
 Deno.test("copies go to the thread only while it has no more bytes ahead than the main thread", async () => {
   const helper = new CopyHelper();
@@ -82,10 +96,8 @@ Deno.test("copies go to the thread only while it has no more bytes ahead than th
   }
 });
 
-Deno.test("an abort stops the thread's copy at its next chunk; it writes nothing after", async () => {
-  const { dir, cleanup } = scratch();
-  const helper = new CopyHelper();
-  try {
+Deno.test("an abort stops the thread's copy at its next chunk; it writes nothing after", () =>
+  withHelper(async (dir, helper) => {
     const size = 64 * MIB;
     randomFile(join(dir, "src"), size);
     const dst = join(dir, "dst");
@@ -95,30 +107,21 @@ Deno.test("an abort stops the thread's copy at its next chunk; it writes nothing
     // Stopped as soon as the first progress arrives (after 8 MiB).
     const copying = lease.copy(join(dir, "src"), dst, controller.signal, () => controller.abort());
     await assert.rejects(copying, InterruptedError);
-    const sizeAtStop = statSync(dst).size;
-    assert.ok(sizeAtStop < size, `stopped early (${sizeAtStop} of ${size} bytes)`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(statSync(dst).size, sizeAtStop, "no write after the copy ended");
+    await assertStoppedForGood(dst, size);
     // The thread is free again and copies the next one whole.
     writeFileSync(join(dir, "dst2"), "");
     const copied = await helper.claim(size)!.copy(join(dir, "src"), join(dir, "dst2"));
     assert.equal(copied.bytes, size);
     assert.equal(statSync(join(dir, "dst2")).size, size);
-  } finally {
-    await helper.close();
-    cleanup();
-  }
-});
+  }));
 
-Deno.test("a failed read or write comes back as that side's error with its errno", async () => {
-  const { dir, cleanup } = scratch();
-  const helper = new CopyHelper();
-  const failure = (source: string, target: string) =>
-    helper.claim(9 * MIB)!.copy(source, target).then(
-      () => assert.fail("a copy that cannot be made succeeded"),
-      (e: unknown) => e,
-    );
-  try {
+Deno.test("a failed read or write comes back as that side's error with its errno", () =>
+  withHelper(async (dir, helper) => {
+    const failure = (source: string, target: string) =>
+      helper.claim(9 * MIB)!.copy(source, target).then(
+        () => assert.fail("a copy that cannot be made succeeded"),
+        (e: unknown) => e,
+      );
     randomFile(join(dir, "src"), 9 * MIB);
     writeFileSync(join(dir, "dst"), "");
     // The target must exist: the thread never creates a file.
@@ -132,16 +135,10 @@ Deno.test("a failed read or write comes back as that side's error with its errno
     const folder = await failure(dir, join(dir, "dst"));
     assert.ok(folder instanceof CopySideError, String(folder));
     assert.deepEqual([folder.side, folder.code], ["read", "EISDIR"]);
-  } finally {
-    await helper.close();
-    cleanup();
-  }
-});
+  }));
 
-Deno.test("close() waits for the copy it stops: nothing is written after it returns", async () => {
-  const { dir, cleanup } = scratch();
-  const helper = new CopyHelper();
-  try {
+Deno.test("close() waits for the copy it stops: nothing is written after it returns", () =>
+  withHelper(async (dir, helper) => {
     const size = 64 * MIB;
     randomFile(join(dir, "src"), size);
     const dst = join(dir, "dst");
@@ -152,15 +149,8 @@ Deno.test("close() waits for the copy it stops: nothing is written after it retu
     });
     await assert.rejects(copying);
     await closing;
-    const sizeAtClose = statSync(dst).size;
-    assert.ok(sizeAtClose < size, `stopped early (${sizeAtClose} of ${size} bytes)`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(statSync(dst).size, sizeAtClose, "no write after close()");
-  } finally {
-    await helper.close();
-    cleanup();
-  }
-});
+    await assertStoppedForGood(dst, size);
+  }));
 
 /** A cache and a local remote with `count` large objects in the cache. */
 function storeScratch(count: number, size: number) {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import process from "node:process";
 import { processExists } from "../util/process_exists.ts";
@@ -19,11 +19,21 @@ const JOURNAL = /^dxp-locks-([0-9]+)$/;
 export class LockJournal {
   readonly #gitdir: string;
   readonly #path: string;
-  readonly #lines: string[] = [];
+  /** Open from the first record on; lines are appended (a transaction of many refs stays linear). */
+  #fd: number | undefined;
 
-  constructor(gitdir: string) {
+  private constructor(gitdir: string) {
     this.#gitdir = gitdir;
     this.#path = join(gitdir, `dxp-locks-${process.pid}`);
+  }
+
+  /**
+   * The journal of a transaction about to take locks in `gitdir`, after
+   * removing what dead processes left there ({@link clearDeadLocks}).
+   */
+  static begin(gitdir: string): LockJournal {
+    clearDeadLocks(gitdir);
+    return new LockJournal(gitdir);
   }
 
   /**
@@ -33,14 +43,15 @@ export class LockJournal {
    */
   record(lock: string, ...contents: (string | Uint8Array)[]): void {
     const name = relative(this.#gitdir, lock);
-    for (const content of contents) this.#lines.push(`${md5(content)} ${name}`);
-    writeFileSync(this.#path, this.#lines.join("\n") + "\n");
+    this.#fd ??= openSync(this.#path, "w");
+    writeSync(this.#fd, contents.map((content) => `${md5(content)} ${name}\n`).join(""));
   }
 
   /** The transaction ended and holds no lock any more. */
   close(): void {
-    if (this.#lines.length === 0) return;
-    this.#lines.length = 0;
+    if (this.#fd === undefined) return;
+    closeSync(this.#fd);
+    this.#fd = undefined;
     try {
       unlinkSync(this.#path);
     } catch {
@@ -55,7 +66,7 @@ export class LockJournal {
  * journal recorded; one with other content, or listed by a live process,
  * stays — a lock git or another dxp holds is never touched.
  */
-export function clearDeadLocks(gitdir: string): void {
+function clearDeadLocks(gitdir: string): void {
   let names: string[];
   try {
     names = readdirSync(gitdir);

@@ -7,7 +7,7 @@ import { open, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { mkdir } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { DxpError, ExitCode, InvalidArgumentError, LockError } from "../errors/mod.ts";
-import { clearDeadLocks, LockJournal } from "./lock_journal.ts";
+import { LockJournal } from "./lock_journal.ts";
 import { isValidRefName } from "./ref_name.ts";
 import { readLooseRef, readPackedRefs } from "./refs_read.ts";
 import { ZERO_OID } from "./transport/types.ts";
@@ -241,8 +241,7 @@ async function applyRefWrites(
   const locked = new Set<RefWrite>();
   const lockOf = (w: RefWrite) => join(gitdir, `${w.ref}.lock`);
   // Locks a killed dxp left would block these refs for good: cleared first.
-  clearDeadLocks(gitdir);
-  const journal = new LockJournal(gitdir);
+  const journal = LockJournal.begin(gitdir);
   try {
     const packed = await readPackedRefs(gitdir);
     await mapLimit(writes.filter((w) => !failures.has(w.ref)), PARALLEL, async (w) => {

@@ -8,7 +8,7 @@
 import { open, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { CorruptError, LockError } from "../errors/mod.ts";
-import { clearDeadLocks, LockJournal } from "./lock_journal.ts";
+import { LockJournal } from "./lock_journal.ts";
 
 const OID_RE = /^[0-9a-f]{40}$/;
 
@@ -91,8 +91,7 @@ export async function updateShallow(
   const path = shallowFile(gitdir);
   const lock = `${path}.lock`;
   // Written down first, so that a dxp killed holding the lock does not block the file for good.
-  clearDeadLocks(gitdir);
-  const journal = new LockJournal(gitdir);
+  const journal = LockJournal.begin(gitdir);
   journal.record(lock, "");
   let handle;
   try {

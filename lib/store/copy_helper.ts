@@ -2,6 +2,7 @@ import { StoreError } from "../errors/mod.ts";
 import { abortError, throwIfAborted } from "./abort.ts";
 import type { CopyJob, CopyReply } from "./copy_protocol.ts";
 import { CopySideError } from "./fd_copy.ts";
+import { once } from "../util/once.ts";
 
 /** Objects at least this large are worth a trip to the copying thread (~20-30 ms of md5 here). */
 export const OFF_THREAD_MIN_BYTES = 16 * 1024 * 1024;
@@ -85,16 +86,15 @@ export class CopyHelper {
     if (this.#broken || this.#threadBytes > this.#mainBytes) return undefined;
     if (this.#worker === undefined && !this.#spawn()) return undefined;
     this.#threadBytes += size;
-    let done = false;
-    const release = () => {
-      if (done) return;
-      done = true;
+    let held = true;
+    const release = once(() => {
+      held = false;
       this.#threadBytes -= size;
-    };
+    });
     return {
       copy: async (source, target, signal, onBytes) => {
         try {
-          if (done) throw new Error("A copy lease was used twice.");
+          if (!held) throw new Error("A copy lease was used after it was given back.");
           return await this.#enqueue({ source, target }, signal, onBytes);
         } finally {
           release();
@@ -107,12 +107,7 @@ export class CopyHelper {
   /** Counts a copy of `size` bytes made on the main thread, until the returned function is called. */
   onMainThread(size: number): () => void {
     this.#mainBytes += size;
-    let done = false;
-    return () => {
-      if (done) return;
-      done = true;
-      this.#mainBytes -= size;
-    };
+    return once(() => (this.#mainBytes -= size));
   }
 
   /**

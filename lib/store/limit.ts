@@ -1,5 +1,6 @@
 import { abortError } from "./abort.ts";
 import type { Store } from "./types.ts";
+import { once } from "../util/once.ts";
 
 /**
  * Wraps a store so at most `limit` calls run at once across everyone using
@@ -71,14 +72,5 @@ function semaphore(slots: number): Semaphore {
         signal?.addEventListener("abort", onAbort, { once: true });
       });
     },
-  };
-}
-
-function once(fn: () => void): () => void {
-  let done = false;
-  return () => {
-    if (done) return;
-    done = true;
-    fn();
   };
 }

@@ -33,7 +33,8 @@ export async function copyFileAtomic(
   finalPath: string,
   options: FileCopyOptions,
 ): Promise<void> {
-  const size = worthTheThread(options) ? largeSize(sourcePath, options.size) : undefined;
+  // Only md5 is hashed there (the legacy scheme's CRLF pass stays here).
+  const size = options.expect?.scheme === "md5" ? largeSize(sourcePath, options.size) : undefined;
   const lease = size === undefined ? undefined : options.helper.claim(size);
   if (size === undefined || lease === undefined) {
     const done = size === undefined ? undefined : options.helper.onMainThread(size);
@@ -64,11 +65,6 @@ export async function copyFileAtomic(
   } finally {
     lease.release();
   }
-}
-
-function worthTheThread(options: FileCopyOptions): boolean {
-  return options.expect?.scheme === "md5" &&
-    (options.size === undefined || options.size >= OFF_THREAD_MIN_BYTES);
 }
 
 /**

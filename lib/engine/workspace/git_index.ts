@@ -4,7 +4,7 @@ import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { Buffer } from "node:buffer";
 import { LockError } from "../../errors/mod.ts";
-import { clearDeadLocks, LockJournal } from "../../git/lock_journal.ts";
+import { LockJournal } from "../../git/lock_journal.ts";
 import type { GitFile } from "./git_tree.ts";
 
 /** One index entry to write: a tree file and, when the work tree matches it, its stat data. */
@@ -59,8 +59,7 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
   const lock = join(gitdir, "index.lock");
   const bytes = Buffer.concat([body, digest]);
   // Written down first, so that a dxp killed holding the lock does not block the index for good.
-  clearDeadLocks(gitdir);
-  const journal = new LockJournal(gitdir);
+  const journal = LockJournal.begin(gitdir);
   journal.record(lock, "", bytes);
   let handle;
   try {
