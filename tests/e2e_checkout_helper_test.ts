@@ -94,6 +94,35 @@ for (const type of ["copy", "hardlink"] as const) {
   });
 }
 
+// Jobs end at folder ends, and at most every 8192 files inside one folder: a
+// folder bigger than that and folders of a few files are built whole.
+for (const perDir of [9000, 3]) {
+  Deno.test(`dxp checkout of a new output in folders of ${perDir} files: every file there, byte for byte`, () => {
+    const dir = scaleScratchDir("dxp-helper-");
+    const files = perDir === 3 ? 6000 : 12_000;
+    try {
+      const s = buildScaleRepo(join(dir, "sample"), files, { perDir });
+      setLocalRemote(s.repo, join(dir, "remote"), "hardlink");
+      const r = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
+      assert.equal(r.code, 0, r.stderr);
+      const byHelper = helperFiles(r.stderr);
+      assert.ok(byHelper > 0 && byHelper < files, `${byHelper} files by the second thread`);
+      const data = join(s.repo, "data");
+      const names = readdirSync(data, { recursive: true }).filter((n) =>
+        String(n).endsWith(".txt")
+      );
+      assert.equal(names.length, files);
+      for (let i = 0; i < files; i++) {
+        const path = join(data, ...scaleRelpath(i, perDir).split("/"));
+        assert.deepEqual(new Uint8Array(readFileSync(path)), scaleFileBytes(i, 64), path);
+      }
+      assert.deepEqual(buildFolders(s.repo), []);
+    } finally {
+      removeScaleDir(dir);
+    }
+  });
+}
+
 Deno.test("dxp checkout of a big new output: an unprotected object is re-hashed and used, a corrupt one fails the output with nothing written", () => {
   const dir = scaleScratchDir("dxp-helper-trust-");
   try {

@@ -109,21 +109,33 @@ export async function writeFresh(
         settle(undefined);
       }
     };
+    let folder = ""; // of the previous file, "" at the top
     for (const batch of dir.manifest.batches()) {
       for (let k = 0; k < batch.md5.length; k++) {
         const md5 = batch.md5[k]!;
         const rel = batch.relpath[k]!;
         const cut = rel.lastIndexOf("/");
-        if (cut > 0) makeDirs(temp, rel.slice(0, cut), made);
+        // The manifest is sorted: a folder's files come together, checked here once per file cheaply.
+        const sameFolder = cut < 0
+          ? folder === ""
+          : cut === folder.length && rel.startsWith(folder);
+        const full = job.src.length >= (sameFolder ? JOB_MAX_FILES : JOB_FILES);
+        if (full) {
+          // A job that ends with a folder keeps the two threads in different
+          // folders: the kernel makes the entries of one folder one at a time.
+          dispatch();
+          if (missing !== undefined) return missing;
+          const turn = ctx.progress.turn();
+          if (turn !== undefined) await turn;
+        }
+        if (!sameFolder) {
+          folder = cut < 0 ? "" : rel.slice(0, cut);
+          if (cut > 0) makeDirs(temp, folder, made);
+        }
         // Relative to the cache and to the fresh folder (see FreshJob).
         job.src.push(objectKey(md5, scheme));
         job.rel.push(rel);
         job.md5.push(md5);
-        if (job.src.length < JOB_FILES) continue;
-        dispatch();
-        if (missing !== undefined) return missing;
-        const turn = ctx.progress.turn();
-        if (turn !== undefined) await turn;
       }
     }
     dispatch();
@@ -165,8 +177,16 @@ function namedForWorkspace(path: string, error: unknown): unknown {
   return storeErrorFromErrno(cause, { action: `write '${path}'`, where: path });
 }
 
-/** Files per job: the helper holds a few, enough work to last between two turns of the main loop. */
+/**
+ * Files per job: the helper holds a few, enough work to last between two
+ * turns of the main loop. A job goes on past {@link JOB_FILES} to the end of
+ * its folder, up to {@link JOB_MAX_FILES}: with jobs cut inside folders the
+ * two threads kept linking into the same folder, one entry at a time for
+ * the kernel (measured, 100,000 files in folders of 1,000 on tmpfs: ~430 ms
+ * cut every 512 files, ~400 cut at folder ends).
+ */
 const JOB_FILES = 512;
+const JOB_MAX_FILES = 8192;
 
 /**
  * Below this many files no helper thread is started: measured, it neither
