@@ -4,10 +4,11 @@
  * file: 49 MB at a million files), and every real change must reach it.
  */
 import assert from "node:assert/strict";
-import { lstatSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkspaceState } from "../lib/engine/workspace/state.ts";
+import { HASH, hashPath } from "../lib/engine/workspace/stamp_table.ts";
 
 const A = "0123456789abcdef0123456789abcdef";
 const B = "fedcba9876543210fedcba9876543210";
@@ -91,6 +92,96 @@ Deno.test("WorkspaceState.save writes only what changed since it was read", asyn
     const damaged = inode(file);
     await (await WorkspaceState.load(dvcDir)).save();
     assert.notEqual(inode(file), damaged, "a damaged state is rewritten");
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/** A state file in the layout of dxp before columns: 49-byte little-endian records. */
+function recordsLayout(
+  outs: string,
+  entries: [number, number, number, number, number, string, number][],
+): Uint8Array {
+  const head = new TextEncoder().encode(`dxp-workspace-state 3\n${outs}\n${entries.length}\n`);
+  const bytes = new Uint8Array(head.length + 49 * entries.length);
+  bytes.set(head);
+  const view = new DataView(bytes.buffer);
+  entries.forEach(([hi, lo, ino, mtimeMs, size, oid, flags], i) => {
+    const at = head.length + 49 * i;
+    view.setUint32(at, hi, true);
+    view.setUint32(at + 4, lo, true);
+    view.setFloat64(at + 8, ino, true);
+    view.setFloat64(at + 16, mtimeMs, true);
+    view.setFloat64(at + 24, size, true);
+    for (let k = 0; k < 16; k++) bytes[at + 32 + k] = parseInt(oid.slice(2 * k, 2 * k + 2), 16);
+    bytes[at + 48] = flags;
+  });
+  return bytes;
+}
+
+Deno.test("WorkspaceState reads the records layout of earlier dxp, and writes columns from then on", async () => {
+  const { root, dvcDir, file } = scratchDvcDir();
+  try {
+    hashPath("data/a");
+    const [hi, lo] = [HASH[0]!, HASH[1]!];
+    hashPath("data/b");
+    mkdirSync(join(dvcDir, "tmp", "dxp"), { recursive: true });
+    writeFileSync(
+      file,
+      recordsLayout(`[["data","${B}.dir"]]`, [
+        [hi, lo, 11, 1000.5, 64, A, 0],
+        [HASH[0]!, HASH[1]!, 12, 2000, 5, B, 1], // hashed as md5-dos2unix
+      ]),
+    );
+    const old = await WorkspaceState.load(dvcDir);
+    assert.equal(old.lookupApprox("data/a", { ino: 11, mtimeMs: 1000.5, size: 64 }, "md5"), A);
+    assert.equal(
+      old.lookupApprox("data/b", { ino: 12, mtimeMs: 2000, size: 5 }, "md5-dos2unix"),
+      B,
+    );
+    assert.equal(old.outs.get("data")?.oid, `${B}.dir`);
+
+    old.recordApprox("data/c", { ino: 13, mtimeMs: 3000, size: 1 }, A, "md5");
+    await old.save();
+    const text = new TextDecoder("latin1").decode(readFileSync(file));
+    assert.match(text, /^dxp-workspace-state 4 (le|be)\n/);
+    assert.equal(readFileSync(file).length, text.indexOf("\n3\n") + 3 + 3 * 49);
+    const now = await WorkspaceState.load(dvcDir);
+    assert.equal(now.lookupApprox("data/a", { ino: 11, mtimeMs: 1000.5, size: 64 }, "md5"), A);
+    assert.equal(
+      now.lookupApprox("data/b", { ino: 12, mtimeMs: 2000, size: 5 }, "md5-dos2unix"),
+      B,
+    );
+    assert.equal(now.lookupApprox("data/c", { ino: 13, mtimeMs: 3000, size: 1 }, "md5"), A);
+    assert.equal(now.outs.get("data")?.oid, `${B}.dir`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("WorkspaceState: columns cut short, or in the other byte order, are an empty state (files are hashed again), never misread", async () => {
+  const { root, dvcDir, file } = scratchDvcDir();
+  try {
+    const state = await WorkspaceState.load(dvcDir);
+    for (let i = 0; i < 100; i++) {
+      state.recordApprox(`data/f${i}`, { ino: i + 1, mtimeMs: 1000, size: 64 }, A, "md5");
+    }
+    state.outs.set("data", { oid: `${B}.dir`, isDir: true });
+    await state.save();
+    const whole = readFileSync(file);
+    assert.equal((await WorkspaceState.load(dvcDir)).files.size, 100);
+
+    writeFileSync(file, whole.subarray(0, whole.length - 1));
+    const short = await WorkspaceState.load(dvcDir);
+    assert.equal(short.files.size, 0);
+    assert.equal(short.outs.size, 0);
+
+    const text = new TextDecoder("latin1").decode(whole);
+    const other = text.startsWith("dxp-workspace-state 4 le\n") ? "be" : "le";
+    const swapped = new Uint8Array(whole);
+    swapped.set(new TextEncoder().encode(other), "dxp-workspace-state 4 ".length);
+    writeFileSync(file, swapped);
+    assert.equal((await WorkspaceState.load(dvcDir)).files.size, 0);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

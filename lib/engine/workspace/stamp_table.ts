@@ -6,7 +6,10 @@ const DIR_OID = 2; // the oid ends in `.dir`
 const DEAD = 4; // forgotten
 const TOUCHED = 8; // looked up or recorded by this process
 
-/** Bytes of one entry on disk: hash (8), ino, mtime, size (3 × 8), oid (16), flags (1). */
+/**
+ * Bytes of one entry on disk: hash (8), ino, mtime, size (3 × 8), oid (16),
+ * flags (1) — a record each in the layout before columns (read only now).
+ */
 export const ENTRY_BYTES = 49;
 
 /**
@@ -148,38 +151,105 @@ export class StampTable {
   }
 
   /**
-   * Visits every live entry as its on-disk bytes. With `onlyTouched`, entries
-   * this process never looked up nor recorded are left out (pruning).
+   * The live entries (with `onlyTouched`, only those this process looked up
+   * or recorded: pruning) as the byte columns of the on-disk layout, in file
+   * order: path hashes (high, low halves), inodes, mtimes, sizes, oids,
+   * flags. Each is its typed array's own bytes in the host's byte order,
+   * written as they are; a table with no dropped entry is not copied.
    */
-  *records(onlyTouched = false): Generator<Uint8Array> {
-    const out = new Uint8Array(ENTRY_BYTES);
-    const view = new DataView(out.buffer);
-    for (let e = 0; e < this.#count; e++) {
-      const flags = this.#flags[e]!;
-      if (flags & DEAD) continue;
-      if (onlyTouched && (flags & TOUCHED) === 0) continue;
-      view.setUint32(0, this.#hashHi[e]!, true);
-      view.setUint32(4, this.#hashLo[e]!, true);
-      view.setFloat64(8, this.#ino[e]!, true);
-      view.setFloat64(16, this.#mtimeMs[e]!, true);
-      view.setFloat64(24, this.#size[e]!, true);
-      // Byte by byte: a subarray per record is a million short-lived objects.
-      for (let i = 0; i < 16; i++) out[32 + i] = this.#oid[e * 16 + i]!;
-      out[48] = flags & (LEGACY | DIR_OID);
-      yield out;
+  columns(onlyTouched = false): { count: number; columns: Uint8Array[] } {
+    const n = this.#count;
+    let keep: Int32Array | undefined;
+    let count = n;
+    if (this.#dead > 0 || onlyTouched) {
+      keep = new Int32Array(n);
+      count = 0;
+      for (let e = 0; e < n; e++) {
+        const flags = this.#flags[e]!;
+        if (flags & DEAD || (onlyTouched && (flags & TOUCHED) === 0)) continue;
+        keep[count++] = e;
+      }
     }
+    const column = <T extends Uint32Array | Float64Array>(array: T, make: (n: number) => T) => {
+      let out = array.subarray(0, count) as T;
+      if (keep !== undefined) {
+        out = make(count);
+        for (let i = 0; i < count; i++) out[i] = array[keep[i]!]!;
+      }
+      return bytesOf(out);
+    };
+    const oid = keep === undefined ? this.#oid.subarray(0, 16 * n) : new Uint8Array(16 * count);
+    const flags = new Uint8Array(count);
+    for (let i = 0; i < count; i++) {
+      const e = keep === undefined ? i : keep[i]!;
+      if (keep !== undefined) oid.set(this.#oid.subarray(16 * e, 16 * e + 16), 16 * i);
+      flags[i] = this.#flags[e]! & (LEGACY | DIR_OID);
+    }
+    return {
+      count,
+      columns: [
+        column(this.#hashHi, (k) => new Uint32Array(k)),
+        column(this.#hashLo, (k) => new Uint32Array(k)),
+        column(this.#ino, (k) => new Float64Array(k)),
+        column(this.#mtimeMs, (k) => new Float64Array(k)),
+        column(this.#size, (k) => new Float64Array(k)),
+        oid,
+        flags,
+      ],
+    };
   }
 
-  /** Number of live entries this process touched. */
-  touched(): number {
-    let n = 0;
-    for (let e = 0; e < this.#count; e++) {
-      if ((this.#flags[e]! & (DEAD | TOUCHED)) === TOUCHED) n++;
+  /**
+   * A table of `count` entries whose {@link columns} `fill` reads in, one
+   * column at a time into the typed array that keeps it (no per-entry
+   * decoding: a million entries load in a few ms). Undefined when `fill`
+   * returns false (the file ended early). Entries read back are not
+   * touched; a path hash met twice (a damaged file) keeps its first entry.
+   */
+  static fromColumns(count: number, fill: (column: Uint8Array) => boolean): StampTable | undefined {
+    const table = new StampTable(count);
+    const arrays = [
+      table.#hashHi,
+      table.#hashLo,
+      table.#ino,
+      table.#mtimeMs,
+      table.#size,
+      table.#oid,
+      table.#flags,
+    ];
+    for (const array of arrays) {
+      const width = array === table.#oid ? 16 : array.BYTES_PER_ELEMENT;
+      if (!fill(new Uint8Array(array.buffer, array.byteOffset, count * width))) return undefined;
     }
-    return n;
+    // Locals, not private fields, in the loop that runs once per entry.
+    const index = table.#index;
+    const mask = table.#mask;
+    const hashHi = table.#hashHi;
+    const hashLo = table.#hashLo;
+    const flagsOf = table.#flags;
+    let dead = 0;
+    for (let e = 0; e < count; e++) {
+      let flags = flagsOf[e]! & (LEGACY | DIR_OID);
+      const hi = hashHi[e]!;
+      const lo = hashLo[e]!;
+      let slot = lo & mask;
+      for (let ref = index[slot]!; ref !== 0; ref = index[slot]!) {
+        if (hashLo[ref - 1] === lo && hashHi[ref - 1] === hi) {
+          flags |= DEAD;
+          break;
+        }
+        slot = (slot + 1) & mask;
+      }
+      flagsOf[e] = flags;
+      if (flags & DEAD) dead++;
+      else index[slot] = e + 1;
+    }
+    table.#dead = dead;
+    table.#count = count;
+    return table;
   }
 
-  /** Adds one entry from its on-disk bytes (not touched). */
+  /** Adds one entry from its 49 bytes in the layout before columns (not touched). */
   addRecord(bytes: Uint8Array, at: number, view: DataView): void {
     const hi = view.getUint32(at, true);
     const lo = view.getUint32(at + 4, true);
@@ -315,4 +385,8 @@ function writeHex(out: Uint8Array, at: number, oid: string): void {
 
 function nibble(code: number): number {
   return code <= 57 ? code - 48 : (code | 0x20) - 87;
+}
+
+function bytesOf(array: Uint32Array | Float64Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }

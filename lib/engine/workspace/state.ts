@@ -1,5 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
-import { mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { type FileHandle, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { tempPathFor } from "../../cache/link.ts";
@@ -24,7 +24,16 @@ export interface OutRecord {
 }
 
 const FILE_NAME = "checkout-state.json";
-const HEADER = "dxp-workspace-state 3";
+/**
+ * Columns of typed arrays in this host's byte order: a state file is never
+ * moved to another machine, and one read where the order differs (named in
+ * the header) is simply not used.
+ */
+const HEADER = `dxp-workspace-state 4 ${
+  new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? "le" : "be"
+}`;
+/** Fixed 49-byte little-endian records (dxp before columns). */
+const RECORDS_HEADER = "dxp-workspace-state 3";
 const TEXT_HEADER = "dxp-workspace-state 2";
 const VALUE = /^\d+ \d+ \d+ [0-9a-f]{32}(?:\.dir)? md5(?:-dos2unix)?$/;
 /** Beyond this many entries, those this run never used are dropped when saving. */
@@ -87,10 +96,15 @@ export class WorkspaceState {
       for (;;) {
         const n = readSync(fd, head, 0, head.length, 0);
         const text = new TextDecoder("latin1").decode(head.subarray(0, n));
-        if (!text.startsWith(`${HEADER}\n`)) break;
+        const layout = text.startsWith(`${HEADER}\n`)
+          ? "columns"
+          : text.startsWith(`${RECORDS_HEADER}\n`)
+          ? "records"
+          : undefined;
+        if (layout === undefined) break;
         const lines = text.split("\n", 3).join("\n").length;
         if (lines < text.length || n < head.length) {
-          return WorkspaceState.#loadBinary(dvcDir, fd, head.subarray(0, n), text);
+          return WorkspaceState.#loadBinary(dvcDir, fd, head.subarray(0, n), text, layout);
         }
         head = new Uint8Array(head.length * 4);
       }
@@ -109,12 +123,16 @@ export class WorkspaceState {
     return state;
   }
 
-  /** Header line, outputs line (JSON, no line break inside), entry count line, then records. */
+  /**
+   * Header line, outputs line (JSON, no line break inside), entry count
+   * line, then the entries: as the table's columns, or as 49-byte records.
+   */
   static #loadBinary(
     dvcDir: string,
     fd: number,
     bytes: Uint8Array,
     head: string,
+    layout: "columns" | "records",
   ): WorkspaceState {
     const empty = () => new WorkspaceState(dvcDir, new StampTable());
     const a = head.indexOf("\n");
@@ -123,30 +141,29 @@ export class WorkspaceState {
     if (b < 0 || c < 0) return empty();
     const count = Number(head.slice(b + 1, c));
     if (!Number.isInteger(count) || count < 0) return empty();
-    const state = new WorkspaceState(dvcDir, new StampTable(count));
+    let outs: unknown;
     try {
       // `head` is latin1 (one char per byte, for offsets); paths are UTF-8.
-      state.#addOuts(JSON.parse(new TextDecoder().decode(bytes.subarray(a + 1, b))));
+      outs = JSON.parse(new TextDecoder().decode(bytes.subarray(a + 1, b)));
     } catch {
       return empty();
     }
-    // Records are read a chunk at a time into the table: never the whole file at once.
-    const chunk = new Uint8Array(ENTRY_BYTES * 8192);
-    const view = new DataView(chunk.buffer);
     let position = c + 1;
-    let left = count;
-    while (left > 0) {
-      const want = Math.min(left, 8192) * ENTRY_BYTES;
-      let got = 0;
-      while (got < want) {
-        const n = readSync(fd, chunk, got, want - got, position + got);
-        if (n === 0) return empty();
+    const readFully = (into: Uint8Array): boolean => {
+      for (let got = 0; got < into.length;) {
+        const n = readSync(fd, into, got, into.length - got, position + got);
+        if (n === 0) return false;
         got += n;
       }
-      for (let at = 0; at < want; at += ENTRY_BYTES) state.files.addRecord(chunk, at, view);
-      position += want;
-      left -= want / ENTRY_BYTES;
-    }
+      position += into.length;
+      return true;
+    };
+    const files = layout === "columns"
+      ? StampTable.fromColumns(count, readFully)
+      : readRecords(count, readFully);
+    if (files === undefined) return empty();
+    const state = new WorkspaceState(dvcDir, files);
+    state.#addOuts(outs);
     return state.#loaded();
   }
 
@@ -306,19 +323,9 @@ export class WorkspaceState {
     const tmp = tempPathFor(this.#path);
     const handle = await open(tmp, "wx", 0o644);
     try {
-      const count = prune ? this.files.touched() : this.files.size;
+      const { count, columns } = this.files.columns(prune);
       await handle.write(new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
-      const block = new Uint8Array(ENTRY_BYTES * 8192);
-      let filled = 0;
-      for (const record of this.files.records(prune)) {
-        block.set(record, filled);
-        filled += ENTRY_BYTES;
-        if (filled === block.length) {
-          await handle.write(block, 0, filled);
-          filled = 0;
-        }
-      }
-      await handle.write(block, 0, filled);
+      for (const column of columns) await writeAll(handle, column);
       await handle.close();
       await rename(tmp, this.#path);
       this.#onDisk = outs;
@@ -328,5 +335,30 @@ export class WorkspaceState {
       await unlink(tmp).catch(() => undefined);
       throw error;
     }
+  }
+}
+
+/** The entries of the layout before columns, read a block of records at a time. */
+function readRecords(
+  count: number,
+  readFully: (into: Uint8Array) => boolean,
+): StampTable | undefined {
+  const files = new StampTable(count);
+  const chunk = new Uint8Array(ENTRY_BYTES * 8192);
+  const view = new DataView(chunk.buffer);
+  for (let left = count; left > 0;) {
+    const want = Math.min(left, 8192) * ENTRY_BYTES;
+    if (!readFully(chunk.subarray(0, want))) return undefined;
+    for (let at = 0; at < want; at += ENTRY_BYTES) files.addRecord(chunk, at, view);
+    left -= want / ENTRY_BYTES;
+  }
+  return files;
+}
+
+/** Writes all of `bytes` (a file handle's write may take fewer). */
+async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+  for (let done = 0; done < bytes.length;) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
+    done += bytesWritten;
   }
 }
