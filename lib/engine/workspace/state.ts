@@ -164,7 +164,8 @@ export class WorkspaceState {
     if (files === undefined) return empty();
     const state = new WorkspaceState(dvcDir, files);
     state.#addOuts(outs);
-    return state.#loaded();
+    // Records are rewritten as columns at the next save, even a no-op's: once.
+    return layout === "columns" ? state.#loaded() : state;
   }
 
   /** The text layout dxp wrote before (`<ino> <mtimeNs> <size> <oid> <scheme> <path>` lines). */
