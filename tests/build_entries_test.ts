@@ -27,7 +27,7 @@ function workerEntries(): string[] {
 
 Deno.test("every worker the binary starts is an entry point of each build command", () => {
   const entries = workerEntries();
-  assert.deepEqual(entries, ["lib/cache/fresh_worker.ts", "lib/store/copy_worker.ts"]);
+  assert.deepEqual(entries, ["lib/cache/checkout_worker.ts", "lib/store/copy_worker.ts"]);
   const tasks = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks as Record<
     string,
     string

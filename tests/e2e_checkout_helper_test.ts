@@ -40,6 +40,12 @@ function objectPath(repo: string, bytes: Uint8Array): string {
   return join(repo, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
 }
 
+/** How many files `dxp -v` says the second thread looked up in the workspace. */
+function lookedUp(stderr: string): number {
+  const m = /checkout: (\d+) files looked up by a second thread/.exec(stderr);
+  return m === null ? 0 : Number(m[1]);
+}
+
 /** How many files `dxp -v` says the second thread wrote. */
 function helperFiles(stderr: string): number {
   const m = /checkout: (\d+) files written by a second thread/.exec(stderr);
@@ -246,9 +252,11 @@ Deno.test("dxp checkout of an existing big output restores files deep in it: a d
     // Far past the first few thousand entries, which need nothing.
     const gone = join(s.repo, "data", ...scaleRelpath(19_999, 1000).split("/"));
     rmSync(gone);
-    const restored = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    const restored = run(DXP_BIN, ["-v", "checkout"], { cwd: s.repo, env });
     assert.equal(restored.code, 0, restored.stderr);
     assert.equal(restored.stdout, "M       data/\n");
+    // Past 16,384 files the lookups go to the second thread (it is waited for once there).
+    assert.ok(lookedUp(restored.stderr) >= files - 16_384, restored.stderr);
     assert.deepEqual(new Uint8Array(readFileSync(gone)), scaleFileBytes(19_999, 64));
 
     const edited = [12_345, 19_998].map((i) =>
@@ -263,6 +271,52 @@ Deno.test("dxp checkout of an existing big output restores files deep in it: a d
     assert.equal(forced.stdout, "M       data/\n");
     assert.deepEqual(new Uint8Array(readFileSync(edited[0]!)), scaleFileBytes(12_345, 64));
     assert.deepEqual(new Uint8Array(readFileSync(edited[1]!)), scaleFileBytes(19_998, 64));
+    const again = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stdout, "");
+  } finally {
+    removeScaleDir(dir);
+  }
+});
+
+Deno.test("dxp checkout of an existing big output: a target inside it restores only there; files and folders it does not have, and leftovers, go with -f", () => {
+  const files = 20_000;
+  const dir = scaleScratchDir("dxp-deep-extra-");
+  try {
+    const s = buildScaleRepo(join(dir, "sample"), files);
+    setLocalRemote(s.repo, join(dir, "remote"), "hardlink");
+    assert.equal(run(DXP_BIN, ["checkout"], { cwd: s.repo, env }).code, 0);
+    const file = (i: number) => join(s.repo, "data", ...scaleRelpath(i, 1000).split("/"));
+    rmSync(file(3_210));
+    rmSync(file(17_654));
+    const part = run(DXP_BIN, ["checkout", "data/c0017"], { cwd: s.repo, env });
+    assert.equal(part.code, 0, part.stderr);
+    assert.deepEqual(new Uint8Array(readFileSync(file(17_654))), scaleFileBytes(17_654, 64));
+    assert.equal(existsSync(file(3_210)), false, "outside the target: left as it is");
+
+    // Another file, a folder and a temp left by a killed run: none of them the output's.
+    const extra = join(s.repo, "data", "c0015", "extra.txt");
+    writeFileSync(extra, "mine\n");
+    mkdirSync(join(s.repo, "data", "c0020", "deeper"), { recursive: true });
+    writeFileSync(join(s.repo, "data", "c0020", "deeper", "more.txt"), "more\n");
+    const temp = join(s.repo, "data", "c0016", ".AAAAAAAAAAAAAAAAAAAAAA.tmp");
+    writeFileSync(temp, "half");
+    const refused = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /unsaved files[\s\S]*data\/c0015\/extra\.txt/);
+    assert.equal(existsSync(file(3_210)), false, "refused: nothing changed");
+    assert.equal(existsSync(temp), true, "refused: nothing changed");
+
+    const forced = run(DXP_BIN, ["-v", "checkout", "-f"], { cwd: s.repo, env });
+    assert.equal(forced.code, 0, forced.stderr);
+    assert.equal(forced.stdout, "M       data/\n");
+    assert.ok(lookedUp(forced.stderr) > 0, forced.stderr);
+    assert.deepEqual(new Uint8Array(readFileSync(file(3_210))), scaleFileBytes(3_210, 64));
+    assert.equal(existsSync(extra), false);
+    assert.equal(existsSync(join(s.repo, "data", "c0020")), false, "the folder pruned");
+    assert.equal(existsSync(temp), false);
+    const names = readdirSync(join(s.repo, "data"), { recursive: true });
+    assert.equal(names.filter((n) => String(n).endsWith(".txt")).length, files);
     const again = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, "");

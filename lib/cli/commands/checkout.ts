@@ -53,6 +53,9 @@ export function renderCheckout(ctx: CliContext, result: CheckoutResult): void {
   if (result.helperFiles > 0) {
     ctx.debug(`checkout: ${result.helperFiles} files written by a second thread`);
   }
+  if (result.helperLookups > 0) {
+    ctx.debug(`checkout: ${result.helperLookups} files looked up by a second thread`);
+  }
   if (result.skipped.length > 0) ctx.err(`${skippedWarning(result.skipped)}\n`);
   for (
     const [letter, paths] of [["M", result.modified], ["A", result.added], [

@@ -147,6 +147,7 @@ export async function checkout(
     skipped: pathsWith("skipped").map((p) => display(project.root, cwd, p)).sort(compareCodePoints),
     linked,
     helperFiles,
+    helperLookups: plans.reduce((n, plan) => n + (plan.helperLookups ?? 0), 0),
   };
 }
 

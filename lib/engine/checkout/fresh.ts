@@ -1,5 +1,5 @@
 import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
-import { FreshHelper } from "../../cache/fresh_helper.ts";
+import { CheckoutHelper, HELPER_AT } from "../../cache/checkout_helper.ts";
 import { objectKey } from "../../core/object_key.ts";
 import type { FreshOutcome } from "../../cache/fresh_job.ts";
 import type { NativeFreshType } from "../../cache/place_fresh_native.ts";
@@ -40,7 +40,7 @@ export async function writeFresh(
   const temp = `${ctx.guard.abs(parent)}/.${out.path.slice(slash + 1)}.${uniqueTempStem()}.tmp`;
   mkdirSync(temp);
   let renamed = false;
-  const helper = FreshHelper.start(dir.count >= HELPER_AT);
+  const helper = CheckoutHelper.start(dir.count >= HELPER_AT);
   try {
     const made = new Set<string>();
     const scheme = out.scheme;
@@ -187,13 +187,6 @@ function namedForWorkspace(path: string, error: unknown): unknown {
  */
 const JOB_FILES = 512;
 const JOB_MAX_FILES = 8192;
-
-/**
- * Below this many files no helper thread is started: measured, it neither
- * helps nor hurts up to ~20,000 files (its start-up eats what it saves) and
- * costs ~8 MB; from there on it does (100,000 files: a quarter less time).
- */
-const HELPER_AT = 4096;
 
 function newJob() {
   return { src: [] as string[], rel: [] as string[], md5: [] as string[] };

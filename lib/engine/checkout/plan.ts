@@ -57,6 +57,8 @@ export interface OutPlan {
   readonly blocked: string[];
   /** Objects the cache lacks. */
   readonly missing: string[];
+  /** Workspace files of a directory output its helper thread looked up (see plan_dir.ts). */
+  readonly helperLookups?: number;
   /** For a failed output: its workspace files may go (all are in the cache, or forced). */
   readonly removable: boolean;
   readonly status: "added" | "modified" | "unchanged" | "failed" | "skipped";

@@ -49,4 +49,6 @@ export interface CheckoutResult {
   readonly linked: Record<LinkType, number>;
   /** How many of them the helper thread of a big new directory output made. */
   readonly helperFiles: number;
+  /** Files of big directory outputs in the workspace the helper thread looked up (lstat). */
+  readonly helperLookups: number;
 }

@@ -161,29 +161,56 @@ export interface TreeCount {
  * and the count says whether anything else is there.
  */
 export function countTree(guard: WorkspaceGuard, path: string): TreeCount {
-  const count: TreeCount = { files: 0, dirs: [], temps: [] };
-  const pacer = new GarbagePacer();
-  const walk = (dir: string): void => {
-    const subdirs: string[] = [];
-    for (const entry of listDir(guard, dir)) {
-      pacer.step();
-      // Nearly every entry is a plain file: it needs no path string of its own.
-      if (entry.isFile() && !TEMP_NAME.test(entry.name)) {
-        count.files++;
-        continue;
+  const counter = new TreeCounter(guard, path);
+  counter.step();
+  return counter.count;
+}
+
+/**
+ * {@link countTree} a few folders at a time, for a loop that has other work
+ * to interleave with it (the plan of a big directory output lists the
+ * workspace while its helper thread looks the files up).
+ */
+export class TreeCounter {
+  readonly count: TreeCount = { files: 0, dirs: [], temps: [] };
+  readonly #pacer = new GarbagePacer();
+  /** Folders still to list, the next one last. */
+  readonly #stack: string[];
+
+  constructor(private readonly guard: WorkspaceGuard, path: string) {
+    this.#stack = [path];
+  }
+
+  get done(): boolean {
+    return this.#stack.length === 0;
+  }
+
+  /** Lists folders until about `entries` entries were seen (all of them by default). */
+  step(entries = Infinity): void {
+    let seen = 0;
+    while (seen < entries && this.#stack.length > 0) {
+      const dir = this.#stack.pop()!;
+      const subdirs: string[] = [];
+      for (const entry of listDir(this.guard, dir)) {
+        seen++;
+        this.#pacer.step();
+        // Nearly every entry is a plain file: it needs no path string of its own.
+        if (entry.isFile() && !TEMP_NAME.test(entry.name)) {
+          this.count.files++;
+          continue;
+        }
+        const child = `${dir}/${entry.name}`;
+        const type = direntType(entry, this.guard, child);
+        if (type === "dir") {
+          this.count.dirs.push(child);
+          subdirs.push(child);
+        } else if (type === "file" && TEMP_NAME.test(entry.name)) this.count.temps.push(child);
+        else this.count.files++;
       }
-      const child = `${dir}/${entry.name}`;
-      const type = direntType(entry, guard, child);
-      if (type === "dir") {
-        count.dirs.push(child);
-        subdirs.push(child);
-      } else if (type === "file" && TEMP_NAME.test(entry.name)) count.temps.push(child);
-      else count.files++;
+      // Depth first, in the order listed.
+      for (let i = subdirs.length - 1; i >= 0; i--) this.#stack.push(subdirs[i]!);
     }
-    for (const sub of subdirs) walk(sub);
-  };
-  walk(path);
-  return count;
+  }
 }
 
 /** Every file, symlink or special file below folder `path` (temps left out), lstat-ed, depth first. */

@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { FreshHelper } from "../lib/cache/fresh_helper.ts";
+import { CheckoutHelper } from "../lib/cache/checkout_helper.ts";
 import {
   type FreshJob,
   type FreshOutcome,
@@ -221,16 +221,16 @@ Deno.test("a job packed for the helper thread unpacks to the same lists; a NUL i
 });
 
 /** Waits (bounded) until the helper thread has started. */
-async function started(helper: FreshHelper): Promise<void> {
+async function started(helper: CheckoutHelper): Promise<void> {
   for (let i = 0; i < 500 && !helper.threaded; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   assert.ok(helper.threaded, "the helper thread started");
 }
 
-Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest run here; settle waits for all", async () => {
+Deno.test("CheckoutHelper: jobs go to the helper thread when it has room, the rest run here; settle waits for all", async () => {
   const { root, cache, out, roots } = scratch();
-  const helper = FreshHelper.start(true);
+  const helper = CheckoutHelper.start(true);
   try {
     const src = object(cache, "a", "alpha\n");
     await started(helper);
@@ -261,9 +261,9 @@ Deno.test("FreshHelper: jobs go to the helper thread when it has room, the rest 
   }
 });
 
-Deno.test("FreshHelper: an error in a job's callback is thrown by settle after every job sent is answered", async () => {
+Deno.test("CheckoutHelper: an error in a job's callback is thrown by settle after every job sent is answered", async () => {
   const { root, cache, out, roots } = scratch();
-  const helper = FreshHelper.start(true);
+  const helper = CheckoutHelper.start(true);
   try {
     const src = object(cache, "a", "alpha\n");
     await started(helper);
@@ -289,9 +289,9 @@ Deno.test("FreshHelper: an error in a job's callback is thrown by settle after e
   }
 });
 
-Deno.test("FreshHelper without a thread runs every job at once on this thread", async () => {
+Deno.test("CheckoutHelper without a thread runs every job at once on this thread", async () => {
   const { root, cache, out, roots } = scratch();
-  const helper = FreshHelper.start(false);
+  const helper = CheckoutHelper.start(false);
   try {
     const src = object(cache, "a", "alpha\n");
     let seen: boolean | undefined;

@@ -1,0 +1,38 @@
+/**
+ * The checkout's helper thread. It answers each message, in order: a
+ * {@link FreshOutcome} for a job placing the files of a new directory
+ * output (it only ever writes inside a fresh folder no one sees yet, see
+ * `writeFresh`), an {@link LstatOutcome} for a job looking up the files of
+ * one in the workspace (it changes nothing).
+ */
+import {
+  type FreshOutcome,
+  type PackedFreshJob,
+  runFreshJob,
+  unpackFreshJob,
+} from "./fresh_job.ts";
+import { type LstatJob, type LstatOutcome, runLstatJob } from "../util/lstat_job.ts";
+
+/** A job for the helper thread. */
+export type CheckoutMessage =
+  | { readonly kind: "fresh"; readonly job: PackedFreshJob }
+  | { readonly kind: "lstat"; readonly job: LstatJob };
+
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<CheckoutMessage>) => void) | null;
+  postMessage(message: unknown, transfer: Transferable[]): void;
+}
+
+const scope = globalThis as unknown as WorkerScope;
+scope.onmessage = (event) => {
+  const message = event.data;
+  if (message.kind === "lstat") {
+    const outcome: LstatOutcome = runLstatJob(message.job);
+    scope.postMessage(outcome, [outcome.stamps.buffer]);
+    return;
+  }
+  const outcome: FreshOutcome = runFreshJob(unpackFreshJob(message.job));
+  scope.postMessage(outcome, [outcome.placed.buffer, outcome.stamps.buffer]);
+};
+// Started: from now on jobs may come (before this the main thread does them).
+scope.postMessage("ready", []);
