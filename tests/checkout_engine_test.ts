@@ -348,3 +348,106 @@ Deno.test("checkout() over a directory output in the workspace refuses a .dir ob
     await p.cleanup();
   }
 });
+
+/** The files below `dir` (relative), and nothing else. */
+function filesBelow(dir: string): string[] {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((n) => statSync(join(dir, n)).isFile())
+    .sort();
+}
+
+/** A pipeline stage whose one output is `path` (dvc.yaml and its dvc.lock). */
+function stageOut(p: { write(path: string, text: string): void }, path: string, oid: string) {
+  p.write("dvc.yaml", `stages:\n  make:\n    cmd: make\n    outs:\n    - ${path}\n`);
+  p.write(
+    "dvc.lock",
+    `schema: '2.0'\nstages:\n  make:\n    cmd: make\n    outs:\n    - path: ${path}\n      hash: md5\n      md5: ${oid}\n`,
+  );
+}
+
+Deno.test("checkout() of new directory outputs reads each manifest once, while it builds the output aside: a bad one stops everything before anything changed", async () => {
+  const p = await makeProject();
+  try {
+    const good = p.dirObject(DATA);
+    // A .dir object whose bytes were changed, and a well-formed one listing `a` both as a file and a folder.
+    const tamperedOid = p.dirObject({ "x.txt": "x\n", "y/z.txt": "z\n" });
+    const tamperedPath = join(
+      p.root,
+      ".dvc",
+      "cache",
+      "files",
+      "md5",
+      tamperedOid.slice(0, 2),
+      tamperedOid.slice(2),
+    );
+    chmodSync(tamperedPath, 0o644);
+    writeFileSync(
+      tamperedPath,
+      serializeDirManifest([{ md5: p.object("x\n"), relpath: "x.txt" }]),
+    );
+    chmodSync(tamperedPath, 0o444);
+    const conflicting = p.dirObject({ "a": "file\n", "a/b.txt": "under\n" });
+    p.track("one", good);
+    p.track("model.bin", p.object("weights\n"));
+    p.object("old\n"); // so the file output may be replaced without --force
+    for (
+      const [oid, message] of [
+        [tamperedOid, /does not hash to its name/],
+        [conflicting, /lists a path both as a file and as a folder/],
+      ] as const
+    ) {
+      stageOut(p, "models/deep/two", oid); // its folder not made yet
+      p.write("model.bin", "old\n");
+      // The workspace, not Git's nor dxp's own records (.dvc/tmp).
+      const workspace = () =>
+        filesBelow(p.root).filter((n) => !n.startsWith(".git/") && !n.startsWith(".dvc/tmp/"));
+      const before = workspace();
+      await assert.rejects(p.run(), (e: unknown) => {
+        assert.ok(e instanceof DxpError, String(e));
+        assert.match(e.message, message);
+        return true;
+      });
+      assert.deepEqual(workspace(), before);
+      assert.equal(p.read("model.bin"), "old\n", "the file output not replaced");
+      assert.equal(existsSync(join(p.root, "one")), false, "the good new output not placed");
+      assert.equal(existsSync(join(p.root, "models")), false, "no folder made for it");
+      assert.deepEqual(readdirSync(p.root).filter((n) => n.startsWith(".one.")), []);
+    }
+    // With a good manifest, both new outputs are placed.
+    stageOut(p, "models/deep/two", p.dirObject({ "q.txt": "q\n" }));
+    const result = await p.run({ force: true });
+    assert.deepEqual(result.added, ["models/deep/two/", "one/"]);
+    assert.equal(p.read("models/deep/two/q.txt"), "q\n");
+    assert.equal(p.read("one/sub/deep/c.txt"), "c\n");
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("checkout() of a new directory output whose manifest DVC did not write (other spacing, unsorted) reads it whole and builds it", async () => {
+  const p = await makeProject();
+  try {
+    const entries = [
+      { md5: p.object("b\n"), relpath: "sub/b.txt" },
+      { md5: p.object("a\n"), relpath: "a.txt" },
+    ];
+    const bytes = new TextEncoder().encode(JSON.stringify(entries, null, 1));
+    const oid = `${hashBytes(bytes)}.dir`;
+    const path = join(p.root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, bytes);
+    chmodSync(path, 0o444);
+    p.track("data", oid);
+    const progress: [number, number][] = [];
+    const result = await p.run({ onProgress: (done, total) => progress.push([done, total]) });
+    assert.deepEqual(result.added, ["data/"]);
+    assert.deepEqual(filesBelow(join(p.root, "data")), ["a.txt", "sub/b.txt"]);
+    assert.equal(p.read("data/sub/b.txt"), "b\n");
+    // Counted as 0 from its bytes at first, told once read: the last report says 2 of 2.
+    assert.deepEqual(progress.at(-1), [2, 2]);
+    assert.deepEqual(readdirSync(p.root).filter((n) => n.startsWith(".data.")), []);
+  } finally {
+    await p.cleanup();
+  }
+});

@@ -64,6 +64,7 @@ for (
     ["a relpath with a NUL byte", "a\u0000b.txt", /'a\\x00b\.txt': it contains a NUL byte/],
     ["a relpath with a drive letter", "C:/escape.txt", /starts with a drive letter/],
     ["a relpath with a backslash", "..\\..\\outside\\escape.txt", /contains a backslash/],
+    ["a relpath inside .git", ".git/hooks/post-checkout", /is inside '\.git'/],
   ] as const
 ) {
   Deno.test(`checkout() refuses a manifest with ${label} before writing anything`, async () => {
@@ -80,6 +81,11 @@ for (
       });
       assert.ok(!existsSync(join(p.root, "good.txt")), "nothing written before the refusal");
       assert.ok(!existsSync(join(p.root, "data")));
+      assert.deepEqual(
+        readdirSync(p.root).filter((n) => n.startsWith(".data.")),
+        [],
+        "no build left",
+      );
       assert.ok(p.outsideIsEmpty());
       assert.ok(!existsSync("/tmp/dxp-escape.txt"));
     } finally {

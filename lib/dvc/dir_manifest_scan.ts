@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from "node:fs";
+import { Buffer } from "node:buffer";
 import { GarbagePacer } from "../util/collect_garbage.ts";
 import type { ManifestBatch } from "./dir_manifest_file.ts";
 
@@ -148,3 +149,37 @@ function unescapeJson(raw: string): string {
     throw new NotCanonical();
   }
 }
+
+/**
+ * How many entries a manifest in DVC's exact layout lists, found by
+ * counting the bytes that open an entry, without parsing (a few ms for
+ * 100,000 entries): inside a JSON string a quote is always escaped, so
+ * `{"md5": "` only ever opens an entry. For another layout the count is
+ * wrong (0 for other spacing): it only sizes progress and threads.
+ */
+export function countEntries(path: string): number {
+  const fd = openSync(path, "r");
+  try {
+    const buf = new Uint8Array(CHUNK);
+    const view = Buffer.from(buf.buffer);
+    const overlap = ENTRY_OPEN.length - 1;
+    let count = 0;
+    let kept = 0; // bytes carried over from the previous chunk (an opening cut in two)
+    for (;;) {
+      const n = readSync(fd, buf, kept, buf.length - kept, null);
+      if (n === 0) break;
+      const end = kept + n;
+      const chunk = view.subarray(0, end);
+      for (let at = chunk.indexOf(ENTRY_OPEN); at >= 0; at = chunk.indexOf(ENTRY_OPEN, at + 1)) {
+        count++;
+      }
+      kept = Math.min(overlap, end);
+      buf.copyWithin(0, end - kept, end);
+    }
+    return count;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const ENTRY_OPEN = Buffer.from(OPEN);

@@ -10,7 +10,13 @@ import type { HashScheme } from "../../util/object_hasher.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
 import { lstatOrUndefined } from "../workspace/scan.ts";
 import type { WorkspaceState } from "../workspace/state.ts";
-import { removeStaleBuilds, writeFresh } from "./fresh.ts";
+import {
+  buildFresh,
+  discardFresh,
+  type FreshBuild,
+  placeFresh,
+  removeStaleBuilds,
+} from "./fresh.ts";
 import type { OutPlan } from "./plan.ts";
 
 /** What {@link applyPlans} needs. */
@@ -35,12 +41,13 @@ export interface Applied {
 }
 
 /**
- * Carries out the plans: leftovers of an interrupted run and files an
- * output no longer has are removed, emptied folders pruned, then every new
- * or changed file is written from the cache. Small files and links are
- * made with synchronous calls (a few per file, as `cp` does); big copies
- * run `jobs` at a time. An output not yet in the workspace is built in a
- * temporary folder beside it and renamed into place once; other files go
+ * Carries out the plans: outputs not yet in the workspace are built in a
+ * temporary folder beside where they go (their manifests read and checked
+ * on the way); then leftovers of an interrupted run and files an output no
+ * longer has are removed, emptied folders pruned, and every new or changed
+ * file is written from the cache, each built output renamed into place
+ * once. Small files and links are made with synchronous calls (a few per
+ * file, as `cp` does); big copies run `jobs` at a time. Other files go
  * through a temporary name and a rename. Failed outputs are removed when
  * that loses nothing, as DVC removes them.
  */
@@ -50,79 +57,98 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     helperFiles: 0,
     failed: new Set(),
   };
-  await removeTempsBesideFiles(plans, ctx);
-  for (const plan of plans) {
-    if (plan.status === "skipped") continue;
-    for (const temp of plan.temps) await removeFile(ctx, temp);
-    if (plan.out.isDir) removeStaleBuilds(ctx.guard, plan.out.path);
-    if (plan.status === "failed") {
-      if (plan.removable && plan.root !== "none") {
-        await rm(ctx.guard.abs(plan.base), { recursive: true, force: true });
-        ctx.state.forgetUnder(plan.base);
-        ctx.guard.forget(plan.base);
-      }
-      continue;
-    }
-    for (const path of plan.deletes) await removeFile(ctx, path);
-    for (const dir of plan.pruneDirs) {
-      try {
-        await rmdir(ctx.guard.abs(dir));
-      } catch (error) {
-        const code = (error as NodeJS.ErrnoException).code;
-        if (code !== "ENOENT") {
-          throw new DxpError(
-            "CheckoutConflict",
-            `Cannot remove the folder '${dir}' (${code}): something was added to it during the checkout; retry.`,
-            ExitCode.failure,
-            { cause: error },
-          );
-        }
-      }
-      ctx.guard.forget(dir);
-    }
-    if (plan.out.isDir && plan.base === plan.out.path && !plan.dir?.fresh) {
-      await ctx.guard.ensureDir(plan.base);
-    }
-  }
-
   const active = plans.filter((p) => p.status !== "failed" && p.status !== "skipped");
   const total = active.reduce((n, p) => n + p.creates.length + (p.dir?.count ?? 0), 0);
   const progress = new Ticker(ctx, total);
   progress.report();
-  for (const plan of active) {
-    const scheme = plan.out.scheme;
-    for (const file of plan.creates) {
-      await writeOne(ctx, applied, file.path, file.oid, scheme, file.isexec, progress);
+  const builds = new Map<OutPlan, FreshBuild>();
+  try {
+    // New directory outputs first, built aside: the build is what reads and
+    // checks their manifests, so a bad one stops the checkout before
+    // anything in the workspace changed. They are put in place below, in order.
+    for (const plan of active) {
+      if (!plan.dir?.fresh) continue;
+      removeStaleBuilds(ctx.guard, plan.out.path);
+      const build = await buildFresh(plan, plan.dir, { ...ctx, applied, progress });
+      if (build === "missing") applied.failed.add(plan);
+      else builds.set(plan, build);
     }
-    const dir = plan.dir;
-    if (dir === undefined) continue;
-    if (dir.fresh) {
-      const missing = await writeFresh(plan, dir, { ...ctx, applied, progress });
-      if (missing !== undefined) applied.failed.add(plan);
-      continue;
-    }
-    // Nothing to write (a no-op): the manifest is not read a second time.
-    if (dir.count === 0) continue;
-    const write = dir.write!;
-    let written = 0;
-    for (const batch of dir.manifest.batches()) {
-      for (let k = 0; k < batch.md5.length; k++) {
-        if (write[batch.start + k] !== 1) continue;
-        const path = `${plan.out.path}/${batch.relpath[k]}`;
-        await writeOne(ctx, applied, path, batch.md5[k]!, scheme, false, progress);
-        written++;
+    await removeTempsBesideFiles(plans, ctx);
+    for (const plan of plans) {
+      // An output built aside that turned out to miss an object: left as it was.
+      if (plan.status === "skipped" || applied.failed.has(plan)) continue;
+      for (const temp of plan.temps) await removeFile(ctx, temp);
+      if (plan.out.isDir && !builds.has(plan)) removeStaleBuilds(ctx.guard, plan.out.path);
+      if (plan.status === "failed") {
+        if (plan.removable && plan.root !== "none") {
+          await rm(ctx.guard.abs(plan.base), { recursive: true, force: true });
+          ctx.state.forgetUnder(plan.base);
+          ctx.guard.forget(plan.base);
+        }
+        continue;
+      }
+      for (const path of plan.deletes) await removeFile(ctx, path);
+      for (const dir of plan.pruneDirs) {
+        try {
+          await rmdir(ctx.guard.abs(dir));
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          if (code !== "ENOENT") {
+            throw new DxpError(
+              "CheckoutConflict",
+              `Cannot remove the folder '${dir}' (${code}): something was added to it during the checkout; retry.`,
+              ExitCode.failure,
+              { cause: error },
+            );
+          }
+        }
+        ctx.guard.forget(dir);
+      }
+      if (plan.out.isDir && plan.base === plan.out.path && !plan.dir?.fresh) {
+        await ctx.guard.ensureDir(plan.base);
       }
     }
-    // Every file the plan found to write was written: never "M" over a file left as it was.
-    if (written !== dir.count) {
-      throw new DxpError(
-        "CheckoutIncomplete",
-        `Internal error: dxp wrote ${written} of the ${dir.count} files of '${plan.out.path}' it found to write (the others are as they were); please report this.`,
-        ExitCode.failure,
-      );
+
+    for (const plan of active) {
+      if (applied.failed.has(plan)) continue;
+      const scheme = plan.out.scheme;
+      for (const file of plan.creates) {
+        await writeOne(ctx, applied, file.path, file.oid, scheme, file.isexec, progress);
+      }
+      const dir = plan.dir;
+      if (dir === undefined) continue;
+      const build = builds.get(plan);
+      if (build !== undefined) {
+        placeFresh(build, ctx.guard);
+        builds.delete(plan);
+        continue;
+      }
+      // Nothing to write (a no-op): the manifest is not read a second time.
+      if (dir.count === 0) continue;
+      const write = dir.write!;
+      let written = 0;
+      for (const batch of dir.manifest.batches()) {
+        for (let k = 0; k < batch.md5.length; k++) {
+          if (write[batch.start + k] !== 1) continue;
+          const path = `${plan.out.path}/${batch.relpath[k]}`;
+          await writeOne(ctx, applied, path, batch.md5[k]!, scheme, false, progress);
+          written++;
+        }
+      }
+      // Every file the plan found to write was written: never "M" over a file left as it was.
+      if (written !== dir.count) {
+        throw new DxpError(
+          "CheckoutIncomplete",
+          `Internal error: dxp wrote ${written} of the ${dir.count} files of '${plan.out.path}' it found to write (the others are as they were); please report this.`,
+          ExitCode.failure,
+        );
+      }
     }
+    await progress.drain();
+  } finally {
+    // Built but not put in place (something failed on the way): removed, last first.
+    for (const build of [...builds.values()].reverse()) discardFresh(build, ctx.guard);
   }
-  await progress.drain();
   return applied;
 }
 
@@ -136,7 +162,12 @@ export class Ticker {
   /** Big copies waiting for their turn, run `jobs` at a time. */
   readonly deferred: (() => Promise<void>)[] = [];
 
-  constructor(private readonly ctx: ApplyContext, private readonly total: number) {}
+  constructor(private readonly ctx: ApplyContext, private total: number) {}
+
+  /** `more` files than first counted (fewer when negative): a new output's manifest, once read. */
+  expect(more: number): void {
+    this.total += more;
+  }
 
   report(): void {
     this.ctx.onProgress?.(this.done, this.total);

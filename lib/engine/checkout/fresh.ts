@@ -1,4 +1,4 @@
-import { lstatSync, mkdirSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync } from "node:fs";
 import { CheckoutHelper, HELPER_AT } from "../../cache/checkout_helper.ts";
 import { objectKey } from "../../core/object_key.ts";
 import type { FreshOutcome } from "../../cache/fresh_job.ts";
@@ -9,38 +9,163 @@ import { uniqueTempStem } from "../../store/local_write.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
 import type { Applied, ApplyContext, Ticker } from "./apply.ts";
 import type { DirWrites, OutPlan } from "./plan.ts";
+import {
+  type DirManifestFile,
+  ManifestNotStreamable,
+  openDirManifest,
+} from "../../dvc/dir_manifest_file.ts";
+import { assertMember, assertNoConflict } from "./manifest_members.ts";
 
-/** What {@link writeFresh} needs besides the apply context. */
+/** What {@link buildFresh} needs besides the apply context. */
 export interface FreshContext extends ApplyContext {
   /** Counts of what was written, added to. */
   readonly applied: Applied;
   readonly progress: Ticker;
 }
 
+/** A new directory output built aside ({@link buildFresh}), not yet in place. */
+export interface FreshBuild {
+  readonly plan: OutPlan;
+  /** The folder it was built in, beside where it goes. */
+  readonly temp: string;
+  /** The highest folder made on the way to it (project-relative), removed with it if empty. */
+  readonly madeAbove: string | undefined;
+}
+
 /**
  * Builds a directory output that is not in the workspace in a temporary
- * folder beside it (`.<name>.<22 chars>.tmp`) — every file written whole
- * under its final name there, links made in one step — and renames that
- * folder into place once: a checkout killed at any moment leaves either no
- * output or the whole output, never a half-written file under a real name
- * (the next checkout removes the leftover folder). Returns the oid of an
- * object the cache turned out to lack (nothing is then written), else
- * undefined.
+ * folder beside it (`.<name>.<22 chars>.tmp`), every file written whole
+ * under its final name there, links made in one step; {@link placeFresh}
+ * then renames that folder into place once: a checkout killed at any
+ * moment leaves either no output or the whole output, never a half-written
+ * file under a real name (the next checkout removes the leftover folder).
+ *
+ * The manifest is read once, here, and checked as it is read (its hash,
+ * layout, order and paths, see `streamDirManifest`): a bad one throws with
+ * the folder removed, and since every new output is built before anything
+ * else in the workspace changes, nothing has. A manifest not in DVC's exact
+ * layout is read whole and checked first, and the folder started again.
+ * Returns "missing" when the cache turned out to lack an object (nothing is
+ * then left either).
  */
-export async function writeFresh(
+export async function buildFresh(
   plan: OutPlan,
   dir: DirWrites,
   ctx: FreshContext,
-): Promise<string | undefined> {
+): Promise<FreshBuild | "missing"> {
   const out = plan.out;
   const slash = out.path.lastIndexOf("/");
   const parent = slash < 0 ? "" : out.path.slice(0, slash);
+  const madeAbove = firstMissing(ctx.guard, parent);
   await ctx.guard.ensureDir(parent);
-  const finalAbs = ctx.guard.abs(out.path);
   const temp = `${ctx.guard.abs(parent)}/.${out.path.slice(slash + 1)}.${uniqueTempStem()}.tmp`;
+  const build: FreshBuild = { plan, temp, madeAbove };
   mkdirSync(temp);
-  let renamed = false;
-  const helper = CheckoutHelper.start(dir.count >= HELPER_AT);
+  let built = false;
+  try {
+    const before = countsOf(ctx);
+    let result = await fill(plan, dir.manifest, temp, dir.count, ctx);
+    if (result === NOT_STREAMABLE) {
+      setCounts(ctx, before);
+      rmSync(temp, { recursive: true, force: true });
+      mkdirSync(temp);
+      const whole = dir.path === undefined
+        ? undefined
+        : openDirManifest(dir.path, out.hash, out.scheme);
+      // Gone since it was counted: as for any object the cache lacks.
+      if (whole === undefined) return "missing";
+      result = await fill(plan, whole, temp, dir.count, ctx);
+    }
+    if (result !== undefined) return "missing";
+    built = true;
+    return build;
+  } finally {
+    if (!built) discardFresh(build, ctx.guard);
+  }
+}
+
+/** Puts a built output in place: one rename. */
+export function placeFresh(build: FreshBuild, guard: WorkspaceGuard): void {
+  const path = build.plan.out.path;
+  try {
+    renameSync(build.temp, guard.abs(path));
+  } catch (error) {
+    throw new DxpError(
+      "CheckoutConflict",
+      `Cannot put '${path}' in place (${
+        (error as NodeJS.ErrnoException).code
+      }): something was created there during the checkout; retry.`,
+      ExitCode.failure,
+      { cause: error },
+    );
+  }
+  guard.forget(path);
+}
+
+/**
+ * Removes a build that will not be placed, and the folders made for it
+ * when nothing else is in them (builds are discarded last first, so
+ * folders two builds share go with the first one made).
+ */
+export function discardFresh(build: FreshBuild, guard: WorkspaceGuard): void {
+  rmSync(build.temp, { recursive: true, force: true });
+  if (build.madeAbove === undefined) return;
+  const out = build.plan.out.path;
+  for (let dir = out.slice(0, out.lastIndexOf("/")); dir.length >= build.madeAbove.length;) {
+    try {
+      rmdirSync(guard.abs(dir));
+    } catch {
+      return; // something else is in it now
+    }
+    guard.forget(dir);
+    dir = dir.slice(0, Math.max(dir.lastIndexOf("/"), 0));
+  }
+}
+
+/** The first folder of `dir` and its parents (project-relative) not in the workspace, if any. */
+function firstMissing(guard: WorkspaceGuard, dir: string): string | undefined {
+  if (dir === "") return undefined;
+  for (let at = dir.indexOf("/");; at = dir.indexOf("/", at + 1)) {
+    const prefix = at < 0 ? dir : dir.slice(0, at);
+    if (lstatSync(guard.abs(prefix), { throwIfNoEntry: false }) === undefined) return prefix;
+    if (at < 0) return undefined;
+  }
+}
+
+/** {@link fill}'s answer for a manifest not in DVC's exact layout (see ManifestNotStreamable). */
+const NOT_STREAMABLE = Symbol("not streamable");
+
+/** What a restarted build must count again. */
+function countsOf(ctx: FreshContext) {
+  return {
+    linked: { ...ctx.applied.linked },
+    helper: ctx.applied.helperFiles,
+    done: ctx.progress.done,
+  };
+}
+
+function setCounts(ctx: FreshContext, counts: ReturnType<typeof countsOf>): void {
+  Object.assign(ctx.applied.linked, counts.linked);
+  ctx.applied.helperFiles = counts.helper;
+  ctx.progress.done = counts.done;
+}
+
+/**
+ * Places every file of `manifest` into `temp`: undefined when all are,
+ * else the oid of an object the cache lacks, or NOT_STREAMABLE. `counted`
+ * is the number of files progress was told to expect; the difference is
+ * told once the manifest is read.
+ */
+async function fill(
+  plan: OutPlan,
+  manifest: DirManifestFile,
+  temp: string,
+  counted: number,
+  ctx: FreshContext,
+): Promise<string | typeof NOT_STREAMABLE | undefined> {
+  const out = plan.out;
+  const helper = CheckoutHelper.start(Math.max(counted, manifest.count) >= HELPER_AT);
+  const deferredBefore = ctx.progress.deferred.length;
   try {
     const made = new Set<string>();
     const scheme = out.scheme;
@@ -110,10 +235,13 @@ export async function writeFresh(
       }
     };
     let folder = ""; // of the previous file, "" at the top
-    for (const batch of dir.manifest.batches()) {
+    for (const batch of manifest.batches()) {
+      // Set before the batch that holds it: no folder is made where a file goes.
+      assertNoConflict(manifest, out);
       for (let k = 0; k < batch.md5.length; k++) {
         const md5 = batch.md5[k]!;
         const rel = batch.relpath[k]!;
+        assertMember(out.path, rel);
         const cut = rel.lastIndexOf("/");
         // The manifest is sorted: a folder's files come together, checked here once per file cheaply.
         const sameFolder = cut < 0
@@ -143,26 +271,17 @@ export async function writeFresh(
     if (missing !== undefined) return missing;
     await ctx.progress.drain();
     if (missing !== undefined) return missing;
-    try {
-      renameSync(temp, finalAbs);
-      renamed = true;
-    } catch (error) {
-      throw new DxpError(
-        "CheckoutConflict",
-        `Cannot put '${out.path}' in place (${
-          (error as NodeJS.ErrnoException).code
-        }): something was created there during the checkout; retry.`,
-        ExitCode.failure,
-        { cause: error },
-      );
-    }
-    ctx.guard.forget(out.path);
+    assertNoConflict(manifest, out);
+    ctx.progress.expect(manifest.count - counted);
     return undefined;
+  } catch (error) {
+    if (!(error instanceof ManifestNotStreamable)) throw error;
+    ctx.progress.deferred.length = deferredBefore; // big copies into a folder started again
+    return NOT_STREAMABLE;
   } finally {
-    // The helper must be done writing into the folder before it is removed.
+    // The helper must be done writing into the folder before it is removed or renamed.
     await helper.settle().catch(() => undefined);
     helper.close();
-    if (!renamed) rmSync(temp, { recursive: true, force: true });
   }
 }
 

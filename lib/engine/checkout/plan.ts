@@ -31,8 +31,12 @@ export interface DirWrites {
   /**
    * The output is not in the workspace: it is built in a temporary folder
    * beside it and renamed into place once (every member under the target).
+   * Its manifest was not read yet (`count` is counted from its bytes): the
+   * build's pass checks it.
    */
   readonly fresh: boolean;
+  /** The manifest's file (a new output's build reads it whole if it cannot stream it). */
+  readonly path?: string;
   /** Otherwise: per manifest entry, 1 when that file is (re)written. */
   readonly write?: Uint8Array;
 }

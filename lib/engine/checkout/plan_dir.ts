@@ -1,5 +1,4 @@
 import { lstatSync, type Stats } from "node:fs";
-import { CorruptError } from "../../errors/mod.ts";
 import {
   type DirManifestFile,
   ManifestNotStreamable,
@@ -16,8 +15,9 @@ import {
   type LstatOutcome,
 } from "../../util/lstat_job.ts";
 import type { ManifestBatch } from "../../dvc/dir_manifest_file.ts";
+import { countEntries } from "../../dvc/dir_manifest_scan.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
-import { assertWorkspacePath } from "../workspace/guard.ts";
+import { assertMember, assertNoConflict } from "./manifest_members.ts";
 import { identifyStat, listTree, TreeCounter, type TreeEntry } from "../workspace/scan.ts";
 import { PathSet } from "../workspace/path_set.ts";
 import type { OutPlan, PlanContext } from "./plan.ts";
@@ -42,13 +42,13 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   const streamed = streamDirManifest(path, out.hash, out.scheme);
   if (streamed === undefined) return failed(selected, [out.hash], "none");
   try {
-    return await planAgainst(streamed, selected, ctx, manifestBytes(path));
+    return await planAgainst(streamed, selected, ctx, path);
   } catch (error) {
     if (!(error instanceof ManifestNotStreamable)) throw error;
   }
   const manifest = openDirManifest(path, out.hash, out.scheme);
   if (manifest === undefined) return failed(selected, [out.hash], "none");
-  return await planAgainst(manifest, selected, ctx, manifestBytes(path));
+  return await planAgainst(manifest, selected, ctx, path);
 }
 
 /** A batch of manifest entries whose files are being looked up (`picked`: the ones inside the target). */
@@ -82,20 +82,11 @@ function manifestBytes(path: string): number {
   }
 }
 
-/** A manifest that lists a path both as a file and as a folder cannot be checked out. */
-function assertNoConflict(manifest: DirManifestFile, out: SelectedOut["out"]): void {
-  if (manifest.conflict !== undefined) {
-    throw new CorruptError(
-      `The manifest of '${out.path}' (${out.hash}) lists a path both as a file and as a folder; delete the object and fetch it again.`,
-    );
-  }
-}
-
 async function planAgainst(
   manifest: DirManifestFile,
   selected: SelectedOut,
   ctx: PlanContext,
-  manifestBytes: number,
+  manifestPath: string,
 ): Promise<OutPlan> {
   const { out } = selected;
   const base = selected.within ?? out.path;
@@ -109,12 +100,9 @@ async function planAgainst(
 
   if (base === out.path && (top === undefined || !top.isDirectory())) {
     // Nothing there, or a file where the folder goes: build the folder aside.
-    let count = 0;
-    for (const batch of manifest.batches()) {
-      for (const relpath of batch.relpath) assertMember(out.path, relpath);
-      count += batch.relpath.length;
-    }
-    assertNoConflict(manifest, out);
+    // The manifest is not read here: the build's own pass checks it (see
+    // `buildFresh`), before anything in the workspace changed.
+    const count = countEntries(manifestPath);
     const blocked: string[] = [];
     if (top !== undefined && !ctx.force) {
       const entry = { path: base, kind: kindOf(top), stats: top };
@@ -126,7 +114,7 @@ async function planAgainst(
       root: top === undefined ? "none" : kindOf(top),
       temps: [],
       creates: [],
-      dir: { manifest, count, fresh: true },
+      dir: { manifest, count, fresh: true, path: manifestPath },
       deletes: top === undefined ? [] : [base],
       pruneDirs: [],
       blocked,
@@ -158,7 +146,9 @@ async function planAgainst(
   // batches are read and looked up.
   // Started at once for a manifest that may be big (an entry takes at least
   // MIN_ENTRY_BYTES), so it is ready by the time it is waited for.
-  let lookups = CheckoutHelper.start(manifestBytes >= LOOKUP_HELPER_AT * MIN_ENTRY_BYTES);
+  let lookups = CheckoutHelper.start(
+    manifestBytes(manifestPath) >= LOOKUP_HELPER_AT * MIN_ENTRY_BYTES,
+  );
   let waited = false;
   let helperLookups = 0;
   let asked = 0;
@@ -348,14 +338,6 @@ async function failed(
     removable,
     status,
   };
-}
-
-/** A manifest path as a workspace path: the manifest checks are DVC's, this adds `.git`. */
-function assertMember(outPath: string, relpath: string): void {
-  // Only paths mentioning `.git` need the full check (the manifest reader did the rest).
-  if (relpath.length >= 4 && /\.git/i.test(relpath)) {
-    assertWorkspacePath(`${outPath}/${relpath}`, `a file of output '${outPath}'`);
-  }
 }
 
 /** True when the cache holds `oid` protected (the common case, one lstat). */
