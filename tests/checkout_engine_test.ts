@@ -357,12 +357,18 @@ function filesBelow(dir: string): string[] {
     .sort();
 }
 
-/** A pipeline stage whose one output is `path` (dvc.yaml and its dvc.lock). */
-function stageOut(p: { write(path: string, text: string): void }, path: string, oid: string) {
-  p.write("dvc.yaml", `stages:\n  make:\n    cmd: make\n    outs:\n    - ${path}\n`);
+/** A pipeline stage with these outputs (path → oid): dvc.yaml and its dvc.lock. */
+function stageOuts(p: { write(path: string, text: string): void }, outs: Record<string, string>) {
+  const paths = Object.keys(outs);
+  p.write(
+    "dvc.yaml",
+    `stages:\n  make:\n    cmd: make\n    outs:\n${paths.map((o) => `    - ${o}\n`).join("")}`,
+  );
   p.write(
     "dvc.lock",
-    `schema: '2.0'\nstages:\n  make:\n    cmd: make\n    outs:\n    - path: ${path}\n      hash: md5\n      md5: ${oid}\n`,
+    `schema: '2.0'\nstages:\n  make:\n    cmd: make\n    outs:\n${
+      paths.map((o) => `    - path: ${o}\n      hash: md5\n      md5: ${outs[o]}\n`).join("")
+    }`,
   );
 }
 
@@ -388,7 +394,9 @@ Deno.test("checkout() of new directory outputs reads each manifest once, while i
     );
     chmodSync(tamperedPath, 0o444);
     const conflicting = p.dirObject({ "a": "file\n", "a/b.txt": "under\n" });
-    p.track("one", good);
+    // Good new outputs in folders not made yet (built first: stage outputs
+    // come before .dvc files), then the bad one.
+    stageOuts(p, { "mm/deep/one": good, "mm/deep/two": p.dirObject({ "q.txt": "q\n" }) });
     p.track("model.bin", p.object("weights\n"));
     p.object("old\n"); // so the file output may be replaced without --force
     for (
@@ -397,7 +405,7 @@ Deno.test("checkout() of new directory outputs reads each manifest once, while i
         [conflicting, /lists a path both as a file and as a folder/],
       ] as const
     ) {
-      stageOut(p, "models/deep/two", oid); // its folder not made yet
+      p.track("zz", oid);
       p.write("model.bin", "old\n");
       // The workspace, not Git's nor dxp's own records (.dvc/tmp).
       const workspace = () =>
@@ -410,16 +418,32 @@ Deno.test("checkout() of new directory outputs reads each manifest once, while i
       });
       assert.deepEqual(workspace(), before);
       assert.equal(p.read("model.bin"), "old\n", "the file output not replaced");
-      assert.equal(existsSync(join(p.root, "one")), false, "the good new output not placed");
-      assert.equal(existsSync(join(p.root, "models")), false, "no folder made for it");
-      assert.deepEqual(readdirSync(p.root).filter((n) => n.startsWith(".one.")), []);
+      assert.equal(existsSync(join(p.root, "mm")), false, "the good builds and their folders gone");
+      assert.deepEqual(readdirSync(p.root).filter((n) => n.startsWith(".zz.")), []);
     }
-    // With a good manifest, both new outputs are placed.
-    stageOut(p, "models/deep/two", p.dirObject({ "q.txt": "q\n" }));
+    // With a good manifest, every new output is placed.
+    p.track("zz", p.dirObject({ "z.txt": "z\n" }));
     const result = await p.run({ force: true });
-    assert.deepEqual(result.added, ["models/deep/two/", "one/"]);
-    assert.equal(p.read("models/deep/two/q.txt"), "q\n");
-    assert.equal(p.read("one/sub/deep/c.txt"), "c\n");
+    assert.deepEqual(result.added, ["mm/deep/one/", "mm/deep/two/", "zz/"]);
+    assert.deepEqual(result.modified, ["model.bin"]);
+    assert.equal(p.read("mm/deep/two/q.txt"), "q\n");
+    assert.equal(p.read("mm/deep/one/sub/deep/c.txt"), "c\n");
+    assert.equal(p.read("zz/z.txt"), "z\n");
+  } finally {
+    await p.cleanup();
+  }
+});
+
+Deno.test("checkout() of a new directory output declared twice (a .dvc file and dvc.lock) builds and places it once", async () => {
+  const p = await makeProject();
+  try {
+    const oid = p.dirObject(DATA);
+    p.track("data", oid);
+    stageOuts(p, { data: oid });
+    const result = await p.run();
+    assert.deepEqual(result.added, ["data/"]);
+    assert.deepEqual(filesBelow(join(p.root, "data")), ["a.txt", "sub/b.txt", "sub/deep/c.txt"]);
+    assert.deepEqual(readdirSync(p.root).filter((n) => n.startsWith(".data.")), []);
   } finally {
     await p.cleanup();
   }

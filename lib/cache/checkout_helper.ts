@@ -26,7 +26,7 @@ const MAX_QUEUED = 4;
  * share the work as they can.
  *
  * The helper writes only inside the fresh folder being built (see
- * `writeFresh`), which is renamed into place after {@link settle}; a
+ * `buildFresh`), which is renamed into place only after {@link settle}; a
  * helper that cannot start changes nothing (its jobs run here); one that
  * fails after starting makes {@link settle} throw when it was placing
  * files (the folder is then thrown away), and hands back its lookups.

@@ -2,7 +2,7 @@
  * The checkout's helper thread. It answers each message, in order: a
  * {@link FreshOutcome} for a job placing the files of a new directory
  * output (it only ever writes inside a fresh folder no one sees yet, see
- * `writeFresh`), an {@link LstatOutcome} for a job looking up the files of
+ * `buildFresh`), an {@link LstatOutcome} for a job looking up the files of
  * one in the workspace (it changes nothing).
  */
 import {

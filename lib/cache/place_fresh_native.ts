@@ -12,7 +12,7 @@ export const madeStamp = { ino: 0, mtimeMs: 0, size: 0 };
 
 /**
  * The common case of filling a fresh folder (a new directory output built
- * aside, see checkout's `writeFresh`) done with libc calls and no object
+ * aside, see checkout's `buildFresh`) done with libc calls and no object
  * per call: a trusted (0444) cache object of at most 1 MiB copied into a
  * new file made with O_EXCL (mode `mode`), or hard-linked. For 100,000
  * small files the per-call cost of node:fs is a good part of the checkout.

@@ -46,7 +46,7 @@ export function runLstatJob(job: LstatJob): LstatOutcome {
       const name = names[i]!;
       const slash = name.lastIndexOf("/");
       // Sorted: the folder's string is made once per folder, not per name.
-      if (slash !== folder.length || !name.startsWith(folder) || i === 0) {
+      if (slash !== folder.length || !name.startsWith(folder)) {
         folder = slash < 0 ? "" : name.slice(0, slash);
         folderAbs = slash < 0 ? job.root : `${job.root}/${folder}`;
       }

@@ -12,7 +12,7 @@ import { lstatOrUndefined } from "../workspace/scan.ts";
 import type { WorkspaceState } from "../workspace/state.ts";
 import {
   buildFresh,
-  discardFresh,
+  discardQuietly,
   type FreshBuild,
   placeFresh,
   removeStaleBuilds,
@@ -34,7 +34,7 @@ export interface ApplyContext {
 export interface Applied {
   /** Files written, by the link type that made them. */
   readonly linked: Record<LinkType, number>;
-  /** How many of them the helper thread of a fresh directory output made (see `writeFresh`). */
+  /** How many of them the helper thread of a fresh directory output made (see `buildFresh`). */
   helperFiles: number;
   /** Outputs built aside that turned out to miss an object: nothing of them was written. */
   readonly failed: Set<OutPlan>;
@@ -66,19 +66,32 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     // New directory outputs first, built aside: the build is what reads and
     // checks their manifests, so a bad one stops the checkout before
     // anything in the workspace changed. They are put in place below, in order.
-    for (const plan of active) {
-      if (!plan.dir?.fresh) continue;
-      removeStaleBuilds(ctx.guard, plan.out.path);
-      const build = await buildFresh(plan, plan.dir, { ...ctx, applied, progress });
+    const fresh = active.filter((plan) => plan.dir?.fresh);
+    // Leftovers of a killed run go before any build starts (never one of this run's).
+    for (const plan of fresh) removeStaleBuilds(ctx.guard, plan.out.path);
+    const byPath = new Map<string, OutPlan>();
+    for (const plan of fresh) {
+      // An output declared twice is built once, and fares as its first declaration.
+      const first = byPath.get(plan.out.path);
+      if (first !== undefined) {
+        if (applied.failed.has(first)) applied.failed.add(plan);
+        continue;
+      }
+      byPath.set(plan.out.path, plan);
+      const build = await buildFresh(plan, plan.dir!, { ...ctx, applied, progress });
       if (build === "missing") applied.failed.add(plan);
       else builds.set(plan, build);
     }
+    const building = new Set(fresh.map((plan) => plan.out.path));
     await removeTempsBesideFiles(plans, ctx);
     for (const plan of plans) {
       // An output built aside that turned out to miss an object: left as it was.
       if (plan.status === "skipped" || applied.failed.has(plan)) continue;
       for (const temp of plan.temps) await removeFile(ctx, temp);
-      if (plan.out.isDir && !builds.has(plan)) removeStaleBuilds(ctx.guard, plan.out.path);
+      // (Never beside an output built above: its folder is one of those names.)
+      if (plan.out.isDir && !building.has(plan.out.path)) {
+        removeStaleBuilds(ctx.guard, plan.out.path);
+      }
       if (plan.status === "failed") {
         if (plan.removable && plan.root !== "none") {
           await rm(ctx.guard.abs(plan.base), { recursive: true, force: true });
@@ -117,9 +130,10 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
       }
       const dir = plan.dir;
       if (dir === undefined) continue;
-      const build = builds.get(plan);
-      if (build !== undefined) {
-        placeFresh(build, ctx.guard);
+      if (dir.fresh) {
+        const build = builds.get(plan);
+        // (None for a second declaration of an output: the first one's is placed.)
+        if (build !== undefined) placeFresh(build, ctx.guard);
         builds.delete(plan);
         continue;
       }
@@ -147,7 +161,7 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
     await progress.drain();
   } finally {
     // Built but not put in place (something failed on the way): removed, last first.
-    for (const build of [...builds.values()].reverse()) discardFresh(build, ctx.guard);
+    for (const build of [...builds.values()].reverse()) discardQuietly(build, ctx.guard);
   }
   return applied;
 }

@@ -57,12 +57,12 @@ export async function buildFresh(
   const slash = out.path.lastIndexOf("/");
   const parent = slash < 0 ? "" : out.path.slice(0, slash);
   const madeAbove = firstMissing(ctx.guard, parent);
-  await ctx.guard.ensureDir(parent);
   const temp = `${ctx.guard.abs(parent)}/.${out.path.slice(slash + 1)}.${uniqueTempStem()}.tmp`;
   const build: FreshBuild = { plan, temp, madeAbove };
-  mkdirSync(temp);
   let built = false;
   try {
+    await ctx.guard.ensureDir(parent);
+    mkdirSync(temp);
     const before = countsOf(ctx);
     let result = await fill(plan, dir.manifest, temp, dir.count, ctx);
     if (result === NOT_STREAMABLE) {
@@ -80,7 +80,7 @@ export async function buildFresh(
     built = true;
     return build;
   } finally {
-    if (!built) discardFresh(build, ctx.guard);
+    if (!built) discardQuietly(build, ctx.guard);
   }
 }
 
@@ -119,6 +119,15 @@ export function discardFresh(build: FreshBuild, guard: WorkspaceGuard): void {
     }
     guard.forget(dir);
     dir = dir.slice(0, Math.max(dir.lastIndexOf("/"), 0));
+  }
+}
+
+/** {@link discardFresh} on the way out of an error: the error is the one to report. */
+export function discardQuietly(build: FreshBuild, guard: WorkspaceGuard): void {
+  try {
+    discardFresh(build, guard);
+  } catch {
+    // Left for the next checkout, which removes leftover build folders.
   }
 }
 
@@ -166,6 +175,9 @@ async function fill(
   const out = plan.out;
   const helper = CheckoutHelper.start(Math.max(counted, manifest.count) >= HELPER_AT);
   const deferredBefore = ctx.progress.deferred.length;
+  // Set when this attempt is given up (a manifest read whole instead): late
+  // answers of the helper and queued big copies then do nothing.
+  let abandoned = false;
   try {
     const made = new Set<string>();
     const scheme = out.scheme;
@@ -188,7 +200,7 @@ async function fill(
         return undefined;
       }
       ctx.progress.deferred.push(async () => {
-        if (missing !== undefined) return;
+        if (missing !== undefined || abandoned) return;
         if (!(await ctx.cache.has(md5, scheme, ctx.signal))) {
           missing = md5;
           return;
@@ -214,6 +226,7 @@ async function fill(
       job = newJob();
       const type = ctx.linker.types[0];
       const settle = (outcome: FreshOutcome | undefined, byHelper = false) => {
+        if (abandoned) return;
         for (let i = 0; i < src.length && missing === undefined; i++) {
           if (outcome?.placed[i] !== 1) {
             missing = place(md5[i]!, rel[i]!);
@@ -243,7 +256,8 @@ async function fill(
         const rel = batch.relpath[k]!;
         assertMember(out.path, rel);
         const cut = rel.lastIndexOf("/");
-        // The manifest is sorted: a folder's files come together, checked here once per file cheaply.
+        // The manifest is sorted: a folder's files come in runs (its subfolders' between them),
+        // and a new run is seen here with a cheap check per file.
         const sameFolder = cut < 0
           ? folder === ""
           : cut === folder.length && rel.startsWith(folder);
@@ -271,11 +285,11 @@ async function fill(
     if (missing !== undefined) return missing;
     await ctx.progress.drain();
     if (missing !== undefined) return missing;
-    assertNoConflict(manifest, out);
     ctx.progress.expect(manifest.count - counted);
     return undefined;
   } catch (error) {
     if (!(error instanceof ManifestNotStreamable)) throw error;
+    abandoned = true;
     ctx.progress.deferred.length = deferredBefore; // big copies into a folder started again
     return NOT_STREAMABLE;
   } finally {

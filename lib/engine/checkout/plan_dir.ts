@@ -37,8 +37,9 @@ export async function planDirOut(selected: SelectedOut, ctx: PlanContext): Promi
   const { out } = selected;
   const path = ctx.cache.objectPath(out.hash, out.scheme);
   // One pass over the manifest: it is checked while it is planned against (a
-  // plan changes nothing, so a fault found at its end costs nothing). One not
-  // in DVC's exact layout is checked first and read again.
+  // plan changes nothing, so a fault found at its end costs nothing), or, for
+  // an output not in the workspace, while it is built aside (see buildFresh).
+  // One not in DVC's exact layout is checked first and read again.
   const streamed = streamDirManifest(path, out.hash, out.scheme);
   if (streamed === undefined) return failed(selected, [out.hash], "none");
   try {
@@ -70,8 +71,8 @@ const IN_FLIGHT = 8;
  */
 const LOOKUP_HELPER_AT = 16_384;
 
-/** The fewest bytes a manifest entry takes in DVC's layout (`{"md5": "<32>", "relpath": "x"}, `). */
-const MIN_ENTRY_BYTES = 62;
+/** Fewer bytes than any manifest entry takes in DVC's layout (`{"md5": "<32>", "relpath": "x"}, `: 61). */
+const MIN_ENTRY_BYTES = 60;
 
 /** Size of the manifest file (0 when it cannot be stat-ed: its reader then says why). */
 function manifestBytes(path: string): number {

@@ -52,7 +52,8 @@ export class StampTable {
 
   /**
    * True once an entry was added, changed or dropped since the table was
-   * made (entries read back with {@link addRecord} are not changes): a
+   * made (entries read back with {@link fromColumns} or {@link addRecord}
+   * are not changes): a
    * no-op checkout then has nothing to save.
    */
   get changed(): boolean {

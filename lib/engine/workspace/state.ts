@@ -50,8 +50,9 @@ const PRUNE_ABOVE = 4_000_000;
  *
  * Compact for million-file outputs: stamps live in a {@link StampTable}
  * (typed arrays keyed by a hash of the path, ~60 bytes per file) and are
- * saved as fixed 49-byte binary records after a text header and the outputs
- * line. Files written by older dxp versions (text lines, JSON) are read too.
+ * saved as those arrays' bytes (49 a file) after a text header, the outputs
+ * line and the count. Files written by older dxp versions (49-byte records,
+ * text lines, JSON) are read too.
  * Mtimes compare to the microsecond.
  */
 export class WorkspaceState {
@@ -312,7 +313,7 @@ export class WorkspaceState {
   forgetUnder(_path: string): void {}
 
   /**
-   * Writes the state atomically (temp file + rename), in blocks of records;
+   * Writes the state atomically (temp file + rename), a column at a time;
    * not at all when nothing changed since it was read (a no-op checkout or
    * status of a million files would rewrite 49 MB for nothing).
    */
