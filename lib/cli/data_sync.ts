@@ -1,4 +1,3 @@
-import { createExpDataSync } from "../engine/exp/data.ts";
 import type { ExpDataSync, ExpSyncResult } from "../engine/exp/sync_types.ts";
 import type { Transport } from "../git/transport/types.ts";
 import type { Project } from "../project/project.ts";
@@ -53,6 +52,7 @@ export async function runExpSync(
   verb: (common: ExpSyncCommon) => Promise<ExpSyncResult>,
 ): Promise<ExpSyncResult> {
   const progress = progressDisplay(ctx, opts.progress && !opts.json);
+  const { createExpDataSync } = await import("../engine/exp/data.ts");
   const data = opts.cache
     ? await createExpDataSync(project, {
       ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
@@ -73,7 +73,7 @@ export async function runExpSync(
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,
       ...(data && !opts.dryRun ? { data } : {}),
-      openTransport: transportOpener(project, ctx),
+      openTransport: await transportOpener(project, ctx),
       signal: ctx.signal,
       onDebug: (line) => ctx.debug(line),
     });

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { checkout, checkoutFailedMessage } from "../../engine/checkout/checkout.ts";
 import type { CheckoutResult } from "../../engine/checkout/types.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { runLocked, type RunState, withCommonOptions } from "../command_kit.ts";
@@ -20,6 +19,9 @@ export function checkoutCommand(state: RunState) {
     .option("--allow-missing", "ignore outputs whose objects are missing from the cache")
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { checkout, checkoutFailedMessage } = await import(
+          "../../engine/checkout/checkout.ts"
+        );
         const result = await checkout(project, {
           targets,
           cwd: ctx.cwd,

@@ -1,4 +1,3 @@
-import { dataFetch } from "../../engine/data/sync.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { countLine, dataCommand, dataExitCode, runDataVerb } from "./data_options.ts";
 
@@ -10,6 +9,7 @@ export function fetchCommand(state: RunState) {
   )
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { dataFetch } = await import("../../engine/data/sync.ts");
         const report = await runDataVerb(ctx, project, targets, opts, dataFetch);
         ctx.out(countLine(report.transferred, "fetched"));
         return dataExitCode(report);

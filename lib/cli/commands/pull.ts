@@ -1,5 +1,3 @@
-import { checkout, checkoutFailedMessage } from "../../engine/checkout/checkout.ts";
-import { dataFetch } from "../../engine/data/sync.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { renderCheckout } from "./checkout.ts";
@@ -11,6 +9,10 @@ export function pullCommand(state: RunState) {
     .option("-f, --force", "overwrite or remove workspace files whose content is not in the cache")
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { dataFetch } = await import("../../engine/data/sync.ts");
+        const { checkout, checkoutFailedMessage } = await import(
+          "../../engine/checkout/checkout.ts"
+        );
         const fetched = await runDataVerb(
           ctx,
           project,

@@ -1,4 +1,3 @@
-import { dataPush } from "../../engine/data/sync.ts";
 import { runLocked, type RunState } from "../command_kit.ts";
 import { countLine, dataCommand, dataExitCode, runDataVerb } from "./data_options.ts";
 
@@ -7,6 +6,7 @@ export function pushCommand(state: RunState) {
   return dataCommand("push", "Upload tracked outputs from the local cache to DVC remote storage.")
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { dataPush } = await import("../../engine/data/sync.ts");
         const report = await runDataVerb(ctx, project, targets, opts, dataPush);
         ctx.out(countLine(report.transferred, "pushed"));
         return dataExitCode(report);

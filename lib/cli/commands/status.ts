@@ -1,4 +1,3 @@
-import { cloudStatus } from "../../engine/data/status.ts";
 import { InvalidArgumentError } from "../../errors/mod.ts";
 import { openProject } from "../../project/project.ts";
 import { Command } from "@commander-js/extra-typings";
@@ -20,6 +19,7 @@ export function statusCommand(state: RunState) {
           );
         }
         const project = openProject(ctx.cwd, ctx.env);
+        const { cloudStatus } = await import("../../engine/data/status.ts");
         const status = await cloudStatus(project, {
           ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
           signal: ctx.signal,

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { APPLY_STASH, expApply } from "../../../engine/exp/apply.ts";
 import type { Project } from "../../../project/project.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 import type { CliContext } from "../../context.ts";
@@ -34,11 +33,12 @@ export async function applyAndReport(
   rev: string,
   shown: string,
 ): Promise<void> {
+  const { expApply, APPLY_STASH } = await import("../../../engine/exp/apply.ts");
   const result = await expApply(project, {
     rev,
     checkout: { cwd: ctx.cwd, signal: ctx.signal },
   });
-  if (result.saved.length > 0) ctx.err(`${savedNote(result.saved)}\n`);
+  if (result.saved.length > 0) ctx.err(`${savedNote(result.saved, APPLY_STASH)}\n`);
   if (result.checkout.skipped.length > 0) {
     ctx.err(`${skippedWarning(result.checkout.skipped)}\n`);
   }
@@ -49,8 +49,8 @@ export async function applyAndReport(
  * Says where the changed outputs `exp apply` replaced went (DVC overwrites
  * them without a copy) and how to get them back.
  */
-export function savedNote(paths: readonly string[]): string {
+function savedNote(paths: readonly string[], stash: string): string {
   const names = paths.map((p) => `'${p}'`).join(", ");
-  return `Your changes to ${names} were saved in the DVC cache and recorded in ${APPLY_STASH}; ` +
-    `to get them back: 'git stash apply ${APPLY_STASH}' on a clean work tree, then 'dxp checkout'.`;
+  return `Your changes to ${names} were saved in the DVC cache and recorded in ${stash}; ` +
+    `to get them back: 'git stash apply ${stash}' on a clean work tree, then 'dxp checkout'.`;
 }

@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { expBranch, expBranchMessage } from "../../../engine/exp/branch.ts";
 import { runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 
 /** `dxp exp branch EXP [BRANCH]`: make a Git branch from an experiment. */
@@ -12,6 +11,7 @@ export function expBranchCommand(state: RunState) {
   )
     .action((experiment, branch, _opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { expBranch, expBranchMessage } = await import("../../../engine/exp/branch.ts");
         const result = await expBranch(project, { rev: experiment, branch });
         ctx.out(`${expBranchMessage(result)}\n`);
         return 0;

@@ -1,5 +1,4 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { expList } from "../../../engine/exp/list.ts";
 import { InvalidArgumentError } from "../../../errors/mod.ts";
 import {
   collect,
@@ -47,12 +46,13 @@ export function expListCommand(state: RunState) {
         throw new InvalidArgumentError("--sha-only not supported with git_remote.");
       }
       const project = await openCheckedProject(ctx);
+      const { expList } = await import("../../../engine/exp/list.ts");
       const entries = await expList(project, {
         ...(gitRemote !== undefined ? { gitRemote } : {}),
         allCommits: opts.allCommits ?? false,
         revs: opts.rev ?? [],
         num: opts.num,
-        openTransport: transportOpener(project, ctx),
+        openTransport: await transportOpener(project, ctx),
         signal: ctx.signal,
       });
       const format = opts.json

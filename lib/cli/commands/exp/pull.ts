@@ -1,4 +1,3 @@
-import { expPull } from "../../../engine/exp/pull.ts";
 import { UsageError } from "../../../errors/mod.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";
@@ -25,7 +24,7 @@ export function expPullCommand(state: RunState) {
           gitRemote,
           names,
           opts,
-          (common) => expPull(project, common),
+          async (common) => (await import("../../../engine/exp/pull.ts")).expPull(project, common),
         );
         const rendered = renderExpPull(result, !opts.cache, opts.allowMissing ?? false);
         if (opts.json) {

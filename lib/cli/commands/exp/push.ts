@@ -1,4 +1,3 @@
-import { expPush } from "../../../engine/exp/push.ts";
 import { runLocked, type RunState } from "../../command_kit.ts";
 import { runExpSync } from "../../data_sync.ts";
 import { expSyncJson, renderExpPush } from "../../render/exp_sync.ts";
@@ -19,7 +18,10 @@ export function expPushCommand(state: RunState) {
           gitRemote,
           names,
           opts,
-          (common) => expPush(project, { ...common, allowMissing: opts.allowMissing ?? false }),
+          async (common) => {
+            const { expPush } = await import("../../../engine/exp/push.ts");
+            return expPush(project, { ...common, allowMissing: opts.allowMissing ?? false });
+          },
         );
         const rendered = renderExpPush(result, !opts.cache);
         if (opts.json) {

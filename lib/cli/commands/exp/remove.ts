@@ -1,5 +1,4 @@
 import { Command } from "@commander-js/extra-typings";
-import { expRemove } from "../../../engine/exp/remove.ts";
 import { humanJoin, pyRepr } from "../../../util/mod.ts";
 import {
   collect,
@@ -32,6 +31,7 @@ export function expRemoveCommand(state: RunState) {
     .option("--keep", "remove every experiment except the selected ones")
     .action((names, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { expRemove } = await import("../../../engine/exp/remove.ts");
         const result = await expRemove(project, {
           names,
           allCommits: opts.allCommits ?? false,
@@ -39,7 +39,7 @@ export function expRemoveCommand(state: RunState) {
           num: opts.num,
           keep: opts.keep ?? false,
           ...(opts.gitRemote !== undefined ? { gitRemote: opts.gitRemote } : {}),
-          openTransport: transportOpener(project, ctx),
+          openTransport: await transportOpener(project, ctx),
           signal: ctx.signal,
         });
         for (const r of result.rejected) {

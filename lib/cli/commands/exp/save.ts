@@ -1,5 +1,4 @@
 import { Command, Option } from "@commander-js/extra-typings";
-import { expSave } from "../../../engine/exp/save/save.ts";
 import { collect, runLocked, type RunState, withCommonOptions } from "../../command_kit.ts";
 
 const UNTRACKED_WARNING =
@@ -28,6 +27,7 @@ export function expSaveCommand(state: RunState) {
   )
     .action((targets, opts, command) =>
       runLocked(state, command, async (ctx, project) => {
+        const { expSave } = await import("../../../engine/exp/save/save.ts");
         const result = await expSave(project, {
           name: opts.name,
           force: opts.force ?? false,

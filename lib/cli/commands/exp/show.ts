@@ -1,8 +1,6 @@
 import process from "node:process";
 import { Command, Option } from "@commander-js/extra-typings";
-import { expShow } from "../../../engine/exp/show.ts";
 import { DEFAULT_PRECISION } from "../../../engine/exp/show_format.ts";
-import { expShowTable } from "../../../engine/exp/show_table.ts";
 import { openProject } from "../../../project/project.ts";
 import {
   collect,
@@ -59,6 +57,8 @@ export function expShowCommand(state: RunState) {
     .action((opts, command) =>
       runWith(state, command, async (ctx) => {
         const project = openProject(ctx.cwd, ctx.env);
+        const { expShow } = await import("../../../engine/exp/show.ts");
+        const { expShowTable } = await import("../../../engine/exp/show_table.ts");
         const result = await expShow(project, {
           allCommits: opts.allCommits ?? false,
           revs: opts.rev ?? [],

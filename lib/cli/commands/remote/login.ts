@@ -1,7 +1,5 @@
-import { createInterface } from "node:readline";
 import process from "node:process";
 import { Command } from "@commander-js/extra-typings";
-import { remoteLogin } from "../../../engine/remote_login.ts";
 import { parseIntOption, type RunState, runWith, withCommonOptions } from "../../command_kit.ts";
 
 /**
@@ -22,6 +20,8 @@ export function remoteLoginCommand(state: RunState) {
   withCommonOptions(cmd);
   return cmd.action((name, opts, command) =>
     runWith(state, command, async (ctx) => {
+      const { remoteLogin } = await import("../../../engine/remote_login.ts");
+      const { createInterface } = await import("node:readline");
       const input = createInterface({ input: process.stdin, terminal: false });
       try {
         const { remote, path } = await remoteLogin({
