@@ -10,12 +10,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CheckoutHelper } from "../lib/cache/checkout_helper.ts";
 import {
+  askAllAgain,
   LSTAT_ASK_AGAIN,
   LSTAT_MISSING,
   type LstatJob,
-  lstatJob,
+  packLstatJob,
   runLstatJob,
+  unpackLstatJob,
 } from "../lib/util/lstat_job.ts";
+
+const lstatJob = (root: string, names: string[]): LstatJob => ({ root, names });
 import { countTree, TreeCounter } from "../lib/engine/workspace/scan.ts";
 import { WorkspaceGuard } from "../lib/engine/workspace/guard.ts";
 
@@ -63,7 +67,7 @@ function answers(stamps: Float64Array): (number[] | "missing" | "again")[] {
   });
 }
 
-Deno.test("runLstatJob: every name looked up under its folder as lstat says; a path through a file is asked again; a NUL makes every name asked again", () => {
+Deno.test("runLstatJob: every name looked up under its folder as lstat says; a path through a file or a name with a NUL is asked again; packed names come back whole or not at all", () => {
   const root = scratch();
   try {
     const got = answers(runLstatJob(lstatJob(root, NAMES)).stamps);
@@ -79,12 +83,24 @@ Deno.test("runLstatJob: every name looked up under its folder as lstat says; a p
     const b = runLstatJob(lstatJob(root, ["sub/b.txt"])).stamps;
     assert.ok(Math.abs(b[2]! - lstatSync(join(root, "sub", "b.txt")).mtimeMs) < 1);
 
-    const withNul = runLstatJob(lstatJob(root, ["a.txt", "sub/b\0.txt"])).stamps;
-    assert.deepEqual([...withNul], Array(8).fill(LSTAT_ASK_AGAIN));
+    // A NUL in a name: that name is asked again by the caller (node:fs refuses it there).
+    const withNul = answers2(runLstatJob(lstatJob(root, ["a.txt", "sub/b\0.txt"])).stamps);
+    assert.notEqual(withNul[0], LSTAT_ASK_AGAIN);
+    assert.equal(withNul[1], LSTAT_ASK_AGAIN);
+    // Packed for the thread, the names come back as they were; with a NUL inside one, not at all.
+    assert.deepEqual(unpackLstatJob(packLstatJob(lstatJob(root, NAMES))), lstatJob(root, NAMES));
+    const packed = packLstatJob(lstatJob(root, ["a.txt", "sub/b\0.txt"]));
+    assert.equal(unpackLstatJob(packed), undefined);
+    assert.deepEqual([...askAllAgain(packed).stamps], Array(8).fill(LSTAT_ASK_AGAIN));
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+/** The mode found for each name. */
+function answers2(stamps: Float64Array): number[] {
+  return Array.from({ length: stamps.length / 4 }, (_, i) => stamps[4 * i]!);
+}
 
 /** Waits (bounded) until the helper thread has started. */
 async function started(helper: CheckoutHelper): Promise<void> {
@@ -117,8 +133,8 @@ Deno.test("CheckoutHelper.lstat: a thread that dies hands its lookups back (made
   const helper = CheckoutHelper.start(true);
   try {
     await started(helper);
-    // A job the thread cannot even read (no names string): it throws there, the thread is gone.
-    const broken = { root, count: 1, names: 42 } as unknown as LstatJob;
+    // A job the thread cannot even read (packed without a names string): it throws there, the thread is gone.
+    const broken = { root, names: { length: 1, join: () => 42 } } as unknown as LstatJob;
     const good = lstatJob(root, NAMES);
     const first = helper.lstat(good);
     const crash = helper.lstat(broken);

@@ -1,7 +1,7 @@
 import { StoreError } from "../errors/mod.ts";
 import { type FreshJob, type FreshOutcome, packFreshJob, runFreshJob } from "./fresh_job.ts";
 import { nativeFreshAvailable } from "./place_fresh_native.ts";
-import { type LstatJob, type LstatOutcome, runLstatJob } from "../util/lstat_job.ts";
+import { type LstatJob, type LstatOutcome, packLstatJob, runLstatJob } from "../util/lstat_job.ts";
 import type { CheckoutMessage } from "./checkout_worker.ts";
 
 /**
@@ -109,10 +109,15 @@ export class CheckoutHelper {
         }
       };
       const answered = (outcome: LstatOutcome) => {
-        this.lookedUp += job.count;
+        this.lookedUp += job.names.length;
         resolve(outcome);
       };
-      if (!this.#post({ kind: "lstat", job }, answered, here, Infinity)) here();
+      if (
+        !this.threaded ||
+        !this.#post({ kind: "lstat", job: packLstatJob(job) }, answered, here, Infinity)
+      ) {
+        here();
+      }
     });
   }
 

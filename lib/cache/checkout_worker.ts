@@ -11,12 +11,18 @@ import {
   runFreshJob,
   unpackFreshJob,
 } from "./fresh_job.ts";
-import { type LstatJob, type LstatOutcome, runLstatJob } from "../util/lstat_job.ts";
+import {
+  askAllAgain,
+  type LstatOutcome,
+  type PackedLstatJob,
+  runLstatJob,
+  unpackLstatJob,
+} from "../util/lstat_job.ts";
 
 /** A job for the helper thread. */
 export type CheckoutMessage =
   | { readonly kind: "fresh"; readonly job: PackedFreshJob }
-  | { readonly kind: "lstat"; readonly job: LstatJob };
+  | { readonly kind: "lstat"; readonly job: PackedLstatJob };
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<CheckoutMessage>) => void) | null;
@@ -27,7 +33,8 @@ const scope = globalThis as unknown as WorkerScope;
 scope.onmessage = (event) => {
   const message = event.data;
   if (message.kind === "lstat") {
-    const outcome: LstatOutcome = runLstatJob(message.job);
+    const job = unpackLstatJob(message.job);
+    const outcome: LstatOutcome = job === undefined ? askAllAgain(message.job) : runLstatJob(job);
     scope.postMessage(outcome, [outcome.stamps.buffer]);
     return;
   }

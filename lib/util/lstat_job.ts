@@ -3,14 +3,22 @@ import { FolderLstat } from "./quick_lstat.ts";
 /**
  * A run of lstat calls for the checkout's helper thread: each of `names`
  * (paths relative to `root`, sorted as a `.dir` manifest lists them, so a
- * folder's entries come together) looked up with {@link FolderLstat}. The
+ * folder's entries come in runs) looked up with {@link FolderLstat}. The
  * no-op checkout of a big directory output is mostly these calls; run on a
  * second thread they overlap with reading the manifest and matching the
- * stamps on the main one. Names travel as one NUL-joined string (no path
- * holds a NUL; copying one string into another thread costs a fraction of
- * copying thousands).
+ * stamps on the main one.
  */
 export interface LstatJob {
+  readonly root: string;
+  readonly names: readonly string[];
+}
+
+/**
+ * An {@link LstatJob} as sent to the helper thread: the names as one
+ * NUL-joined string (no path holds a NUL; copying one string into another
+ * thread costs a fraction of copying thousands).
+ */
+export interface PackedLstatJob {
   readonly root: string;
   readonly count: number;
   readonly names: string;
@@ -29,15 +37,24 @@ export interface LstatOutcome {
 export const LSTAT_MISSING = -1;
 export const LSTAT_ASK_AGAIN = -2;
 
-export function lstatJob(root: string, names: readonly string[]): LstatJob {
-  return { root, count: names.length, names: names.join("\0") };
+export function packLstatJob(job: LstatJob): PackedLstatJob {
+  return { root: job.root, count: job.names.length, names: job.names.join("\0") };
+}
+
+/** The job packed by {@link packLstatJob}: undefined when a name held a NUL after all. */
+export function unpackLstatJob(job: PackedLstatJob): LstatJob | undefined {
+  const names = job.names.split("\0");
+  return names.length === job.count ? { root: job.root, names } : undefined;
+}
+
+/** Every name of a job that could not be unpacked: asked again by the caller. */
+export function askAllAgain(job: PackedLstatJob): LstatOutcome {
+  return { stamps: new Float64Array(4 * job.count).fill(LSTAT_ASK_AGAIN) };
 }
 
 export function runLstatJob(job: LstatJob): LstatOutcome {
-  const stamps = new Float64Array(4 * job.count).fill(LSTAT_ASK_AGAIN);
-  const names = job.names.split("\0");
-  // A NUL in a name after all: the lists no longer match, every name is asked again.
-  if (names.length !== job.count) return { stamps };
+  const { names } = job;
+  const stamps = new Float64Array(4 * names.length).fill(LSTAT_ASK_AGAIN);
   const folders = new FolderLstat();
   let folder = "";
   let folderAbs = "";

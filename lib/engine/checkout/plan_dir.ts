@@ -8,12 +8,7 @@ import {
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { FolderLstat, isRegularFile, type LstatView, quickLstat } from "../../util/quick_lstat.ts";
 import { CheckoutHelper } from "../../cache/checkout_helper.ts";
-import {
-  LSTAT_ASK_AGAIN,
-  LSTAT_MISSING,
-  lstatJob,
-  type LstatOutcome,
-} from "../../util/lstat_job.ts";
+import { LSTAT_ASK_AGAIN, LSTAT_MISSING, type LstatOutcome } from "../../util/lstat_job.ts";
 import type { ManifestBatch } from "../../dvc/dir_manifest_file.ts";
 import { countEntries } from "../../dvc/dir_manifest_scan.ts";
 import { isProtectedMode } from "../../store/local_verify.ts";
@@ -244,7 +239,7 @@ async function planAgainst(
         // Its "ready" is a message, seen only on a turn of the event loop.
         await new Promise((resolve) => setImmediate(resolve));
       }
-      pending.push({ batch, picked, outcome: lookups.lstat(lstatJob(outAbs, names)) });
+      pending.push({ batch, picked, outcome: lookups.lstat({ root: outAbs, names }) });
       counter?.step(names.length);
       if (pending.length >= IN_FLIGHT) await match(pending.shift()!);
     }
