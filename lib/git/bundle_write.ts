@@ -6,12 +6,14 @@
  * `git fetch FILE.bundle` read it. The pack is streamed object by object.
  */
 import { createHash } from "node:crypto";
-import { deflateSync } from "node:zlib";
+import { lazyBuiltin } from "../util/builtin.ts";
 import { DxpError, ExitCode } from "../errors/mod.ts";
 import { packEntryHeader } from "./pack/build_pack.ts";
 import { ObjectStore } from "./pack/object_store.ts";
 import { parseCommit, parseTree } from "./pack/object_parse.ts";
 import { planObjects } from "./pack/objects_to_send.ts";
+
+const zlib = lazyBuiltin<typeof import("node:zlib")>("node:zlib");
 
 const TYPE_CODES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
@@ -129,7 +131,7 @@ export async function writeBundle(
   for (const oid of plan.objects) {
     const { type, data } = await store.read(oid);
     await packPut(packEntryHeader(TYPE_CODES[type]!, data.length));
-    await packPut(new Uint8Array(deflateSync(data, { level: 1 })));
+    await packPut(new Uint8Array(zlib().deflateSync(data, { level: 1 })));
   }
   await put(new Uint8Array(hash.digest()));
   return bytes;

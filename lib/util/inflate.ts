@@ -8,12 +8,14 @@
  * Only for data whose size is known and checked by the caller: neither path
  * bounds the output here.
  */
-import { inflateSync } from "node:zlib";
+import { lazyBuiltin } from "./builtin.ts";
+
+const zlib = lazyBuiltin<typeof import("node:zlib")>("node:zlib");
 
 type BunInflate = (data: Uint8Array, options: { windowBits: number }) => Uint8Array;
 const bunInflate = (globalThis as { Bun?: { inflateSync?: BunInflate } }).Bun?.inflateSync;
 
 export function inflateZlib(data: Uint8Array): Uint8Array {
   if (bunInflate !== undefined) return bunInflate(data, { windowBits: 15 });
-  return new Uint8Array(inflateSync(data));
+  return new Uint8Array(zlib().inflateSync(data));
 }

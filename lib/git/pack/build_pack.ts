@@ -3,9 +3,11 @@
  * each object's type/size varint and zlib data, SHA-1 trailer.
  */
 import { createHash } from "node:crypto";
-import { deflateSync } from "node:zlib";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import { ObjectStore } from "./object_store.ts";
 import { concatBytes } from "../../util/bytes.ts";
+
+const zlib = lazyBuiltin<typeof import("node:zlib")>("node:zlib");
 
 const TYPE_CODES: Record<string, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
@@ -47,7 +49,7 @@ export async function buildPack(
     for (const oid of oids) {
       const { type, data } = await store.read(oid);
       push(packEntryHeader(TYPE_CODES[type]!, data.length));
-      push(new Uint8Array(deflateSync(data, { level: 1 })));
+      push(new Uint8Array(zlib().deflateSync(data, { level: 1 })));
     }
     parts.push(new Uint8Array(hash.digest()));
     return concatBytes(parts);

@@ -5,10 +5,12 @@
  * entry that does not inflate to its stated size is an error.
  */
 import { createHash } from "node:crypto";
-import * as zlib from "node:zlib";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import { CorruptError, GitRemoteError } from "../../errors/mod.ts";
 import { applyDelta, deltaResultSize } from "./delta.ts";
 import { formatBytes, MAX_OBJECT_BYTES, MAX_PACK_INFLATED_BYTES } from "./limits.ts";
+
+const zlib = lazyBuiltin<typeof import("node:zlib")>("node:zlib");
 
 const TYPES: Record<number, string> = { 1: "commit", 2: "tree", 3: "blob", 4: "tag" };
 const encoder = new TextEncoder();
@@ -60,7 +62,7 @@ function inflateAt(
   // `info` exposes how many input bytes the zlib stream used: the entry's end.
   // The output stops one byte past the declared size: a stream that inflates
   // to more (a zlib bomb) fails there instead of taking the memory.
-  const result = zlib.inflateSync(pack.subarray(at), {
+  const result = zlib().inflateSync(pack.subarray(at), {
     info: true,
     maxOutputLength: Math.max(1, size + 1),
   }) as unknown as {
@@ -132,7 +134,7 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
     entry.data = inflated.data;
     pos += inflated.used;
     if (pos > end) throw corrupt(`the entry at offset ${offset} runs into the trailer`);
-    entry.crc = zlib.crc32(pack.subarray(offset, pos)) >>> 0;
+    entry.crc = zlib().crc32(pack.subarray(offset, pos)) >>> 0;
     entries.push(entry);
   }
   if (pos !== end) throw corrupt("it has bytes after its last object");

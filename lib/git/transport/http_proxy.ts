@@ -7,13 +7,17 @@
  * requested with the absolute URL.
  */
 import { Buffer } from "node:buffer";
-import net from "node:net";
-import tls from "node:tls";
+import type net from "node:net";
+import type tls from "node:tls";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import { AuthError, GitRemoteError } from "../../errors/mod.ts";
 import { redactUrl } from "../../util/redact.ts";
 import type { HttpTlsSettings } from "./http_tls.ts";
 import type { TransportOptions } from "./types.ts";
 import { percentDecode } from "../../util/percent.ts";
+
+const netModule = lazyBuiltin<typeof net>("node:net");
+const tlsModule = lazyBuiltin<typeof tls>("node:tls");
 
 /** The proxy to use for `target`, or undefined to connect directly. */
 export function proxyFor(target: URL, options: TransportOptions): URL | undefined {
@@ -76,11 +80,11 @@ export function openTlsTunnel(
 ): Promise<tls.TLSSocket> {
   const port = target.port === "" ? "443" : target.port;
   const hostname = target.hostname.replace(/^\[(.*)\]$/, "$1");
-  const authority = net.isIPv6(hostname) ? `[${hostname}]:${port}` : `${hostname}:${port}`;
+  const authority = netModule().isIPv6(hostname) ? `[${hostname}]:${port}` : `${hostname}:${port}`;
   const shown = redactUrl(proxy.href).replace(/\/$/, "");
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(signal.reason);
-    const socket = net.connect(Number(proxy.port === "" ? 80 : proxy.port), proxy.hostname);
+    const socket = netModule().connect(Number(proxy.port === "" ? 80 : proxy.port), proxy.hostname);
     const fail = (error: unknown) => {
       socket.destroy();
       reject(error);
@@ -118,9 +122,9 @@ export function openTlsTunnel(
         rejectUnauthorized: settings.rejectUnauthorized,
       };
       // SNI takes host names only, never IP addresses.
-      if (net.isIP(hostname) === 0) options.servername = hostname;
+      if (netModule().isIP(hostname) === 0) options.servername = hostname;
       if (settings.ca !== undefined) options.ca = [...settings.ca];
-      const secure = tls.connect(options);
+      const secure = tlsModule().connect(options);
       secure.once("secureConnect", () => {
         signal?.removeEventListener("abort", onAbort);
         socket.off("error", fail);

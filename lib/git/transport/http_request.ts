@@ -6,10 +6,14 @@
  * A `HttpConnectionPool` keeps sockets alive for the few requests of one
  * session (discovery, ls-refs, one POST) and must be closed afterwards.
  */
-import http from "node:http";
-import https from "node:https";
+import type http from "node:http";
+import type https from "node:https";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import { openTlsTunnel, proxyAuthorization } from "./http_proxy.ts";
 import type { HttpTlsSettings } from "./http_tls.ts";
+
+const httpModule = lazyBuiltin<typeof http>("node:http");
+const httpsModule = lazyBuiltin<typeof https>("node:https");
 
 export interface HttpRequest {
   readonly url: URL;
@@ -44,14 +48,14 @@ export class HttpConnectionPool {
   constructor(tls: HttpTlsSettings, proxyFor: (target: URL) => URL | undefined = () => undefined) {
     this.#tls = tls;
     this.#proxyFor = proxyFor;
-    this.#http = new http.Agent({ keepAlive: true, maxSockets: 4 });
+    this.#http = new (httpModule().Agent)({ keepAlive: true, maxSockets: 4 });
     const options: https.AgentOptions = {
       keepAlive: true,
       maxSockets: 4,
       rejectUnauthorized: tls.rejectUnauthorized,
     };
     if (tls.ca !== undefined) options.ca = [...tls.ca];
-    this.#https = new https.Agent(options);
+    this.#https = new (httpsModule().Agent)(options);
   }
 
   /** Sends the request; resolves when the response headers arrived. */
@@ -85,7 +89,7 @@ export class HttpConnectionPool {
     return await new Promise((resolve, reject) => {
       const signal = req.signal;
       if (signal?.aborted) return reject(signal.reason);
-      const client = secure ? https.request(options) : http.request(options);
+      const client = secure ? httpsModule().request(options) : httpModule().request(options);
       const onAbort = () => client.destroy(signal?.reason as Error | undefined);
       signal?.addEventListener("abort", onAbort, { once: true });
       client.setTimeout(SOCKET_TIMEOUT_MS, () => {

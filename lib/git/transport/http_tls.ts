@@ -6,9 +6,12 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, resolve } from "node:path";
-import tls from "node:tls";
+import type tls from "node:tls";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import { ConfigError } from "../../errors/mod.ts";
 import type { TransportOptions } from "./types.ts";
+
+const tlsModule = lazyBuiltin<typeof tls>("node:tls");
 
 /** What node:https needs to decide whether it trusts a server. */
 export interface HttpTlsSettings {
@@ -43,7 +46,7 @@ export function tlsSettingsFor(options: TransportOptions): HttpTlsSettings {
   if (caFiles.length === 0) return { rejectUnauthorized: true, caFiles };
   const extra = caFiles.flatMap(readPemFile);
   return {
-    ca: [...new Set([...tls.rootCertificates, ...extra])],
+    ca: [...new Set([...tlsModule().rootCertificates, ...extra])],
     rejectUnauthorized: true,
     caFiles,
   };

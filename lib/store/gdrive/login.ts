@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import http from "node:http";
+import type http from "node:http";
+import { lazyBuiltin } from "../../util/builtin.ts";
 import type { AddressInfo } from "node:net";
 import { AuthError, ConfigError } from "../../errors/mod.ts";
 import { abortError } from "../abort.ts";
@@ -7,6 +8,8 @@ import { requestToken } from "../oauth_token.ts";
 import { GOOGLE_TOKEN_URI } from "../google/credentials.ts";
 import { credentialsJson, writeCredentialsFile } from "./credentials_file.ts";
 import { DRIVE_SCOPES, DVC_CLIENT_ID, parseGDriveRemote } from "./options.ts";
+
+const httpModule = lazyBuiltin<typeof http>("node:http");
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -160,7 +163,7 @@ async function listen(ports: readonly number[]): Promise<Loopback> {
   const servers: http.Server[] = [];
   const open = (port: number, host: string) =>
     new Promise<http.Server>((resolve, reject) => {
-      const server = http.createServer(handler);
+      const server = httpModule().createServer(handler);
       server.once("error", reject);
       server.listen(port, host, () => resolve(server));
     });
