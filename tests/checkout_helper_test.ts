@@ -346,3 +346,31 @@ Deno.test("runFreshJob names files under its roots, into subfolders; roots it ca
     cleanup(root);
   }
 });
+
+Deno.test("CheckoutHelper: a thread that dies while placing files fails the build: settle and every later job throw", async () => {
+  const { root, cache, out, roots } = scratch();
+  const helper = CheckoutHelper.start(true);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    await started(helper);
+    // Packed without path strings: the thread throws reading it and is gone.
+    const broken = { length: 1, join: () => 42 } as unknown as string[];
+    let answered = false;
+    helper.submit({ type: "copy", mode: MODE, ...roots, src: broken, dest: broken }, () => {
+      answered = true;
+    });
+    await assert.rejects(helper.settle(), /helper thread failed/);
+    assert.equal(answered, false, "never answered: what it placed is unknown");
+    assert.equal(helper.threaded, false);
+    // The caller throws the folder away: nothing more is placed for it.
+    assert.throws(
+      () =>
+        helper.submit({ type: "copy", mode: MODE, ...roots, src: [src], dest: ["b"] }, () => {}),
+      /helper thread failed/,
+    );
+    assert.deepEqual(readdirSync(out), []);
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
