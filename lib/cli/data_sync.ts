@@ -51,8 +51,9 @@ export async function runExpSync(
   opts: ExpSyncFlags,
   verb: (common: ExpSyncCommon) => Promise<ExpSyncResult>,
 ): Promise<ExpSyncResult> {
-  const progress = progressDisplay(ctx, opts.progress && !opts.json);
   const { createExpDataSync } = await import("../engine/exp/data.ts");
+  const openTransport = await transportOpener(project, ctx);
+  const progress = progressDisplay(ctx, opts.progress && !opts.json);
   const data = opts.cache
     ? await createExpDataSync(project, {
       ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),
@@ -73,7 +74,7 @@ export async function runExpSync(
       force: opts.force ?? false,
       dryRun: opts.dryRun ?? false,
       ...(data && !opts.dryRun ? { data } : {}),
-      openTransport: await transportOpener(project, ctx),
+      openTransport,
       signal: ctx.signal,
       onDebug: (line) => ctx.debug(line),
     });
