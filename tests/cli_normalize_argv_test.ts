@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createProgram } from "../lib/cli/program.ts";
+import { commandWord, createProgram } from "../lib/cli/program.ts";
 import { normalizeArgv } from "../lib/cli/normalize_argv.ts";
 
 const program = createProgram({ exitCode: 0, signal: new AbortController().signal });
@@ -97,4 +97,45 @@ Deno.test("normalizeArgv() reports argparse's ambiguity, except where only dxp's
   assert.deepEqual(norm(["status", "--c"]).argv, ["status", "--cloud"]);
   // Two spellings of one option are one option.
   assert.equal(norm(["exp", "list", "--sha"]).error, undefined);
+});
+
+Deno.test("commandWord: the top-level command a command line runs, or undefined when the whole tree is needed", () => {
+  const cases: [string[], string | undefined][] = [
+    [["checkout"], "checkout"],
+    [["-v", "--cd", "sub", "exp", "list"], "exp"],
+    [["--cd", "exp", "checkout"], "checkout"], // a folder named like a command
+    [["--c", "push", "pull"], "pull"], // --cd abbreviated
+    [["--cd=remote", "-q", "experiments", "show"], "experiments"],
+    [["-qv", "--wait-for-lock", "status", "-c"], "status"],
+    [[], undefined],
+    [["--help"], undefined],
+    [["-h", "checkout"], undefined],
+    [["-V"], undefined],
+    [["--ver"], undefined], // ambiguous: --verbose or --version, the whole tree reports it
+    [["help", "checkout"], undefined],
+    [["completion", "bash"], undefined],
+    [["chekout"], undefined], // a typo: the whole tree suggests the right word
+    [["--", "checkout"], undefined],
+  ];
+  for (const [argv, want] of cases) assert.equal(commandWord(argv), want, argv.join(" "));
+});
+
+Deno.test("createProgram with one command builds just it, with the options the whole tree gives it", () => {
+  const state = { exitCode: 0, signal: new AbortController().signal };
+  const whole = createProgram(state);
+  const one = createProgram(state, "experiments");
+  assert.deepEqual(one.commands.map((c) => c.name()), ["exp"]);
+  interface Node {
+    name(): string;
+    readonly options: readonly { readonly flags: string }[];
+    readonly commands: readonly Node[];
+  }
+  const exp = (p: Node) => p.commands.find((c) => c.name() === "exp")!;
+  const shape = (c: Node): unknown => [
+    c.name(),
+    c.options.map((o) => o.flags),
+    c.commands.map(shape),
+  ];
+  assert.deepEqual(shape(exp(one)), shape(exp(whole)));
+  assert.ok(whole.commands.length > 7, "and the whole tree has every command and completion");
 });

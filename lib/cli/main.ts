@@ -1,7 +1,7 @@
 import process from "node:process";
 import { CommanderError } from "@commander-js/extra-typings";
 import { DxpError, ExitCode } from "../errors/mod.ts";
-import { createProgram } from "./program.ts";
+import { commandWord, createProgram } from "./program.ts";
 import type { RunState } from "./command_kit.ts";
 import { describeError } from "./errors.ts";
 import { normalizeArgv } from "./normalize_argv.ts";
@@ -20,7 +20,7 @@ export async function main(argv: string[]): Promise<number> {
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
-  const program = createProgram(state);
+  const program = createProgram(state, commandWord(argv));
   // DVC's spellings (abbreviated long options, shared options before the
   // command words) rewritten into the one form commander parses.
   const normalized = normalizeArgv(program, argv);
