@@ -27,8 +27,10 @@ async function makeProject(config = "") {
   mkdirSync(join(root, ".dvc"), { recursive: true });
   git(["init", "-q"], root, env);
   writeFileSync(join(root, ".dvc", "config"), config);
+  const objectPath = (oid: string) =>
+    join(root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
   const put = (bytes: Uint8Array, oid: string) => {
-    const path = join(root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+    const path = objectPath(oid);
     mkdirSync(dirname(path), { recursive: true });
     if (!existsSync(path)) {
       writeFileSync(path, bytes);
@@ -56,7 +58,7 @@ async function makeProject(config = "") {
     writeFileSync(join(root, path), text);
   };
   const run = (options: CheckoutOptions = {}) => checkout(openProject(root, env), options);
-  return { ...tmp, root, env, object, dirObject, track, read, write, run };
+  return { ...tmp, root, env, objectPath, object, dirObject, track, read, write, run };
 }
 
 const DATA = { "a.txt": "a\n", "sub/b.txt": "b\n", "sub/deep/c.txt": "c\n" };
@@ -328,7 +330,7 @@ Deno.test("checkout() over a directory output in the workspace refuses a .dir ob
       { md5: p.object("replaced\n"), relpath: "a.txt" },
       { md5: p.object("b\n"), relpath: "sub/b.txt" },
     ]);
-    const path = join(p.root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+    const path = p.objectPath(oid);
     chmodSync(path, 0o644);
     writeFileSync(path, tampered);
     chmodSync(path, 0o444);
@@ -378,15 +380,7 @@ Deno.test("checkout() of new directory outputs reads each manifest once, while i
     const good = p.dirObject(DATA);
     // A .dir object whose bytes were changed, and a well-formed one listing `a` both as a file and a folder.
     const tamperedOid = p.dirObject({ "x.txt": "x\n", "y/z.txt": "z\n" });
-    const tamperedPath = join(
-      p.root,
-      ".dvc",
-      "cache",
-      "files",
-      "md5",
-      tamperedOid.slice(0, 2),
-      tamperedOid.slice(2),
-    );
+    const tamperedPath = p.objectPath(tamperedOid);
     chmodSync(tamperedPath, 0o644);
     writeFileSync(
       tamperedPath,
@@ -458,7 +452,7 @@ Deno.test("checkout() of a new directory output whose manifest DVC did not write
     ];
     const bytes = new TextEncoder().encode(JSON.stringify(entries, null, 1));
     const oid = `${hashBytes(bytes)}.dir`;
-    const path = join(p.root, ".dvc", "cache", "files", "md5", oid.slice(0, 2), oid.slice(2));
+    const path = p.objectPath(oid);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, bytes);
     chmodSync(path, 0o444);

@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { CheckoutHelper } from "../lib/cache/checkout_helper.ts";
+import { started } from "./helpers/checkout_thread.ts";
 import {
   type FreshJob,
   type FreshOutcome,
@@ -219,14 +220,6 @@ Deno.test("a job packed for the helper thread unpacks to the same lists; a NUL i
     cleanup(root);
   }
 });
-
-/** Waits (bounded) until the helper thread has started. */
-async function started(helper: CheckoutHelper): Promise<void> {
-  for (let i = 0; i < 500 && !helper.threaded; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.ok(helper.threaded, "the helper thread started");
-}
 
 Deno.test("CheckoutHelper: jobs go to the helper thread when it has room, the rest run here; settle waits for all", async () => {
   const { root, cache, out, roots } = scratch();

@@ -40,6 +40,12 @@ function objectPath(repo: string, bytes: Uint8Array): string {
   return join(repo, ".dvc", "cache", "files", "md5", md5.slice(0, 2), md5.slice(2));
 }
 
+/** The files (`*.txt`) below `data/` of `repo`. */
+function dataFileCount(repo: string): number {
+  return readdirSync(join(repo, "data"), { recursive: true })
+    .filter((n) => String(n).endsWith(".txt")).length;
+}
+
 /** How many files `dxp -v` says the second thread looked up in the workspace. */
 function lookedUp(stderr: string): number {
   const m = /checkout: (\d+) files looked up by a second thread/.exec(stderr);
@@ -65,10 +71,7 @@ for (const type of ["copy", "hardlink"] as const) {
       assert.ok(byHelper > 0 && byHelper < FILES, `${byHelper} files by the second thread`);
 
       const data = join(s.repo, "data");
-      const names = readdirSync(data, { recursive: true }).filter((n) =>
-        String(n).endsWith(".txt")
-      );
-      assert.equal(names.length, FILES);
+      assert.equal(dataFileCount(s.repo), FILES);
       const fileMode = 0o666 & ~process.umask();
       for (let i = 0; i < FILES; i++) {
         const path = join(data, ...scaleRelpath(i, 1000).split("/"));
@@ -114,10 +117,7 @@ for (const perDir of [9000, 3]) {
       const byHelper = helperFiles(r.stderr);
       assert.ok(byHelper > 0 && byHelper < files, `${byHelper} files by the second thread`);
       const data = join(s.repo, "data");
-      const names = readdirSync(data, { recursive: true }).filter((n) =>
-        String(n).endsWith(".txt")
-      );
-      assert.equal(names.length, files);
+      assert.equal(dataFileCount(s.repo), files);
       for (let i = 0; i < files; i++) {
         const path = join(data, ...scaleRelpath(i, perDir).split("/"));
         assert.deepEqual(new Uint8Array(readFileSync(path)), scaleFileBytes(i, 64), path);
@@ -200,11 +200,7 @@ Deno.test("dxp checkout of a big new output onto a disk that fills up: one clear
       const path = join(repo, "data", ...scaleRelpath(i, 1000).split("/"));
       assert.deepEqual(new Uint8Array(readFileSync(path)), scaleFileBytes(i, 64), path);
     }
-    assert.equal(
-      readdirSync(join(repo, "data"), { recursive: true }).filter((n) => String(n).endsWith(".txt"))
-        .length,
-      FILES,
-    );
+    assert.equal(dataFileCount(repo), FILES);
   } finally {
     run("umount", [disk]);
     removeScaleDir(dir);
@@ -231,12 +227,7 @@ Deno.test("Ctrl-C while both threads build a big new output: exit 252, the folde
     const rerun = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
     assert.equal(rerun.code, 0, rerun.stderr);
     assert.equal(rerun.stdout, "A       data/\n");
-    assert.equal(
-      readdirSync(join(s.repo, "data"), { recursive: true }).filter((n) =>
-        String(n).endsWith(".txt")
-      ).length,
-      files,
-    );
+    assert.equal(dataFileCount(s.repo), files);
   } finally {
     removeScaleDir(dir);
   }
@@ -315,8 +306,7 @@ Deno.test("dxp checkout of an existing big output: a target inside it restores o
     assert.equal(existsSync(extra), false);
     assert.equal(existsSync(join(s.repo, "data", "c0020")), false, "the folder pruned");
     assert.equal(existsSync(temp), false);
-    const names = readdirSync(join(s.repo, "data"), { recursive: true });
-    assert.equal(names.filter((n) => String(n).endsWith(".txt")).length, files);
+    assert.equal(dataFileCount(s.repo), files);
     const again = run(DXP_BIN, ["checkout"], { cwd: s.repo, env });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, "");

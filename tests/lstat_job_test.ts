@@ -9,6 +9,7 @@ import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync }
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CheckoutHelper } from "../lib/cache/checkout_helper.ts";
+import { started } from "./helpers/checkout_thread.ts";
 import {
   askAllAgain,
   LSTAT_ASK_AGAIN,
@@ -100,14 +101,6 @@ Deno.test("runLstatJob: every name looked up under its folder as lstat says; a p
 /** The mode found for each name. */
 function answers2(stamps: Float64Array): number[] {
   return Array.from({ length: stamps.length / 4 }, (_, i) => stamps[4 * i]!);
-}
-
-/** Waits (bounded) until the helper thread has started. */
-async function started(helper: CheckoutHelper): Promise<void> {
-  for (let i = 0; i < 500 && !helper.threaded; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  assert.ok(helper.threaded, "the helper thread started");
 }
 
 Deno.test("CheckoutHelper.lstat: the thread answers every job asked ahead, as runLstatJob does here, in order", async () => {

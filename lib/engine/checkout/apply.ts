@@ -82,14 +82,13 @@ export async function applyPlans(plans: readonly OutPlan[], ctx: ApplyContext): 
       if (build === "missing") applied.failed.add(plan);
       else builds.set(plan, build);
     }
-    const building = new Set(fresh.map((plan) => plan.out.path));
     await removeTempsBesideFiles(plans, ctx);
     for (const plan of plans) {
       // An output built aside that turned out to miss an object: left as it was.
       if (plan.status === "skipped" || applied.failed.has(plan)) continue;
       for (const temp of plan.temps) await removeFile(ctx, temp);
       // (Never beside an output built above: its folder is one of those names.)
-      if (plan.out.isDir && !building.has(plan.out.path)) {
+      if (plan.out.isDir && !byPath.has(plan.out.path)) {
         removeStaleBuilds(ctx.guard, plan.out.path);
       }
       if (plan.status === "failed") {

@@ -9,6 +9,7 @@ import { uniqueTempStem } from "../../store/local_write.ts";
 import type { WorkspaceGuard } from "../workspace/guard.ts";
 import type { Applied, ApplyContext, Ticker } from "./apply.ts";
 import type { DirWrites, OutPlan } from "./plan.ts";
+import type { DvcOut } from "../../dvc/out.ts";
 import {
   type DirManifestFile,
   ManifestNotStreamable,
@@ -64,7 +65,7 @@ export async function buildFresh(
     await ctx.guard.ensureDir(parent);
     mkdirSync(temp);
     const before = countsOf(ctx);
-    let result = await fill(plan, dir.manifest, temp, dir.count, ctx);
+    let result = await fill(out, dir.manifest, temp, dir.count, ctx);
     if (result === NOT_STREAMABLE) {
       setCounts(ctx, before);
       rmSync(temp, { recursive: true, force: true });
@@ -74,7 +75,7 @@ export async function buildFresh(
         : openDirManifest(dir.path, out.hash, out.scheme);
       // Gone since it was counted: as for any object the cache lacks.
       if (whole === undefined) return "missing";
-      result = await fill(plan, whole, temp, dir.count, ctx);
+      result = await fill(out, whole, temp, dir.count, ctx);
     }
     if (result !== undefined) return "missing";
     built = true;
@@ -107,7 +108,7 @@ export function placeFresh(build: FreshBuild, guard: WorkspaceGuard): void {
  * when nothing else is in them (builds are discarded last first, so
  * folders two builds share go with the first one made).
  */
-export function discardFresh(build: FreshBuild, guard: WorkspaceGuard): void {
+function discardFresh(build: FreshBuild, guard: WorkspaceGuard): void {
   rmSync(build.temp, { recursive: true, force: true });
   if (build.madeAbove === undefined) return;
   const out = build.plan.out.path;
@@ -166,13 +167,12 @@ function setCounts(ctx: FreshContext, counts: ReturnType<typeof countsOf>): void
  * told once the manifest is read.
  */
 async function fill(
-  plan: OutPlan,
+  out: DvcOut,
   manifest: DirManifestFile,
   temp: string,
   counted: number,
   ctx: FreshContext,
 ): Promise<string | typeof NOT_STREAMABLE | undefined> {
-  const out = plan.out;
   const helper = CheckoutHelper.start(Math.max(counted, manifest.count) >= HELPER_AT);
   const deferredBefore = ctx.progress.deferred.length;
   // Set when this attempt is given up (a manifest read whole instead): late
