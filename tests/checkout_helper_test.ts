@@ -352,8 +352,14 @@ Deno.test("CheckoutHelper: a thread that dies while placing files fails the buil
     helper.submit({ type: "copy", mode: MODE, ...roots, src: broken, dest: broken }, () => {
       answered = true;
     });
+    // A job waiting behind it is not run anywhere: the folder is thrown away.
+    let behind = false;
+    helper.submit({ type: "copy", mode: MODE, ...roots, src: [src], dest: ["behind"] }, () => {
+      behind = true;
+    });
     await assert.rejects(helper.settle(), /helper thread failed/);
     assert.equal(answered, false, "never answered: what it placed is unknown");
+    assert.equal(behind, false, "the job behind it never ran");
     assert.equal(helper.threaded, false);
     // The caller throws the folder away: nothing more is placed for it.
     assert.throws(
@@ -362,6 +368,111 @@ Deno.test("CheckoutHelper: a thread that dies while placing files fails the buil
       /helper thread failed/,
     );
     assert.deepEqual(readdirSync(out), []);
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
+
+/** `count` jobs of `files` copies of `src` each, into f<job>-<i>; answers recorded per job. */
+function submitJobs(
+  helper: CheckoutHelper,
+  roots: { srcRoot: string; destRoot: string },
+  src: string,
+  count: number,
+  files: number,
+) {
+  const answers: { job: number; byHelper: boolean; placed: number }[] = [];
+  for (let j = 0; j < count; j++) {
+    const dest = Array.from({ length: files }, (_, i) => `f${j}-${i}`);
+    helper.submit(
+      { type: "copy", mode: MODE, ...roots, src: dest.map(() => src), dest },
+      (o, byHelper) => answers.push({ job: j, byHelper, placed: o.placed.reduce((a, b) => a + b) }),
+    );
+  }
+  return answers;
+}
+
+/** Every file of `count` jobs of `files` is in `out` once, with `text`. */
+function assertAllPlaced(out: string, count: number, files: number, text: string): void {
+  const names = readdirSync(out);
+  assert.equal(names.length, count * files);
+  for (const name of names) assert.equal(readFileSync(join(out, name), "utf8"), text);
+}
+
+Deno.test("CheckoutHelper: jobs the thread has not started are taken back, last first, and run here; each runs once", async () => {
+  const { root, cache, out, roots } = scratch();
+  const helper = CheckoutHelper.start(true);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    await started(helper);
+    // Four jobs wait for the thread; it cannot have started the last ones
+    // by the time this synchronous code takes them back.
+    const answers = submitJobs(helper, roots, src, 4, 400);
+    assert.equal(answers.length, 0, "all four were sent to the thread");
+    const taken = helper.takeBack();
+    assert.ok(taken >= 1 && taken <= 4, `taken back: ${taken}`);
+    assert.deepEqual(
+      answers.map((a) => [a.job, a.byHelper]),
+      Array.from({ length: taken }, (_, k) => [3 - k, false]),
+      "the last jobs ran here at once, last first",
+    );
+    await helper.settle();
+    assert.equal(helper.takeBack(), 0, "nothing left to take back");
+    assert.deepEqual(answers.map((a) => a.job).sort(), [0, 1, 2, 3], "every job answered once");
+    assert.ok(answers.every((a) => a.placed === 400), "no file failed (none placed twice)");
+    assert.equal(answers.filter((a) => a.byHelper).length, 4 - taken);
+    assertAllPlaced(out, 4, 400, "alpha\n");
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
+
+Deno.test("CheckoutHelper: jobs submitted while the thread starts wait for it", async () => {
+  const { root, cache, out, roots } = scratch();
+  const helper = CheckoutHelper.start(true);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    assert.ok(helper.starting, "the thread has not answered yet");
+    const answers = submitJobs(helper, roots, src, 3, 20);
+    assert.equal(answers.length, 0, "none ran here");
+    await helper.settle();
+    assert.deepEqual(answers.map((a) => [a.job, a.byHelper, a.placed]), [
+      [0, true, 20],
+      [1, true, 20],
+      [2, true, 20],
+    ]);
+    assertAllPlaced(out, 3, 20, "alpha\n");
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});
+
+Deno.test("CheckoutHelper: a thread that cannot start hands back the jobs sent to it; they run here and nothing fails", async () => {
+  const { root, cache, out, roots } = scratch();
+  // A helper module that fails as it loads.
+  const broken = join(root, "broken_worker.ts");
+  writeFileSync(broken, 'throw new Error("cannot load");\n');
+  const helper = CheckoutHelper.start(true, new URL(`file://${broken}`).href);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    const answers = submitJobs(helper, roots, src, 2, 10);
+    assert.equal(answers.length, 0, "sent to the thread while it started");
+    await helper.settle();
+    assert.deepEqual(answers.map((a) => [a.job, a.byHelper, a.placed]), [
+      [0, false, 10],
+      [1, false, 10],
+    ]);
+    assert.equal(helper.threaded, false);
+    assertAllPlaced(out, 2, 10, "alpha\n");
+    // Later jobs run here at once.
+    const laterRoot = join(root, "later");
+    mkdirSync(laterRoot);
+    const later = submitJobs(helper, { ...roots, destRoot: laterRoot }, src, 1, 5);
+    assert.deepEqual(later.map((a) => [a.byHelper, a.placed]), [[false, 5]]);
+    assertAllPlaced(laterRoot, 1, 5, "alpha\n");
   } finally {
     helper.close();
     cleanup(root);

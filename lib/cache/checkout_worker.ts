@@ -21,8 +21,11 @@ import {
 
 /** A job for the helper thread. */
 export type CheckoutMessage =
-  | { readonly kind: "fresh"; readonly job: PackedFreshJob }
+  | { readonly kind: "fresh"; readonly job: PackedFreshJob; readonly claim: Int32Array }
   | { readonly kind: "lstat"; readonly job: PackedLstatJob };
+
+/** Written into a placing job's claim by this thread (the main thread writes another value). */
+const CLAIMED_BY_THREAD = 1;
 
 interface WorkerScope {
   onmessage: ((event: MessageEvent<CheckoutMessage>) => void) | null;
@@ -36,6 +39,11 @@ scope.onmessage = (event) => {
     const job = unpackLstatJob(message.job);
     const outcome: LstatOutcome = job === undefined ? askAllAgain(message.job) : runLstatJob(job);
     scope.postMessage(outcome, [outcome.stamps.buffer]);
+    return;
+  }
+  // The main thread may have taken this job back to run it itself (see CheckoutHelper.takeBack).
+  if (Atomics.compareExchange(message.claim, 0, 0, CLAIMED_BY_THREAD) !== 0) {
+    scope.postMessage("skipped", []);
     return;
   }
   const outcome: FreshOutcome = runFreshJob(unpackFreshJob(message.job));

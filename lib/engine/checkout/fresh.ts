@@ -281,6 +281,8 @@ async function fill(
       }
     }
     dispatch();
+    // Nothing more to hand out: what the helper has not started is done here rather than waited for.
+    if (missing === undefined) helper.takeBack();
     await helper.settle();
     if (missing !== undefined) return missing;
     await ctx.progress.drain();
