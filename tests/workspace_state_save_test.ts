@@ -4,7 +4,15 @@
  * file: 49 MB at a million files), and every real change must reach it.
  */
 import assert from "node:assert/strict";
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WorkspaceState } from "../lib/engine/workspace/state.ts";
@@ -190,6 +198,23 @@ Deno.test("WorkspaceState: columns cut short, or in the other byte order, are an
     swapped.set(new TextEncoder().encode(other), "dxp-workspace-state 4 ".length);
     writeFileSync(file, swapped);
     assert.equal((await WorkspaceState.load(dvcDir)).files.size, 0);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("WorkspaceState: a state file that cannot be read is an empty state; a save that cannot put it in place rejects and leaves no temp file", async () => {
+  const { root, dvcDir, file } = scratchDvcDir();
+  try {
+    // A folder with something in it where the file goes: the rename fails.
+    mkdirSync(join(file, "in-the-way"), { recursive: true });
+    const state = await WorkspaceState.load(dvcDir);
+    assert.equal(state.files.size, 0);
+    state.recordApprox("data/a", { ino: 1, mtimeMs: 1000, size: 64 }, A, "md5");
+    const saving = state.save(); // a failure comes as a rejection, not a throw
+    await assert.rejects(saving, (error: NodeJS.ErrnoException) => error.code !== undefined);
+    assert.deepEqual(readdirSync(join(dvcDir, "tmp", "dxp")), ["checkout-state.json"]);
+    assert.deepEqual(readdirSync(file), ["in-the-way"]);
   } finally {
     rmSync(root, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from "node:fs";
-import { type FileHandle, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { tempPathFor } from "../../cache/link.ts";
@@ -109,6 +109,8 @@ export class WorkspaceState {
         }
         head = new Uint8Array(head.length * 4);
       }
+    } catch {
+      return new WorkspaceState(dvcDir, new StampTable()); // a folder, an I/O error: nothing known
     } finally {
       closeSync(fd);
     }
@@ -317,24 +319,30 @@ export class WorkspaceState {
    * not at all when nothing changed since it was read (a no-op checkout or
    * status of a million files would rewrite 49 MB for nothing).
    */
+  // async although it awaits nothing: a failure is a rejection, as callers expect.
   async save(): Promise<void> {
     const prune = this.files.size > PRUNE_ABOVE;
     const outs = this.#outsLine();
     if (!prune && !this.files.changed && this.#onDisk === outs) return;
-    await mkdir(join(this.#path, ".."), { recursive: true });
+    // Synchronous calls: a few writes at the end of a command, each an
+    // await and a hop to the I/O pool otherwise (~4 ms of a 10,000-file checkout).
+    mkdirSync(join(this.#path, ".."), { recursive: true });
     const tmp = tempPathFor(this.#path);
-    const handle = await open(tmp, "wx", 0o644);
+    let fd: number | undefined = openSync(tmp, "wx", 0o644);
     try {
       const { count, columns } = this.files.columns(prune);
-      await handle.write(new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
-      for (const column of columns) await writeAll(handle, column);
-      await handle.close();
-      await rename(tmp, this.#path);
+      writeAll(fd, new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
+      for (const column of columns) writeAll(fd, column);
+      closeSync(fd);
+      fd = undefined;
+      renameSync(tmp, this.#path);
       this.#onDisk = outs;
       this.files.markSaved();
     } catch (error) {
-      await handle.close().catch(() => undefined);
-      await unlink(tmp).catch(() => undefined);
+      try {
+        if (fd !== undefined) closeSync(fd);
+        rmSync(tmp, { force: true });
+      } catch { /* the error that matters is the first */ }
       throw error;
     }
   }
@@ -357,10 +365,9 @@ function readRecords(
   return files;
 }
 
-/** Writes all of `bytes` (a file handle's write may take fewer). */
-async function writeAll(handle: FileHandle, bytes: Uint8Array): Promise<void> {
+/** Writes all of `bytes` (a write may take fewer). */
+function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done);
-    done += bytesWritten;
+    done += writeSync(fd, bytes, done, bytes.length - done);
   }
 }
