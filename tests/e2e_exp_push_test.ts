@@ -174,6 +174,37 @@ Deno.test("dxp exp push does not push the ref of an experiment whose data is mis
   }
 });
 
+Deno.test("dxp exp push -A with one experiment's data missing sends a pack for the others only", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    // An object only exp-a on baseline 2 (c8eada1) has, removed from the local cache.
+    const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get(
+      "after: objects added to ../dvcstore",
+    );
+    const victim = sectionLines(added).find((line) => !line.endsWith(".dir"))!;
+    const cached = join(fx.repo, ".dvc", "cache", victim);
+    chmodSync(cached, 0o644);
+    rmSync(cached);
+    const result = fx.dxp(["-v", "exp", "push", "-A", "origin"]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(
+      result.stderr,
+      /Experiment exp-a \(c8eada1\) was not pushed: some of its objects are missing/,
+    );
+    assert.match(result.stdout, /Pushed experiment exp-a \(21f7f42\)/);
+    const origin = join(fx.root, "origin.git");
+    const refs = fx.git(["for-each-ref", "--format=%(refname)", "refs/exps"], origin);
+    assert.match(refs, /\/exp-a$/m);
+    assert.doesNotMatch(refs, /c8\/eada1176f7ecc6d6b39885e2ca39834e41eee8\/exp-a/);
+    // The pack built for both while the data moved was not sent: the remote
+    // holds no object of the experiment left out (none unreachable).
+    assert.match(result.stderr, /sending \d+ Git objects for 1 refs/);
+    assert.equal(fx.git(["fsck", "--unreachable", "--no-reflogs", "--no-progress"], origin), "");
+  } finally {
+    await fx.cleanup();
+  }
+});
+
 Deno.test("dxp exp push of the legacy fixture writes legacy-layout objects as DVC does", async () => {
   const fx = await fixtureCopy("legacy");
   try {

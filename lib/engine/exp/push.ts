@@ -73,11 +73,18 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       entries.push(entry);
     }
     // A shallow clone that cannot send an experiment's history fails before any upload.
-    const candidates = entries.filter((e) => e.status === "success").map((e) => e.sha);
-    await checkSendable(gitdir, candidates, [...new Set(remoteRefs.values())]);
+    const sendable = entries.filter((e) => e.status === "success").map((e) => e.sha);
+    const haves = [...new Set(remoteRefs.values())];
+    await checkSendable(gitdir, sendable, haves);
     if (options.dryRun) {
       return { entries, remote: options.gitRemote, data: null, dryRun: true };
     }
+
+    // The pack of what will be sent is built while the data moves (the main
+    // thread mostly waits for copies then); rebuilt below in the rare case
+    // that an experiment's data turns out incomplete.
+    const pack = (shas: string[]) => settle(packFor(gitdir, shas, haves));
+    const packing = sendable.length > 0 ? pack(sendable) : undefined;
 
     let data: ExpDataReport | null = null;
     if (options.data) {
@@ -100,12 +107,13 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
         oldOid: e.previousSha ?? ZERO_OID,
         newOid: e.sha,
       }));
-      const haves = [...new Set(remoteRefs.values())];
-      const oids = await objectsToSend(gitdir, toSend.map((e) => e.sha), haves);
-      options.onDebug?.(`sending ${oids.length} Git objects for ${updates.length} refs`);
-      const pack = await buildPack(gitdir, oids);
+      const shas = toSend.map((e) => e.sha);
+      // Experiments only ever drop out of the ones sendable: as many means the same.
+      const built = shas.length === sendable.length ? packing! : pack(shas);
+      const { oids, bytes } = unwrap(await built);
+      options.onDebug?.(`sending ${oids} Git objects for ${updates.length} refs`);
       const atomic = session.advertisement.capabilities.has("atomic");
-      const results = await session.send(updates, pack, { atomic });
+      const results = await session.send(updates, bytes, { atomic });
       const byRef = new Map(results.map((r) => [r.ref, r]));
       for (const entry of toSend) {
         const result = byRef.get(entry.ref);
@@ -135,4 +143,26 @@ function incompleteReason(problem: ExpDataProblem | undefined): string {
     default:
       return "some of its objects are missing from the local cache";
   }
+}
+
+/** The pack holding what the remote (which has `haves`) lacks of `shas`' history. */
+async function packFor(
+  gitdir: string,
+  shas: string[],
+  haves: string[],
+): Promise<{ oids: number; bytes: Uint8Array }> {
+  const oids = await objectsToSend(gitdir, shas, haves);
+  return { oids: oids.length, bytes: await buildPack(gitdir, oids) };
+}
+
+/** A promise's outcome as a value: one left unawaited (the data failed) is no unhandled rejection. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
+  return promise.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
+}
+
+function unwrap<T>(settled: Settled<T>): T {
+  if (!settled.ok) throw settled.error;
+  return settled.value;
 }
