@@ -478,3 +478,36 @@ Deno.test("CheckoutHelper: a thread that cannot start hands back the jobs sent t
     cleanup(root);
   }
 });
+
+Deno.test("CheckoutHelper: jobs sent to a thread that never starts are taken back or dropped, and settle does not wait for them", async () => {
+  const { root, cache, out, roots } = scratch();
+  // A helper module that never finishes loading: it neither answers nor fails.
+  const stuck = join(root, "stuck_worker.ts");
+  writeFileSync(stuck, "await new Promise(() => {});\n");
+  const helper = CheckoutHelper.start(true, new URL(`file://${stuck}`).href);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    const answers = submitJobs(helper, roots, src, 3, 10);
+    assert.equal(answers.length, 0, "sent to the thread while it started");
+    assert.equal(helper.takeBack(), 3);
+    await helper.settle(); // returns: nothing the thread took
+    assert.deepEqual(answers.map((a) => [a.job, a.byHelper, a.placed]), [
+      [2, false, 10],
+      [1, false, 10],
+      [0, false, 10],
+    ]);
+    assertAllPlaced(out, 3, 10, "alpha\n");
+
+    // A build given up: what was sent is dropped, never run, never answered.
+    const dropped = join(root, "dropped");
+    mkdirSync(dropped);
+    const late = submitJobs(helper, { ...roots, destRoot: dropped }, src, 2, 10);
+    helper.abandon();
+    await helper.settle();
+    assert.equal(late.length, 0);
+    assert.deepEqual(readdirSync(dropped), []);
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});

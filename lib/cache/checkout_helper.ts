@@ -102,7 +102,7 @@ export class CheckoutHelper {
     this.#throwIfFailed();
     const here = () => done(runFreshJob(job), false);
     // A thread still starting takes jobs too: they wait for it, or are taken back.
-    if (this.#worker === undefined || this.#waiting.length >= MAX_QUEUED) return here();
+    if (this.#worker === undefined || this.#busy() >= MAX_QUEUED) return here();
     const claim = new Int32Array(new SharedArrayBuffer(4));
     this.#post({ kind: "fresh", job: packFreshJob(job), claim }, { done, claim, here });
   }
@@ -128,6 +128,7 @@ export class CheckoutHelper {
       taken++;
       job.here!();
     }
+    if (this.#idle()) this.#wake();
     return taken;
   }
 
@@ -168,14 +169,39 @@ export class CheckoutHelper {
   }
 
   /**
-   * Waits until every job sent to the helper is answered (so it writes
-   * nothing more); then throws what failed, if anything did.
+   * Drops the placing jobs the thread has not started, for a build given up:
+   * they never run and are never answered, and {@link settle} then waits
+   * only for the one the thread may be running.
+   */
+  abandon(): void {
+    for (const job of this.#waiting) {
+      if (job.claim === undefined || job.takenBack) continue;
+      if (Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) === 0) job.takenBack = true;
+    }
+    if (this.#idle()) this.#wake();
+  }
+
+  /**
+   * Waits until every job the thread took is answered (so it writes nothing
+   * more); then throws what failed, if anything did. Jobs taken back are not
+   * waited for: a thread that never started would never say "skipped".
    */
   async settle(): Promise<void> {
-    if (this.#waiting.length > 0) {
+    if (!this.#idle()) {
       await new Promise<void>((resolve) => (this.#whenIdle = resolve));
     }
     this.#throwIfFailed();
+  }
+
+  #idle(): boolean {
+    return this.#busy() === 0;
+  }
+
+  /** Jobs sent and not taken back: those the thread has, or will, run. */
+  #busy(): number {
+    let busy = 0;
+    for (const job of this.#waiting) if (job.takenBack !== true) busy++;
+    return busy;
   }
 
   /** Stops the helper thread (after {@link settle}: it then has nothing left to do). */
@@ -205,7 +231,7 @@ export class CheckoutHelper {
       } catch (error) {
         this.#failure ??= error;
       }
-      if (this.#waiting.length === 0) this.#wake();
+      if (this.#idle()) this.#wake();
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();

@@ -281,8 +281,10 @@ async function fill(
       }
     }
     dispatch();
-    // Nothing more to hand out: what the helper has not started is done here rather than waited for.
+    // Nothing more to hand out: what the helper has not started is done here
+    // rather than waited for (or dropped, when an object is missing: the build failed).
     if (missing === undefined) helper.takeBack();
+    else helper.abandon();
     await helper.settle();
     if (missing !== undefined) return missing;
     await ctx.progress.drain();
@@ -295,7 +297,9 @@ async function fill(
     ctx.progress.deferred.length = deferredBefore; // big copies into a folder started again
     return NOT_STREAMABLE;
   } finally {
-    // The helper must be done writing into the folder before it is removed or renamed.
+    // The helper must be done writing into the folder before it is removed or
+    // renamed; on the way out of a failure, what it has not started never runs.
+    helper.abandon();
     await helper.settle().catch(() => undefined);
     helper.close();
   }
