@@ -1,5 +1,5 @@
 /**
- * Built-ins only some commands need are loaded when first used: a static
+ * Built-ins (and libraries) only some commands need are loaded when first used: a static
  * import of one is loaded at every start of the binary (see util/builtin.ts).
  */
 import assert from "node:assert/strict";
@@ -17,7 +17,7 @@ Deno.test("lazyBuiltin gives the built-in module itself, loaded once", () => {
   assert.deepEqual(new Uint8Array(loaded.inflateSync(zlib.deflateSync(bytes))), bytes);
 });
 
-Deno.test("no module of lib/ imports zlib, http, https, tls or net statically (types only)", () => {
+Deno.test("no module of lib/ imports zlib, http, https, tls, net, readline or cli-progress statically (types only)", () => {
   const offenders: string[] = [];
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir, { withFileTypes: true })) {
@@ -25,7 +25,9 @@ Deno.test("no module of lib/ imports zlib, http, https, tls or net statically (t
       if (entry.isDirectory()) walk(path);
       else if (path.endsWith(".ts")) {
         const text = readFileSync(path, "utf8");
-        const eager = /^import (?!type )[^;]*from "node:(zlib|http|https|tls|net)";/gm;
+        // cli-progress draws bars on a terminal only, and loads node:readline.
+        const eager =
+          /^import (?!type )[^;]*from "(node:(zlib|http|https|tls|net|readline)|cli-progress)";/gm;
         for (const m of text.matchAll(eager)) offenders.push(`${path}: ${m[0]}`);
       }
     }

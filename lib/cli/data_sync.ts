@@ -53,7 +53,7 @@ export async function runExpSync(
 ): Promise<ExpSyncResult> {
   const { createExpDataSync } = await import("../engine/exp/data.ts");
   const openTransport = await transportOpener(project, ctx);
-  const progress = progressDisplay(ctx, opts.progress && !opts.json);
+  const progress = await progressDisplay(ctx, opts.progress && !opts.json);
   const data = opts.cache
     ? await createExpDataSync(project, {
       ...(opts.remote !== undefined ? { remoteName: opts.remote.toLowerCase() } : {}),

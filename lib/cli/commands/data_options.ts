@@ -53,7 +53,7 @@ export async function runDataVerb(
     options: DataOptions,
   ) => Promise<PlanTransferReport>,
 ): Promise<PlanTransferReport> {
-  const progress = progressDisplay(ctx, opts.progress);
+  const progress = await progressDisplay(ctx, opts.progress);
   try {
     const report = await verb(
       project,

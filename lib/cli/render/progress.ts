@@ -1,5 +1,4 @@
 import process from "node:process";
-import cliProgress from "cli-progress";
 import type { DataProgress } from "../../engine/data/progress.ts";
 import type { ArchiveProgress } from "../../engine/exp/export.ts";
 import type { CliContext } from "../context.ts";
@@ -30,14 +29,14 @@ export interface ProgressDisplay {
  * pushes stay silent, as DVC's are), then one line every `intervalMs`.
  * Nothing at all when quiet or disabled.
  */
-export function progressDisplay(
+export async function progressDisplay(
   ctx: CliContext,
   enabled: boolean,
   intervalMs = 5000,
   quietMs = 2000,
-): ProgressDisplay {
+): Promise<ProgressDisplay> {
   if (!enabled || ctx.quiet) return { update: () => {}, stop: () => {} };
-  if (ctx.stderrIsTty) return barDisplay();
+  if (ctx.stderrIsTty) return await barDisplay();
   let lastPhase: string | undefined;
   let phaseStart = 0;
   let lastAt = 0;
@@ -76,7 +75,9 @@ export function progressDisplay(
   };
 }
 
-function barDisplay(): ProgressDisplay {
+async function barDisplay(): Promise<ProgressDisplay> {
+  // Loaded for a terminal only: with node:readline under it, it cost every command's start-up.
+  const { default: cliProgress } = await import("cli-progress");
   const bar = new cliProgress.SingleBar(
     {
       format: "{phase} |{bar}| {value}/{total} objects {mib}{speed}",

@@ -104,7 +104,7 @@ export function expExportCommand(state: RunState) {
           );
         }
         const { expExport } = await import("../../../engine/exp/export.ts");
-        const progress = progressDisplay(ctx, opts.progress && !opts.json);
+        const progress = await progressDisplay(ctx, opts.progress && !opts.json);
         let result: ExpExportResult;
         try {
           result = await expExport(project, {

@@ -40,7 +40,7 @@ export function expImportCommand(state: RunState) {
           );
         }
         const { expImport } = await import("../../../engine/exp/import.ts");
-        const progress = progressDisplay(ctx, opts.progress && !opts.json);
+        const progress = await progressDisplay(ctx, opts.progress && !opts.json);
         let result;
         try {
           result = await expImport(project, {
