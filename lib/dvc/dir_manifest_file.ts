@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from "node:fs";
-import { createHash } from "node:crypto";
+import { newDigest } from "../util/digest.ts";
 import { CorruptError } from "../errors/mod.ts";
 import { objectKey } from "../core/object_key.ts";
 import type { HashScheme } from "../util/object_hasher.ts";
@@ -88,7 +88,7 @@ function inMemory(path: string, oid: string, scheme: HashScheme): DirManifestFil
     if (isMissing(error)) return undefined;
     throw error;
   }
-  assertHash(createHash("md5").update(bytes).digest("hex"), oid, scheme);
+  assertHash(newDigest("md5").update(bytes).hex(), oid, scheme);
   const list = parseDirManifest(bytes).sort((a, b) => compareCodePoints(a.relpath, b.relpath));
   const conflicts = new ConflictFinder();
   let conflict: string | undefined;
@@ -141,7 +141,7 @@ function checkFile(
 class Checker {
   count = 0;
   conflict: string | undefined;
-  readonly #hash = createHash("md5");
+  readonly #hash = newDigest("md5");
   readonly #conflicts = new ConflictFinder();
   #previous: string | undefined;
   #previousPlain = false;
@@ -177,7 +177,7 @@ class Checker {
 
   /** After the last byte: the file must hash to its oid. */
   finish(oid: string, scheme: HashScheme): void {
-    assertHash(this.#hash.digest("hex"), oid, scheme);
+    assertHash(this.#hash.hex(), oid, scheme);
   }
 }
 

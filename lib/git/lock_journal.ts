@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { newDigest } from "../util/digest.ts";
 import { closeSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { join, relative, sep } from "node:path";
 import process from "node:process";
@@ -108,5 +108,5 @@ function contentMd5(path: string): string | undefined {
 }
 
 function md5(content: string | Uint8Array): string {
-  return createHash("md5").update(content).digest("hex");
+  return newDigest("md5").update(content).hex();
 }

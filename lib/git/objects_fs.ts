@@ -7,7 +7,7 @@
  * object is written to a temp file beside it and renamed into place, as git
  * itself does, so its final path only ever holds a whole object.
  */
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/digest.ts";
 import { promises as fsp } from "node:fs";
 import { dirname, join } from "node:path";
 
@@ -21,7 +21,7 @@ async function writeFile(
   if (typeof path !== "string" || !LOOSE_OBJECT.test(path)) {
     return await fsp.writeFile(path, data, options);
   }
-  const temp = join(dirname(path), `tmp_obj_${randomBytes(6).toString("hex")}`);
+  const temp = join(dirname(path), `tmp_obj_${randomHex(6)}`);
   try {
     await fsp.writeFile(temp, data, { mode: 0o444, flag: "wx" });
     await fsp.rename(temp, path);

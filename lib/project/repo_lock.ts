@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomHex } from "../util/digest.ts";
 import {
   closeSync,
   existsSync,
@@ -128,7 +128,7 @@ function ageMs(path: string): number {
  * lock too.
  */
 function createWithPid(path: string): boolean {
-  const own = `${path}.${process.pid}.${randomBytes(4).toString("hex")}`;
+  const own = `${path}.${process.pid}.${randomHex(4)}`;
   writeFileSync(own, ` ${process.pid}\n`, { flag: "wx", mode: 0o644 });
   try {
     linkSync(own, path);

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBase64url } from "../util/digest.ts";
 import { mkdirSync } from "node:fs";
 import { mkdir, open, rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
@@ -60,7 +60,7 @@ export async function saveResponseBody(
   try {
     if (inMemory === undefined) {
       try {
-        temp = join(folder, `.${randomBytes(16).toString("base64url")}.tmp`);
+        temp = join(folder, `.${randomBase64url(16)}.tmp`);
         await mkdir(folder, { recursive: true });
         handle = await open(temp, "wx", 0o644);
       } catch (error) {

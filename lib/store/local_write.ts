@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomBase64url } from "../util/digest.ts";
 import { type FileHandle, mkdir, open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, sep } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
@@ -60,7 +60,7 @@ let tempCounter = 0;
 /** 22 URL-safe base64 characters, different on every call within and across processes. */
 export function uniqueTempStem(): string {
   if (tempPrefix === "" || tempCounter >= 64 ** 6) {
-    tempPrefix = randomBytes(12).toString("base64url");
+    tempPrefix = randomBase64url(12);
     tempCounter = 0;
   }
   let n = tempCounter++;

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from "node:crypto";
+import { type Digest, newDigest } from "./digest.ts";
 import { concatBytes } from "./bytes.ts";
 
 /** DVC's two hash schemes: 3.x raw md5, and 2.x md5 of CRLF-normalised text. */
@@ -27,10 +27,10 @@ export function hashBytes(bytes: Uint8Array, scheme: HashScheme = "md5"): string
 }
 
 function rawMd5(): ObjectHasher {
-  const hash = createHash("md5");
+  const hash = newDigest("md5");
   return {
     update: (chunk) => void hash.update(chunk),
-    digest: () => hash.digest("hex"),
+    digest: () => hash.hex(),
   };
 }
 
@@ -42,7 +42,7 @@ function rawMd5(): ObjectHasher {
  * small file allocates nothing.
  */
 function dos2unixMd5(): ObjectHasher {
-  const hash = createHash("md5");
+  const hash = newDigest("md5");
   let pieces: Uint8Array[] = [];
   let filled = 0;
   const flush = () => {
@@ -64,12 +64,12 @@ function dos2unixMd5(): ObjectHasher {
     },
     digest() {
       flush();
-      return hash.digest("hex");
+      return hash.hex();
     },
   };
 }
 
-function hashLegacyChunk(hash: Hash, chunk: Uint8Array): void {
+function hashLegacyChunk(hash: Digest, chunk: Uint8Array): void {
   if (!isTextBlock(chunk.subarray(0, SNIFF))) {
     hash.update(chunk);
     return;

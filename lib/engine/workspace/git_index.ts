@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { newDigest } from "../../util/digest.ts";
 import type { BigIntStats } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
@@ -55,7 +55,7 @@ export async function writeGitIndex(gitdir: string, entries: readonly IndexEntry
     parts.push(buf);
   }
   const body = Buffer.concat(parts);
-  const digest = createHash("sha1").update(body).digest();
+  const digest = newDigest("sha1").update(body).bytes();
   const lock = join(gitdir, "index.lock");
   const bytes = Buffer.concat([body, digest]);
   // Written down first, so that a dxp killed holding the lock does not block the index for good.

@@ -320,6 +320,7 @@ export class WorkspaceState {
    * status of a million files would rewrite 49 MB for nothing).
    */
   // async although it awaits nothing: a failure is a rejection, as callers expect.
+  // deno-lint-ignore require-await
   async save(): Promise<void> {
     const prune = this.files.size > PRUNE_ABOVE;
     const outs = this.#outsLine();

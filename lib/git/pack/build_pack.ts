@@ -2,7 +2,7 @@
  * Writes a version-2 packfile holding whole (undeltified) objects: header,
  * each object's type/size varint and zlib data, SHA-1 trailer.
  */
-import { createHash } from "node:crypto";
+import { newDigest } from "../../util/digest.ts";
 import { lazyBuiltin } from "../../util/builtin.ts";
 import { ObjectStore } from "./object_store.ts";
 import { concatBytes } from "../../util/bytes.ts";
@@ -36,7 +36,7 @@ export async function buildPack(
 ): Promise<Uint8Array> {
   const store = options.store ?? ObjectStore.open(gitdir);
   try {
-    const hash = createHash("sha1");
+    const hash = newDigest("sha1");
     const parts: Uint8Array[] = [];
     const push = (bytes: Uint8Array) => {
       parts.push(bytes);
@@ -51,7 +51,7 @@ export async function buildPack(
       push(packEntryHeader(TYPE_CODES[type]!, data.length));
       push(new Uint8Array(zlib().deflateSync(data, { level: 1 })));
     }
-    parts.push(new Uint8Array(hash.digest()));
+    parts.push(hash.bytes());
     return concatBytes(parts);
   } finally {
     if (options.store === undefined) await store.close();

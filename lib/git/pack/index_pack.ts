@@ -4,7 +4,7 @@
  * each object. A delta whose base is not in the pack (a thin pack) or an
  * entry that does not inflate to its stated size is an error.
  */
-import { createHash } from "node:crypto";
+import { newDigest } from "../../util/digest.ts";
 import { lazyBuiltin } from "../../util/builtin.ts";
 import { CorruptError, GitRemoteError } from "../../errors/mod.ts";
 import { applyDelta, deltaResultSize } from "./delta.ts";
@@ -40,9 +40,7 @@ function toHex(bytes: Uint8Array): string {
 }
 
 function hashObject(type: string, data: Uint8Array): string {
-  return createHash("sha1").update(encoder.encode(`${type} ${data.length}\0`)).update(data).digest(
-    "hex",
-  );
+  return newDigest("sha1").update(encoder.encode(`${type} ${data.length}\0`)).update(data).hex();
 }
 
 function tooLarge(offset: number, size: number, limit: number): GitRemoteError {
@@ -243,7 +241,7 @@ function writeIdx(entries: Entry[], packChecksum: Uint8Array): Uint8Array {
     }
   });
   out.set(packChecksum, size - 40);
-  out.set(createHash("sha1").update(out.subarray(0, size - 20)).digest(), size - 20);
+  out.set(newDigest("sha1").update(out.subarray(0, size - 20)).bytes(), size - 20);
   return out;
 }
 

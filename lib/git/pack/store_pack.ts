@@ -4,7 +4,7 @@
  * first, index last, so no reader ever sees an index without its pack).
  */
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { createHash, randomBytes } from "node:crypto";
+import { newDigest, randomHex } from "../../util/digest.ts";
 import { join } from "node:path";
 import { GitRemoteError } from "../../errors/mod.ts";
 import { indexPack } from "./index_pack.ts";
@@ -25,7 +25,7 @@ export function verifyPack(pack: Uint8Array): { objects: number; checksum: strin
   }
   const body = pack.subarray(0, pack.length - 20);
   const trailer = toHex(pack.subarray(pack.length - 20));
-  if (toHex(new Uint8Array(createHash("sha1").update(body).digest())) !== trailer) {
+  if (newDigest("sha1").update(body).hex() !== trailer) {
     throw new GitRemoteError(
       "The pack from the Git remote is truncated or corrupt (checksum mismatch); nothing was stored.",
     );
@@ -50,7 +50,7 @@ export async function storePack(
   if (objects === 0) return { objects: 0 };
   // Index first (in memory): a bad pack fails before anything touches the disk.
   const { idx } = indexPack(pack, objects);
-  const quarantine = join(gitdir, "objects", `incoming-${randomBytes(6).toString("hex")}`);
+  const quarantine = join(gitdir, "objects", `incoming-${randomHex(6)}`);
   await mkdir(quarantine, { recursive: true });
   try {
     await writeFile(join(quarantine, "tmp.pack"), pack, { mode: 0o444 });

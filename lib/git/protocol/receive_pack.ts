@@ -2,7 +2,7 @@
  * The push side of the protocol: the receive-pack request (ref commands and
  * pack) and the server's report-status.
  */
-import { createHash } from "node:crypto";
+import { newDigest } from "../../util/digest.ts";
 import { GitRemoteError } from "../../errors/mod.ts";
 import type { RefUpdate, RefUpdateResult } from "../transport/types.ts";
 import { ZERO_OID } from "../transport/types.ts";
@@ -14,8 +14,7 @@ import { demuxSideband } from "./sideband.ts";
 /** A pack with no objects: what git sends when the remote already has everything. */
 export function emptyPack(): Uint8Array {
   const header = new Uint8Array([0x50, 0x41, 0x43, 0x4b, 0, 0, 0, 2, 0, 0, 0, 0]);
-  const digest = createHash("sha1").update(header).digest();
-  return concatBytes([header, new Uint8Array(digest)]);
+  return concatBytes([header, newDigest("sha1").update(header).bytes()]);
 }
 
 /**
