@@ -21,7 +21,7 @@ interface Job {
 }
 
 const { remote, jobs } = JSON.parse(process.argv[2]!) as { remote: RemoteConfig; jobs: Job[] };
-const store = openStore(
+const store = await openStore(
   { name: "probe", ...remote },
   { env: { ...process.env, ...remote.env } },
 );

@@ -35,7 +35,7 @@ export interface RemoteDownload {
  * their number.
  */
 export async function downloadRemote(rt: DataRuntime, plan: RemotePlan): Promise<RemoteDownload> {
-  const { store } = rt.storeFor(plan.remote);
+  const { store } = await rt.storeFor(plan.remote);
   const objects = plan.objects;
   const failures = new Failures();
   const progress = new PhaseProgress(rt, "downloading");

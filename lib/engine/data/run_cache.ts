@@ -25,7 +25,7 @@ export async function transferRunCache(
     );
     return 0;
   }
-  const { store } = rt.storeFor(remote);
+  const { store } = await rt.storeFor(remote);
   const items: TransferItem[] = [];
   if (direction === "upload") {
     for (const path of await filesUnder(rt.cache.paths.runs)) {

@@ -45,7 +45,7 @@ export interface DataRuntime extends DataOptions {
   /** The remote a whole-repository transfer (the run cache) uses: `-r`, else `core.remote`. */
   defaultRemote(): DvcRemote;
   /** The store of a remote (opened once), with the set of keys known to exist there. */
-  storeFor(remote: DvcRemote): { id: string; store: Store; memo: Set<string> };
+  storeFor(remote: DvcRemote): Promise<{ id: string; store: Store; memo: Set<string> }>;
   jobsFor(remote: DvcRemote): number | undefined;
   close(): Promise<void>;
 }
@@ -87,7 +87,7 @@ export async function openDataRuntime(
     dir: workspace.cacheDir ?? join(project.dvcDir, "cache"),
     shared: workspace.cacheShared,
   });
-  const stores = new Map<string, { id: string; store: Store; memo: Set<string> }>();
+  const stores = new Map<string, Promise<{ id: string; store: Store; memo: Set<string> }>>();
   return {
     ...options,
     project,
@@ -103,18 +103,21 @@ export async function openDataRuntime(
       const id = `${remote.name}\0${remote.url}`;
       let entry = stores.get(id);
       if (entry === undefined) {
-        const store = openStore(remote, {
+        entry = openStore(remote, {
           env: project.env,
           ...(options.onDebug ? { onDebug: options.onDebug } : {}),
-        });
-        entry = { id, store, memo: new Set() };
+        }).then((store) => ({ id, store, memo: new Set<string>() }));
         stores.set(id, entry);
       }
       return entry;
     },
     jobsFor: (remote) => options.jobs ?? positiveInt(remote.options["jobs"]),
     async close() {
-      await Promise.all([...stores.values()].map((entry) => entry.store.close()));
+      // A store that failed to open has nothing to close.
+      const opened = await Promise.all(
+        [...stores.values()].map((entry) => entry.catch(() => undefined)),
+      );
+      await Promise.all(opened.map((entry) => entry?.store.close()));
     },
   };
 }

@@ -114,7 +114,7 @@ async function compare(
   objects: RemoteObjects,
   dirState: Map<string, { local: boolean; remote: boolean }>,
 ): Promise<void> {
-  const { store, memo } = rt.storeFor(remote);
+  const { store, memo } = await rt.storeFor(remote);
   const signal = rt.signal;
   await forEachLimit([...objects.dirs.values()], QUERIES, signal, async (dir) => {
     const key = dir.object.key;

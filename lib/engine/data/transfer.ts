@@ -81,7 +81,7 @@ export async function downloadUnits(
         if (local !== undefined) return local;
         const path = join(staging, `${scheme}-${oid}`);
         try {
-          await rt.storeFor(remote).store.get(objectKey(oid, scheme), path, {
+          await (await rt.storeFor(remote)).store.get(objectKey(oid, scheme), path, {
             expect: { hash: oid.slice(0, 32), scheme: "md5" },
             ...(rt.signal ? { signal: rt.signal } : {}),
           });

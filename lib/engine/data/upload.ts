@@ -44,7 +44,7 @@ export interface RemoteUpload {
  * memory does not grow with their number.
  */
 export async function uploadRemote(rt: DataRuntime, plan: RemotePlan): Promise<RemoteUpload> {
-  const { store, memo } = rt.storeFor(plan.remote);
+  const { store, memo } = await rt.storeFor(plan.remote);
   const objects = plan.objects;
   const failures = new Failures();
   const signal = rt.signal;
