@@ -511,3 +511,34 @@ Deno.test("CheckoutHelper: jobs sent to a thread that never starts are taken bac
     cleanup(root);
   }
 });
+
+Deno.test("CheckoutHelper: a thread that answers another job than the one due fails the build; what it placed is not trusted", async () => {
+  const { root, cache, out, roots } = scratch();
+  // Takes every placing job it gets, places nothing, and answers with the wrong number.
+  const liar = join(root, "liar_worker.ts");
+  writeFileSync(
+    liar,
+    `globalThis.onmessage = (event) => {
+      const m = event.data;
+      if (m.claim) Atomics.compareExchange(m.claim, 0, 0, 1);
+      globalThis.postMessage({ seq: m.seq + 100, outcome: { placed: new Uint8Array(1).fill(1), stamps: new Float64Array(3) } });
+    };
+    globalThis.postMessage("ready");
+`,
+  );
+  const helper = CheckoutHelper.start(true, new URL(`file://${liar}`).href);
+  try {
+    const src = object(cache, "a", "alpha\n");
+    await started(helper);
+    const answers = submitJobs(helper, roots, src, 1, 1);
+    await assert.rejects(
+      helper.settle(),
+      /helper thread failed \(it answered a job it was not asked/,
+    );
+    assert.deepEqual(answers, [], "its outcome went to no job");
+    assert.deepEqual(readdirSync(out), []);
+  } finally {
+    helper.close();
+    cleanup(root);
+  }
+});

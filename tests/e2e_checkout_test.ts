@@ -4,6 +4,7 @@ import {
   appendFileSync,
   existsSync,
   lstatSync,
+  mkdirSync,
   readdirSync,
   readFileSync,
   readlinkSync,
@@ -440,6 +441,30 @@ Deno.test("dxp checkout --allow-missing checks out what the cache has and exits 
     assert.equal(allowed.code, 0, allowed.stderr);
     assert.ok(existsSync(join(clone, "model.bin")));
     assert.ok(!existsSync(join(clone, "data_out")));
+  } finally {
+    await fx.cleanup();
+  }
+});
+
+Deno.test("dxp checkout stops with one line, changing nothing, when its workspace state cannot be read", async () => {
+  const fx = await fixtureCopy("basic");
+  try {
+    rmSync(join(fx.repo, "model.bin"));
+    const state = join(fx.repo, ".dvc", "tmp", "dxp", "checkout-state.json");
+    rmSync(state, { recursive: true, force: true });
+    mkdirSync(join(state, "in-the-way"), { recursive: true });
+    const result = fx.dxp(["checkout"]);
+    assert.equal(result.code, 255, result.stderr);
+    assert.equal(result.stdout, "");
+    assert.match(
+      result.stderr,
+      /^ERROR: Cannot read dxp's workspace state '.*checkout-state\.json' \(EISDIR\); remove it \(it is rebuilt\) and run the command again\.\n$/,
+    );
+    assert.equal(existsSync(join(fx.repo, "model.bin")), false, "nothing restored");
+    rmSync(state, { recursive: true });
+    const again = fx.dxp(["checkout"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(existsSync(join(fx.repo, "model.bin")), true);
   } finally {
     await fx.cleanup();
   }

@@ -203,14 +203,28 @@ Deno.test("WorkspaceState: columns cut short, or in the other byte order, are an
   }
 });
 
-Deno.test("WorkspaceState: a state file that cannot be read is an empty state; a save that cannot put it in place rejects and leaves no temp file", async () => {
+Deno.test("WorkspaceState: a state path that cannot be read stops the load with one line naming it", async () => {
   const { root, dvcDir, file } = scratchDvcDir();
   try {
+    mkdirSync(join(file, "in-the-way"), { recursive: true });
+    await assert.rejects(
+      WorkspaceState.load(dvcDir),
+      (error: Error) =>
+        error.message.includes(`Cannot read dxp's workspace state '${file}' (EISDIR)`) &&
+        error.message.includes("remove it") && !error.message.includes("\n"),
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+Deno.test("WorkspaceState.save that cannot put the file in place rejects and leaves no temp file", async () => {
+  const { root, dvcDir, file } = scratchDvcDir();
+  try {
+    const state = await WorkspaceState.load(dvcDir);
+    state.recordApprox("data/a", { ino: 1, mtimeMs: 1000, size: 64 }, A, "md5");
     // A folder with something in it where the file goes: the rename fails.
     mkdirSync(join(file, "in-the-way"), { recursive: true });
-    const state = await WorkspaceState.load(dvcDir);
-    assert.equal(state.files.size, 0);
-    state.recordApprox("data/a", { ino: 1, mtimeMs: 1000, size: 64 }, A, "md5");
     const saving = state.save(); // a failure comes as a rejection, not a throw
     await assert.rejects(saving, (error: NodeJS.ErrnoException) => error.code !== undefined);
     assert.deepEqual(readdirSync(join(dvcDir, "tmp", "dxp")), ["checkout-state.json"]);

@@ -2,7 +2,7 @@ import { StoreError } from "../errors/mod.ts";
 import { type FreshJob, type FreshOutcome, packFreshJob, runFreshJob } from "./fresh_job.ts";
 import { nativeFreshAvailable } from "./place_fresh_native.ts";
 import { type LstatJob, type LstatOutcome, packLstatJob, runLstatJob } from "../util/lstat_job.ts";
-import type { CheckoutMessage } from "./checkout_worker.ts";
+import type { CheckoutAnswer, CheckoutMessage } from "./checkout_worker.ts";
 
 /**
  * Files of a directory output below which no helper thread is started:
@@ -20,6 +20,8 @@ const CLAIMED_HERE = 2;
 
 /** A job sent to the thread, until its answer comes. */
 interface Waiting {
+  /** The job's number, which its answer repeats. */
+  seq: number;
   done: (outcome: never, byHelper: boolean) => void;
   /** For a job that changes nothing (a lookup): how to do it here should the thread die first. */
   redo?: (() => void) | undefined;
@@ -27,7 +29,7 @@ interface Waiting {
   claim?: Int32Array | undefined;
   /** How to do a placing job here, should it be taken back. */
   here?: (() => void) | undefined;
-  /** Taken back and done here: the thread's answer for it says only "skipped". */
+  /** Taken back and done here: the thread's answer for it has no outcome. */
   takenBack?: boolean;
 }
 
@@ -57,6 +59,8 @@ export class CheckoutHelper {
    */
   readonly #waiting: Waiting[] = [];
   #whenIdle: (() => void) | undefined;
+  /** Jobs sent so far: the next one's `seq`. */
+  #sent = 0;
   /** Names the thread looked up (lstat jobs it answered). */
   lookedUp = 0;
 
@@ -104,7 +108,8 @@ export class CheckoutHelper {
     // A thread still starting takes jobs too: they wait for it, or are taken back.
     if (this.#worker === undefined || this.#busy() >= MAX_QUEUED) return here();
     const claim = new Int32Array(new SharedArrayBuffer(4));
-    this.#post({ kind: "fresh", job: packFreshJob(job), claim }, { done, claim, here });
+    const seq = this.#sent++;
+    this.#post({ kind: "fresh", seq, job: packFreshJob(job), claim }, { seq, done, claim, here });
   }
 
   /**
@@ -155,7 +160,12 @@ export class CheckoutHelper {
         resolve(outcome);
       };
       if (!this.threaded) return here();
-      this.#post({ kind: "lstat", job: packLstatJob(job) }, { done: answered, redo: here });
+      const seq = this.#sent++;
+      this.#post({ kind: "lstat", seq, job: packLstatJob(job) }, {
+        seq,
+        done: answered,
+        redo: here,
+      });
     });
   }
 
@@ -218,16 +228,22 @@ export class CheckoutHelper {
       return; // no threads here: every job runs on the main thread
     }
     this.#worker = worker;
-    worker.onmessage = (event: MessageEvent<never | "ready" | "skipped">) => {
-      if (event.data === "ready") {
+    worker.onmessage = (event: MessageEvent<CheckoutAnswer | "ready">) => {
+      const answer = event.data;
+      if (answer === "ready") {
         this.#ready = true;
         return;
       }
-      const job = this.#waiting.shift();
+      if (this.#waiting[0]?.seq !== answer.seq) {
+        // Never seen; were a message lost, every later outcome would go to the wrong job.
+        this.#lose(worker, "it answered a job it was not asked in that order");
+        return;
+      }
+      const job = this.#waiting.shift()!;
       // An error in `done` belongs to the caller: kept, and thrown by submit
       // and settle, which still waits for the jobs already sent.
       try {
-        if (event.data !== "skipped" && job?.takenBack !== true) job?.done(event.data, true);
+        if (answer.outcome !== undefined && !job.takenBack) job.done(answer.outcome as never, true);
       } catch (error) {
         this.#failure ??= error;
       }
@@ -235,31 +251,40 @@ export class CheckoutHelper {
     };
     worker.onerror = (event: ErrorEvent) => {
       event.preventDefault();
-      this.#worker = undefined;
-      worker.terminate();
-      // Its unanswered jobs will never be: lookups, and placing jobs it never
-      // started, are done here instead; one it started may have left anything
-      // in its folder, so that fails the build. A thread that could not even
-      // start started none: the main thread goes on alone.
-      const lost = this.#waiting.splice(0).filter((job) => job.takenBack !== true);
-      const unfinished = lost.some((job) =>
-        job.claim !== undefined && Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) !== 0
-      );
-      if (unfinished) {
-        this.#failure ??= new StoreError(
-          `The checkout's helper thread failed (${event.message}); run the command again.`,
-        );
-      }
-      for (const job of lost) {
-        if (unfinished && job.claim !== undefined) continue; // the folder is thrown away
-        try {
-          (job.redo ?? job.here)?.();
-        } catch (error) {
-          this.#failure ??= error;
-        }
-      }
-      this.#wake();
+      this.#lose(worker, event.message);
     };
+  }
+
+  /**
+   * The thread is gone (or cannot be trusted): its unanswered jobs will never
+   * be. Lookups, and placing jobs it never started, are done here instead;
+   * one it started may have left anything in its folder, so that fails the
+   * build. A thread that could not even start started none: the main thread
+   * goes on alone.
+   */
+  #lose(worker: Worker, why: string): void {
+    this.#worker = undefined;
+    worker.terminate();
+    const lost = this.#waiting.splice(0).filter((job) => job.takenBack !== true);
+    // Every claim is taken before anything is decided: a thread not yet
+    // stopped can then start none of them.
+    const started = lost.filter((job) =>
+      job.claim !== undefined && Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) !== 0
+    );
+    if (started.length > 0) {
+      this.#failure ??= new StoreError(
+        `The checkout's helper thread failed (${why}); run the command again.`,
+      );
+    }
+    for (const job of lost) {
+      if (started.length > 0 && job.claim !== undefined) continue; // the folder is thrown away
+      try {
+        (job.redo ?? job.here)?.();
+      } catch (error) {
+        this.#failure ??= error;
+      }
+    }
+    this.#wake();
   }
 
   #wake(): void {

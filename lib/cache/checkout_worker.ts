@@ -19,10 +19,21 @@ import {
   unpackLstatJob,
 } from "../util/lstat_job.ts";
 
-/** A job for the helper thread. */
+/** A job for the helper thread; `seq` numbers the jobs sent, from 0. */
 export type CheckoutMessage =
-  | { readonly kind: "fresh"; readonly job: PackedFreshJob; readonly claim: Int32Array }
-  | { readonly kind: "lstat"; readonly job: PackedLstatJob };
+  | {
+    readonly kind: "fresh";
+    readonly seq: number;
+    readonly job: PackedFreshJob;
+    readonly claim: Int32Array;
+  }
+  | { readonly kind: "lstat"; readonly seq: number; readonly job: PackedLstatJob };
+
+/** The answer to job `seq`: its outcome, or none for a job taken back (see CheckoutHelper.takeBack). */
+export interface CheckoutAnswer {
+  readonly seq: number;
+  readonly outcome?: FreshOutcome | LstatOutcome | undefined;
+}
 
 /** Written into a placing job's claim by this thread (the main thread writes another value). */
 const CLAIMED_BY_THREAD = 1;
@@ -35,19 +46,21 @@ interface WorkerScope {
 const scope = globalThis as unknown as WorkerScope;
 scope.onmessage = (event) => {
   const message = event.data;
+  const answer = (outcome?: FreshOutcome | LstatOutcome, transfer: Transferable[] = []) =>
+    scope.postMessage({ seq: message.seq, outcome } satisfies CheckoutAnswer, transfer);
   if (message.kind === "lstat") {
     const job = unpackLstatJob(message.job);
     const outcome: LstatOutcome = job === undefined ? askAllAgain(message.job) : runLstatJob(job);
-    scope.postMessage(outcome, [outcome.stamps.buffer]);
+    answer(outcome, [outcome.stamps.buffer]);
     return;
   }
   // The main thread may have taken this job back to run it itself (see CheckoutHelper.takeBack).
   if (Atomics.compareExchange(message.claim, 0, 0, CLAIMED_BY_THREAD) !== 0) {
-    scope.postMessage("skipped", []);
+    answer();
     return;
   }
   const outcome: FreshOutcome = runFreshJob(unpackFreshJob(message.job));
-  scope.postMessage(outcome, [outcome.placed.buffer, outcome.stamps.buffer]);
+  answer(outcome, [outcome.placed.buffer, outcome.stamps.buffer]);
 };
 // Started: from now on jobs may come (before this the main thread does them).
 scope.postMessage("ready", []);

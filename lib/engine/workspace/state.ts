@@ -3,6 +3,8 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { HashScheme } from "../../util/object_hasher.ts";
 import { tempPathFor } from "../../cache/link.ts";
+import { StoreError } from "../../errors/mod.ts";
+import { errnoCode } from "../../store/errors.ts";
 import { ENTRY_BYTES, StampTable } from "./stamp_table.ts";
 
 /** The part of a file's (bigint) stat that tells whether it changed. */
@@ -82,7 +84,11 @@ export class WorkspaceState {
     return JSON.stringify([...this.outs].map(([p, o]) => [p, o.oid]));
   }
 
-  /** Reads the state of the project at `dvcDir`; a missing or unreadable file is an empty state. */
+  /**
+   * Reads the state of the project at `dvcDir`: a missing file, or one in no
+   * layout known here, is an empty state; one that cannot be read (a folder,
+   * an I/O error) stops the command before the workspace changes.
+   */
   static async load(dvcDir: string): Promise<WorkspaceState> {
     const path = join(dvcDir, "tmp", "dxp", FILE_NAME);
     let fd: number;
@@ -109,8 +115,14 @@ export class WorkspaceState {
         }
         head = new Uint8Array(head.length * 4);
       }
-    } catch {
-      return new WorkspaceState(dvcDir, new StampTable()); // a folder, an I/O error: nothing known
+    } catch (error) {
+      // A folder there, or an I/O error: stop before the workspace changes,
+      // rather than at the save after it did.
+      throw new StoreError(
+        `Cannot read dxp's workspace state '${path}' (${errnoCode(error) ?? String(error)}); ` +
+          "remove it (it is rebuilt) and run the command again.",
+        { cause: error },
+      );
     } finally {
       closeSync(fd);
     }
@@ -334,16 +346,20 @@ export class WorkspaceState {
       const { count, columns } = this.files.columns(prune);
       writeAll(fd, new TextEncoder().encode(`${HEADER}\n${outs}\n${count}\n`));
       for (const column of columns) writeAll(fd, column);
-      closeSync(fd);
-      fd = undefined;
+      const open = fd;
+      fd = undefined; // closed once only, failed or not: its number may be reused at once
+      closeSync(open);
       renameSync(tmp, this.#path);
       this.#onDisk = outs;
       this.files.markSaved();
     } catch (error) {
+      // The error that matters is the first.
       try {
         if (fd !== undefined) closeSync(fd);
+      } catch { /* reported above */ }
+      try {
         rmSync(tmp, { force: true });
-      } catch { /* the error that matters is the first */ }
+      } catch { /* reported above */ }
       throw error;
     }
   }
