@@ -450,43 +450,55 @@ Deno.test("CheckoutHelper: jobs submitted while the thread starts wait for it", 
   }
 });
 
-Deno.test("CheckoutHelper: a thread that cannot start hands back the jobs sent to it; they run here and nothing fails", async () => {
-  const { root, cache, out, roots } = scratch();
-  // A helper module that fails as it loads.
-  const broken = join(root, "broken_worker.ts");
-  writeFileSync(broken, 'throw new Error("cannot load");\n');
-  const helper = CheckoutHelper.start(true, new URL(`file://${broken}`).href);
+/**
+ * Runs `body` with a CheckoutHelper whose thread runs the module `source`
+ * (a fault injected in place of the real helper), over a scratch cache
+ * holding one object `src`.
+ */
+async function withFaultyThread(
+  source: string,
+  body: (
+    t: ReturnType<typeof scratch> & { helper: CheckoutHelper; src: string },
+  ) => Promise<void>,
+): Promise<void> {
+  const dirs = scratch();
+  const module = join(dirs.root, "faulty_worker.ts");
+  writeFileSync(module, source);
+  const helper = CheckoutHelper.start(true, new URL(`file://${module}`).href);
   try {
-    const src = object(cache, "a", "alpha\n");
-    const answers = submitJobs(helper, roots, src, 2, 10);
-    assert.equal(answers.length, 0, "sent to the thread while it started");
-    await helper.settle();
-    assert.deepEqual(answers.map((a) => [a.job, a.byHelper, a.placed]), [
-      [0, false, 10],
-      [1, false, 10],
-    ]);
-    assert.equal(helper.threaded, false);
-    assertAllPlaced(out, 2, 10, "alpha\n");
-    // Later jobs run here at once.
-    const laterRoot = join(root, "later");
-    mkdirSync(laterRoot);
-    const later = submitJobs(helper, { ...roots, destRoot: laterRoot }, src, 1, 5);
-    assert.deepEqual(later.map((a) => [a.byHelper, a.placed]), [[false, 5]]);
-    assertAllPlaced(laterRoot, 1, 5, "alpha\n");
+    await body({ ...dirs, helper, src: object(dirs.cache, "a", "alpha\n") });
   } finally {
     helper.close();
-    cleanup(root);
+    cleanup(dirs.root);
   }
-});
+}
 
-Deno.test("CheckoutHelper: jobs sent to a thread that never starts are taken back or dropped, and settle does not wait for them", async () => {
-  const { root, cache, out, roots } = scratch();
+Deno.test("CheckoutHelper: a thread that cannot start hands back the jobs sent to it; they run here and nothing fails", () =>
+  // A helper module that fails as it loads.
+  withFaultyThread(
+    'throw new Error("cannot load");\n',
+    async ({ root, out, roots, helper, src }) => {
+      const answers = submitJobs(helper, roots, src, 2, 10);
+      assert.equal(answers.length, 0, "sent to the thread while it started");
+      await helper.settle();
+      assert.deepEqual(answers.map((a) => [a.job, a.byHelper, a.placed]), [
+        [0, false, 10],
+        [1, false, 10],
+      ]);
+      assert.equal(helper.threaded, false);
+      assertAllPlaced(out, 2, 10, "alpha\n");
+      // Later jobs run here at once.
+      const laterRoot = join(root, "later");
+      mkdirSync(laterRoot);
+      const later = submitJobs(helper, { ...roots, destRoot: laterRoot }, src, 1, 5);
+      assert.deepEqual(later.map((a) => [a.byHelper, a.placed]), [[false, 5]]);
+      assertAllPlaced(laterRoot, 1, 5, "alpha\n");
+    },
+  ));
+
+Deno.test("CheckoutHelper: jobs sent to a thread that never starts are taken back or dropped, and settle does not wait for them", () =>
   // A helper module that never finishes loading: it neither answers nor fails.
-  const stuck = join(root, "stuck_worker.ts");
-  writeFileSync(stuck, "await new Promise(() => {});\n");
-  const helper = CheckoutHelper.start(true, new URL(`file://${stuck}`).href);
-  try {
-    const src = object(cache, "a", "alpha\n");
+  withFaultyThread("await new Promise(() => {});\n", async ({ root, out, roots, helper, src }) => {
     const answers = submitJobs(helper, roots, src, 3, 10);
     assert.equal(answers.length, 0, "sent to the thread while it started");
     assert.equal(helper.takeBack(), 3);
@@ -506,18 +518,11 @@ Deno.test("CheckoutHelper: jobs sent to a thread that never starts are taken bac
     await helper.settle();
     assert.equal(late.length, 0);
     assert.deepEqual(readdirSync(dropped), []);
-  } finally {
-    helper.close();
-    cleanup(root);
-  }
-});
+  }));
 
-Deno.test("CheckoutHelper: a thread that answers another job than the one due fails the build; what it placed is not trusted", async () => {
-  const { root, cache, out, roots } = scratch();
+Deno.test("CheckoutHelper: a thread that answers another job than the one due fails the build; what it placed is not trusted", () =>
   // Takes every placing job it gets, places nothing, and answers with the wrong number.
-  const liar = join(root, "liar_worker.ts");
-  writeFileSync(
-    liar,
+  withFaultyThread(
     `globalThis.onmessage = (event) => {
       const m = event.data;
       if (m.claim) Atomics.compareExchange(m.claim, 0, 0, 1);
@@ -525,20 +530,14 @@ Deno.test("CheckoutHelper: a thread that answers another job than the one due fa
     };
     globalThis.postMessage("ready");
 `,
-  );
-  const helper = CheckoutHelper.start(true, new URL(`file://${liar}`).href);
-  try {
-    const src = object(cache, "a", "alpha\n");
-    await started(helper);
-    const answers = submitJobs(helper, roots, src, 1, 1);
-    await assert.rejects(
-      helper.settle(),
-      /helper thread failed \(it answered a job it was not asked/,
-    );
-    assert.deepEqual(answers, [], "its outcome went to no job");
-    assert.deepEqual(readdirSync(out), []);
-  } finally {
-    helper.close();
-    cleanup(root);
-  }
-});
+    async ({ out, roots, helper, src }) => {
+      await started(helper);
+      const answers = submitJobs(helper, roots, src, 1, 1);
+      await assert.rejects(
+        helper.settle(),
+        /helper thread failed \(it answered a job it was not asked/,
+      );
+      assert.deepEqual(answers, [], "its outcome went to no job");
+      assert.deepEqual(readdirSync(out), []);
+    },
+  ));

@@ -134,17 +134,24 @@ Deno.test("dxp exp push reports a diverged experiment, moves nothing for it, exi
   }
 });
 
+/**
+ * Removes from the local cache of the basic fixture's `repo` one object of
+ * exp-a (baseline 2) that the DVC remote lacks (and no other experiment has).
+ */
+function removeAnObjectOfExpA(repo: string): void {
+  const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get(
+    "after: objects added to ../dvcstore",
+  );
+  const victim = sectionLines(added).find((line) => !line.endsWith(".dir"))!;
+  const cached = join(repo, ".dvc", "cache", victim);
+  chmodSync(cached, 0o644);
+  rmSync(cached);
+}
+
 Deno.test("dxp exp push does not push the ref of an experiment whose data is missing locally", async () => {
   const fx = await fixtureCopy("basic");
   try {
-    // One object of exp-a (baseline 2) that the DVC remote lacks, removed from the local cache.
-    const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get(
-      "after: objects added to ../dvcstore",
-    );
-    const victim = sectionLines(added).find((line) => !line.endsWith(".dir"))!;
-    const cached = join(fx.repo, ".dvc", "cache", victim);
-    chmodSync(cached, 0o644);
-    rmSync(cached);
+    removeAnObjectOfExpA(fx.repo);
     const result = fx.dxp(["exp", "push", "origin", "exp-a"]);
     assert.equal(result.code, 1);
     assert.match(
@@ -177,14 +184,7 @@ Deno.test("dxp exp push does not push the ref of an experiment whose data is mis
 Deno.test("dxp exp push -A with one experiment's data missing sends a pack for the others only", async () => {
   const fx = await fixtureCopy("basic");
   try {
-    // An object only exp-a on baseline 2 (c8eada1) has, removed from the local cache.
-    const added = readGolden("basic", "exp-push_exp-a_head-is-baseline2").sections.get(
-      "after: objects added to ../dvcstore",
-    );
-    const victim = sectionLines(added).find((line) => !line.endsWith(".dir"))!;
-    const cached = join(fx.repo, ".dvc", "cache", victim);
-    chmodSync(cached, 0o644);
-    rmSync(cached);
+    removeAnObjectOfExpA(fx.repo); // of exp-a on baseline 2 (c8eada1) only
     const result = fx.dxp(["-v", "exp", "push", "-A", "origin"]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(

@@ -62,5 +62,5 @@ scope.onmessage = (event) => {
   const outcome: FreshOutcome = runFreshJob(unpackFreshJob(message.job));
   answer(outcome, [outcome.placed.buffer, outcome.stamps.buffer]);
 };
-// Started: from now on jobs may come (before this the main thread does them).
+// Started: lookups are sent from now on (placing jobs may have come already, queued for this).
 scope.postMessage("ready", []);
