@@ -5,10 +5,10 @@ import { type LstatJob, type LstatOutcome, packLstatJob, runLstatJob } from "../
 import type { CheckoutAnswer, CheckoutMessage } from "./checkout_worker.ts";
 
 /**
- * Files of a directory output below which no helper thread is started:
- * measured on a new output, it neither helps nor hurts up to ~20,000 files
- * (its start-up eats what it saves) and costs ~8 MB; from there on it does
- * (100,000 files: a quarter less time).
+ * Files of a directory output below which no helper thread is started (its
+ * start-up would eat what it saves; it costs ~8 MB). Measured on a new
+ * output of 10,000 files, tmpfs, with and without it: copies 151 → 132 ms,
+ * hard links 97 → 93 ms; 100,000 files: a quarter less time.
  */
 export const HELPER_AT = 4096;
 
