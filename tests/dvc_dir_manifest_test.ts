@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { UnsafePathError } from "../lib/errors/mod.ts";
 import { CorruptError } from "../lib/errors/mod.ts";
 import { dirOid, parseDirManifest, serializeDirManifest } from "../lib/dvc/dir_manifest.ts";
+import { BATCH, FIRST_BATCH, scanFile } from "../lib/dvc/dir_manifest_scan.ts";
 import { extractFixture, scratch } from "./helpers/tmp.ts";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -126,5 +127,28 @@ Deno.test("every .dir object in both fixtures' caches re-serializes byte-identic
     assert.equal(count, 7, "basic has 6 .dir objects, legacy 1");
   } finally {
     await tmp.cleanup();
+  }
+});
+
+Deno.test("scanFile() hands out a small first batch, then full ones, every entry once in order", async () => {
+  const dir = await scratch("dxp-scan-");
+  try {
+    const count = FIRST_BATCH + BATCH + 10;
+    const entries = Array.from({ length: count }, (_, i) => ({
+      md5: i.toString(16).padStart(32, "0"),
+      relpath: `d/f${String(i).padStart(6, "0")}`,
+    }));
+    const path = join(dir.dir, "m.dir");
+    writeFileSync(path, serializeDirManifest(entries));
+    const batches = [...scanFile(path)];
+    assert.deepEqual(batches.map((b) => [b.start, b.md5.length]), [
+      [0, FIRST_BATCH],
+      [FIRST_BATCH, BATCH],
+      [FIRST_BATCH + BATCH, 10],
+    ]);
+    assert.deepEqual(batches.flatMap((b) => b.relpath), entries.map((e) => e.relpath));
+    assert.deepEqual(batches.flatMap((b) => b.md5), entries.map((e) => e.md5));
+  } finally {
+    await dir.cleanup();
   }
 });
