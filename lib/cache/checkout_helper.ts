@@ -23,14 +23,17 @@ interface Waiting {
   /** The job's number, which its answer repeats. */
   seq: number;
   done: (outcome: never, byHelper: boolean) => void;
-  /** For a job that changes nothing (a lookup): how to do it here should the thread die first. */
-  redo?: (() => void) | undefined;
+  /** How to do the job on this thread: when taken back, or when the thread is lost first. */
+  here: () => void;
   /** A placing job's claim, shared with the thread (see {@link CheckoutHelper.takeBack}). */
   claim?: Int32Array | undefined;
-  /** How to do a placing job here, should it be taken back. */
-  here?: (() => void) | undefined;
   /** Taken back and done here: the thread's answer for it has no outcome. */
   takenBack?: boolean;
+}
+
+/** Takes `job`'s claim for this thread: false when the thread took it first (or it has none). */
+function claimHere(job: Waiting): boolean {
+  return job.claim !== undefined && Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) === 0;
 }
 
 /**
@@ -39,10 +42,11 @@ interface Waiting {
  * stamps and reports progress, and looks up (lstat) the files of one in
  * the workspace while the main thread reads the manifest and matches the
  * stamps. Both are mostly kernel time, and a second core takes part of it
- * off the main thread. When the helper has {@link MAX_QUEUED} jobs, or
- * before it has started, the main thread does the job itself, and once it
+ * off the main thread. Placing jobs go to it from while it starts; when it
+ * holds {@link MAX_QUEUED}, the main thread does the job itself, and once it
  * has no more to hand out it takes back the jobs the thread has not started
- * ({@link takeBack}), so the two share the work as they can.
+ * ({@link takeBack}), so the two share the work as they can. Lookups go to
+ * it once it has started.
  *
  * The helper writes only inside the fresh folder being built (see
  * `buildFresh`), which is renamed into place only after {@link settle}; a
@@ -119,8 +123,8 @@ export class CheckoutHelper {
    * the thread works through its queue (measured, 10,000 copies in 10
    * jobs: the main thread idle for ~25 of ~90 ms). Each job has a claim
    * both threads try to take with one atomic compare-and-swap, so a job
-   * runs on exactly one of them; the thread answers one taken back with
-   * "skipped", keeping its answers in order.
+   * runs on exactly one of them; the thread answers one taken back
+   * without an outcome, keeping its answers in order.
    */
   takeBack(): number {
     let taken = 0;
@@ -128,10 +132,10 @@ export class CheckoutHelper {
       const job = this.#waiting[i]!;
       if (job.claim === undefined || job.takenBack) continue;
       // The thread takes jobs in order: one it has claimed means it has every earlier one too.
-      if (Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) !== 0) break;
+      if (!claimHere(job)) break;
       job.takenBack = true;
       taken++;
-      job.here!();
+      job.here();
     }
     if (this.#idle()) this.#wake();
     return taken;
@@ -161,11 +165,7 @@ export class CheckoutHelper {
       };
       if (!this.threaded) return here();
       const seq = this.#sent++;
-      this.#post({ kind: "lstat", seq, job: packLstatJob(job) }, {
-        seq,
-        done: answered,
-        redo: here,
-      });
+      this.#post({ kind: "lstat", seq, job: packLstatJob(job) }, { seq, done: answered, here });
     });
   }
 
@@ -185,8 +185,7 @@ export class CheckoutHelper {
    */
   abandon(): void {
     for (const job of this.#waiting) {
-      if (job.claim === undefined || job.takenBack) continue;
-      if (Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) === 0) job.takenBack = true;
+      if (!job.takenBack && claimHere(job)) job.takenBack = true;
     }
     if (this.#idle()) this.#wake();
   }
@@ -194,7 +193,7 @@ export class CheckoutHelper {
   /**
    * Waits until every job the thread took is answered (so it writes nothing
    * more); then throws what failed, if anything did. Jobs taken back are not
-   * waited for: a thread that never started would never say "skipped".
+   * waited for: a thread that never started would never answer them.
    */
   async settle(): Promise<void> {
     if (!this.#idle()) {
@@ -268,9 +267,7 @@ export class CheckoutHelper {
     const lost = this.#waiting.splice(0).filter((job) => job.takenBack !== true);
     // Every claim is taken before anything is decided: a thread not yet
     // stopped can then start none of them.
-    const started = lost.filter((job) =>
-      job.claim !== undefined && Atomics.compareExchange(job.claim, 0, 0, CLAIMED_HERE) !== 0
-    );
+    const started = lost.filter((job) => job.claim !== undefined && !claimHere(job));
     if (started.length > 0) {
       this.#failure ??= new StoreError(
         `The checkout's helper thread failed (${why}); run the command again.`,
@@ -279,7 +276,7 @@ export class CheckoutHelper {
     for (const job of lost) {
       if (started.length > 0 && job.claim !== undefined) continue; // the folder is thrown away
       try {
-        (job.redo ?? job.here)?.();
+        job.here();
       } catch (error) {
         this.#failure ??= error;
       }

@@ -1,3 +1,10 @@
+import { Buffer } from "node:buffer";
+
+/** `bytes` in lower-case hex. */
+export function bytesToHex(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
+}
+
 /**
  * Concatenates byte arrays into one new array. `total`, when the caller
  * already counted the bytes, saves a pass over `parts`.

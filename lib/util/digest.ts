@@ -7,7 +7,9 @@
  * The digests are the same and so is their speed (100 MiB of md5: 145 ms
  * either way). Under Deno (the tests) node:crypto is loaded on first use.
  */
+import { Buffer } from "node:buffer";
 import { lazyBuiltin } from "./builtin.ts";
+import { bytesToHex } from "./bytes.ts";
 
 export type DigestAlgorithm = "md5" | "sha1";
 
@@ -49,17 +51,13 @@ export function newDigest(algorithm: DigestAlgorithm): Digest {
 
 /** `count` random bytes in lower-case hex (for temp and lock names). */
 export function randomHex(count: number): string {
-  let out = "";
-  for (const byte of randomBytes(count)) out += byte.toString(16).padStart(2, "0");
-  return out;
+  return bytesToHex(randomBytes(count));
 }
 
 /** `count` random bytes in base64url without padding (for temp names). */
 export function randomBase64url(count: number): string {
-  return btoa(String.fromCharCode(...randomBytes(count)))
-    .replaceAll("+", "-")
-    .replaceAll("/", "_")
-    .replace(/=+$/, "");
+  const bytes = randomBytes(count);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64url");
 }
 
 function randomBytes(count: number): Uint8Array {

@@ -82,9 +82,10 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
 
     // The pack of what will be sent is built while the data moves (the main
     // thread mostly waits for copies then); rebuilt below in the rare case
-    // that an experiment's data turns out incomplete.
-    const pack = (shas: string[]) => settle(packFor(gitdir, shas, haves));
-    const packing = sendable.length > 0 ? pack(sendable) : undefined;
+    // that an experiment's data turns out incomplete. Left unawaited when the
+    // data fails: its rejection is handled here, and still thrown where awaited.
+    const packing = sendable.length > 0 ? packFor(gitdir, sendable, haves) : undefined;
+    packing?.catch(() => undefined);
 
     let data: ExpDataReport | null = null;
     if (options.data) {
@@ -109,8 +110,8 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       }));
       const shas = toSend.map((e) => e.sha);
       // Experiments only ever drop out of the ones sendable: as many means the same.
-      const built = shas.length === sendable.length ? packing! : pack(shas);
-      const { oids, bytes } = unwrap(await built);
+      const { oids, bytes } =
+        await (shas.length === sendable.length ? packing! : packFor(gitdir, shas, haves));
       options.onDebug?.(`sending ${oids} Git objects for ${updates.length} refs`);
       const atomic = session.advertisement.capabilities.has("atomic");
       const results = await session.send(updates, bytes, { atomic });
@@ -153,16 +154,4 @@ async function packFor(
 ): Promise<{ oids: number; bytes: Uint8Array }> {
   const oids = await objectsToSend(gitdir, shas, haves);
   return { oids: oids.length, bytes: await buildPack(gitdir, oids) };
-}
-
-/** A promise's outcome as a value: one left unawaited (the data failed) is no unhandled rejection. */
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-
-function settle<T>(promise: Promise<T>): Promise<Settled<T>> {
-  return promise.then((value) => ({ ok: true, value }), (error) => ({ ok: false, error }));
-}
-
-function unwrap<T>(settled: Settled<T>): T {
-  if (!settled.ok) throw settled.error;
-  return settled.value;
 }

@@ -4,6 +4,7 @@
  * each object. A delta whose base is not in the pack (a thin pack) or an
  * entry that does not inflate to its stated size is an error.
  */
+import { bytesToHex } from "../../util/bytes.ts";
 import { newDigest } from "../../util/digest.ts";
 import { lazyBuiltin } from "../../util/builtin.ts";
 import { CorruptError, GitRemoteError } from "../../errors/mod.ts";
@@ -31,12 +32,6 @@ function corrupt(detail: string): GitRemoteError {
   return new GitRemoteError(
     `The pack from the Git remote is corrupt (${detail}); nothing was stored.`,
   );
-}
-
-function toHex(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += b.toString(16).padStart(2, "0");
-  return s;
 }
 
 function hashObject(type: string, data: Uint8Array): string {
@@ -110,7 +105,7 @@ function readEntries(pack: Uint8Array, count: number): Entry[] {
       entry.baseOffset = offset - back;
     } else if (typeCode === 7) {
       if (pos + 20 > end) throw corrupt(`the entry at offset ${offset} is truncated`);
-      entry.baseOid = toHex(pack.subarray(pos, pos + 20));
+      entry.baseOid = bytesToHex(pack.subarray(pos, pos + 20));
       pos += 20;
     } else if (TYPES[typeCode] !== undefined) {
       entry.type = TYPES[typeCode]!;

@@ -3,6 +3,7 @@
  * ofs/ref deltas), plus `objects/info/alternates`. Reads only what it is
  * asked for and keeps recently read objects in a bounded cache.
  */
+import { bytesToHex } from "../../util/bytes.ts";
 import { Buffer } from "node:buffer";
 import { closeSync, openSync, readSync } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
@@ -38,10 +39,6 @@ interface Pack {
 
 function hexToBytes(hex: string): Uint8Array {
   return Buffer.from(hex, "hex");
-}
-
-function bytesToHex(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");
 }
 
 function missing(oid: string): CorruptError {

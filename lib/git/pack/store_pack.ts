@@ -3,15 +3,12 @@
  * written to a quarantine folder, then moved into `objects/pack/` (pack
  * first, index last, so no reader ever sees an index without its pack).
  */
+import { bytesToHex } from "../../util/bytes.ts";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { newDigest, randomHex } from "../../util/digest.ts";
 import { join } from "node:path";
 import { GitRemoteError } from "../../errors/mod.ts";
 import { indexPack } from "./index_pack.ts";
-
-function toHex(bytes: Uint8Array): string {
-  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** Checks the pack header and trailer; returns its object count and checksum. */
 export function verifyPack(pack: Uint8Array): { objects: number; checksum: string } {
@@ -24,7 +21,7 @@ export function verifyPack(pack: Uint8Array): { objects: number; checksum: strin
     );
   }
   const body = pack.subarray(0, pack.length - 20);
-  const trailer = toHex(pack.subarray(pack.length - 20));
+  const trailer = bytesToHex(pack.subarray(pack.length - 20));
   if (newDigest("sha1").update(body).hex() !== trailer) {
     throw new GitRemoteError(
       "The pack from the Git remote is truncated or corrupt (checksum mismatch); nothing was stored.",
