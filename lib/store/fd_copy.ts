@@ -1,4 +1,5 @@
-import { read, write } from "node:fs";
+import { read } from "node:fs";
+import { writeFully } from "./fd_io.ts";
 import { createObjectHasher } from "../util/object_hasher.ts";
 
 /** What {@link copyHashed} did: the md5 of every byte it copied, or "stopped" when asked to stop. */
@@ -70,14 +71,10 @@ function readInto(fd: number, buffer: Uint8Array): Promise<number> {
 }
 
 async function writeAll(fd: number, chunk: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    offset += await new Promise<number>((resolve, reject) =>
-      write(fd, chunk, offset, chunk.length - offset, null, (error, written) => {
-        if (error) reject(sideError("write", error));
-        else resolve(written);
-      })
-    );
+  try {
+    await writeFully(fd, chunk);
+  } catch (error) {
+    throw sideError("write", error);
   }
 }
 

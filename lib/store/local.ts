@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { ConfigError, UnsafePathError } from "../errors/mod.ts";
 import { AbsentFolders } from "./absent_folders.ts";
 import { errnoCode, storeErrorFromErrno } from "./errors.ts";
-import { dirMaker, dirMakerSync } from "./local_dirs.ts";
+import { dirMakerSync } from "./local_dirs.ts";
 import { readSmallSync, writeSmallSync } from "./local_small.ts";
 import { StagedFolders } from "./local_staging.ts";
 import { throwIfAborted } from "./abort.ts";
@@ -65,7 +65,6 @@ class LocalStore implements Store {
    */
   readonly canList = false;
   readonly #root: string;
-  readonly #ensureDir: (dir: string) => Promise<void>;
   readonly #ensureDirSync: (dir: string) => void;
   /** Object folders seen missing: an empty remote answers exists() with one lstat per folder. */
   readonly #absent = new AbsentFolders();
@@ -77,7 +76,6 @@ class LocalStore implements Store {
   constructor(root: string, options: LocalStoreOptions) {
     this.#root = root;
     this.displayUrl = root;
-    this.#ensureDir = dirMaker(options.shared ? 0o2775 : undefined);
     this.#ensureDirSync = dirMakerSync(options.shared ? 0o2775 : undefined);
     this.#staged = new StagedFolders(this.#ensureDirSync);
   }
@@ -245,7 +243,7 @@ class LocalStore implements Store {
       signal: options.signal,
       onBytes: options.onBytes,
       ...(isObject ? { fileMode: 0o444 } : {}),
-      ensureDir: this.#ensureDir,
+      ensureDir: this.#ensureDirSync,
       context,
       sourceLabel: `'${localPath}'`,
     });

@@ -46,14 +46,14 @@ export async function copyFileAtomic(
     }
   }
   try {
-    await writeThroughTemp(finalPath, options, async (handle, temp) => {
+    await writeThroughTemp(finalPath, options, async (fd, temp) => {
       try {
         return (await lease.copy(sourcePath, temp, options.signal, options.onBytes)).digest;
       } catch (error) {
         if (error instanceof CopyThreadUnavailable) {
           // Nothing was read or written yet: the same temp file, filled from here.
           const source = readChunks(sourcePath, options.readContext, options.signal);
-          return await streamInto(handle, source, options);
+          return await streamInto(fd, source, options);
         }
         if (!(error instanceof CopySideError)) throw error;
         throw storeErrorFromErrno(

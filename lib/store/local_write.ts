@@ -1,11 +1,13 @@
 import { randomBase64url } from "../util/digest.ts";
-import { type FileHandle, mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdirSync, openSync } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
 import { basename, dirname, sep } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
 import { throwIfAborted } from "./abort.ts";
 import { oidDigest } from "../core/object_key.ts";
+import { closeFd, fchmodFd, writeFully } from "./fd_io.ts";
 
 /** Options of {@link writeAtomic}. */
 export interface AtomicWriteOptions {
@@ -14,8 +16,11 @@ export interface AtomicWriteOptions {
   readonly onBytes?: ((bytes: number) => void) | undefined;
   /** chmod applied to the temp file before the rename (0o444 protects an object). */
   readonly fileMode?: number | undefined;
-  /** Creates missing parent folders; defaults to `mkdir -p` with `0777 & ~umask`. */
-  readonly ensureDir?: ((dir: string) => Promise<void>) | undefined;
+  /**
+   * Creates missing parent folders (synchronously: the temp file is made in
+   * the caller's turn); defaults to `mkdir -p` with `0777 & ~umask`.
+   */
+  readonly ensureDir?: ((dir: string) => void) | undefined;
   /** What is being written, for messages: "download 'files/md5/ab/…' from '/mnt/store'". */
   readonly context: FailureContext;
   /** Where the bytes come from, for the corruption message. */
@@ -91,15 +96,15 @@ export async function writeAtomic(
   source: AsyncIterable<Uint8Array>,
   options: AtomicWriteOptions,
 ): Promise<void> {
-  await writeThroughTemp(finalPath, options, (handle) => streamInto(handle, source, options));
+  await writeThroughTemp(finalPath, options, (fd) => streamInto(fd, source, options));
 }
 
 /**
- * Writes `source` into an open file, hashing it in the scheme of
- * `options.expect` as it goes; returns the digest (undefined without one).
+ * Writes `source` into an open file (descriptor `fd`), hashing it in the
+ * scheme of `options.expect` as it goes; returns the digest (undefined without one).
  */
 export async function streamInto(
-  handle: FileHandle,
+  fd: number,
   source: AsyncIterable<Uint8Array>,
   options: Pick<AtomicWriteOptions, "expect" | "signal" | "onBytes">,
 ): Promise<string | undefined> {
@@ -108,7 +113,7 @@ export async function streamInto(
   for await (const chunk of source) {
     throwIfAborted(signal);
     // The write runs on the I/O thread pool while the main thread hashes the same bytes.
-    const written = writeAll(handle, chunk);
+    const written = writeFully(fd, chunk);
     hasher?.update(chunk);
     await written;
     onBytes?.(chunk.length);
@@ -118,62 +123,61 @@ export async function streamInto(
 
 /**
  * The temp-file life of {@link writeAtomic} around `fill`, which puts the
- * bytes into the open temp file (its handle and its path) and returns their digest in the scheme of
- * `options.expect` (undefined without one): the digest is checked, the file
- * protected, closed and renamed to `finalPath`; on any failure or abort the
- * temp file is removed.
+ * bytes into the open temp file (its descriptor and its path) and returns
+ * their digest in the scheme of `options.expect` (undefined without one):
+ * the digest is checked, the file protected, closed and renamed to
+ * `finalPath`; on any failure or abort the temp file is removed. The temp
+ * file is made before the first await, so `fill` starts in the caller's
+ * turn: a copy handed to another thread is not held up by work that keeps
+ * this one busy.
  */
 export async function writeThroughTemp(
   finalPath: string,
   options: AtomicWriteOptions,
-  fill: (handle: FileHandle, temp: string) => Promise<string | undefined>,
+  fill: (fd: number, temp: string) => Promise<string | undefined>,
 ): Promise<void> {
   const { signal, context } = options;
   throwIfAborted(signal);
-  const dir = dirname(finalPath);
   const temp = tempNameFor(finalPath);
-  const ensureDir = options.ensureDir ??
-    ((d: string) => mkdir(d, { recursive: true }).then(() => {}));
-  let handle: FileHandle | undefined;
+  let fd: number | undefined;
   try {
-    try {
-      handle = await open(temp, "wx", 0o666);
-    } catch (error) {
-      if (errnoCode(error) !== "ENOENT") throw error;
-      await ensureDir(dir);
-      handle = await open(temp, "wx", 0o666);
-    }
+    fd = openTemp(temp, options.ensureDir ?? makeDirs);
   } catch (error) {
     throw storeErrorFromErrno(error, context);
   }
   let renamed = false;
   try {
-    const digest = await fill(handle, temp);
+    const digest = await fill(fd, temp);
     throwIfAborted(signal);
     if (options.expect) {
       if (digest === undefined) throw new Error(`No digest was taken of '${finalPath}'.`);
       checkWrittenDigest(digest, options.expect.hash, options.sourceLabel, finalPath);
     }
-    if (options.fileMode !== undefined) await handle.chmod(options.fileMode);
-    await handle.close();
-    handle = undefined;
+    if (options.fileMode !== undefined) await fchmodFd(fd, options.fileMode);
+    const closing = fd;
+    fd = undefined;
+    await closeFd(closing);
     await rename(temp, finalPath);
     renamed = true;
   } catch (error) {
     throw storeErrorFromErrno(error, context);
   } finally {
-    if (handle) await handle.close().catch(() => undefined);
+    if (fd !== undefined) await closeFd(fd).catch(() => undefined);
     if (!renamed) await unlink(temp).catch(() => undefined);
   }
 }
 
-async function writeAll(
-  handle: { write(b: Uint8Array, o: number, l: number): Promise<{ bytesWritten: number }> },
-  chunk: Uint8Array,
-): Promise<void> {
-  let offset = 0;
-  while (offset < chunk.length) {
-    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-    offset += bytesWritten;
+/** Creates `temp` exclusively, making its folder when missing; returns its descriptor. */
+function openTemp(temp: string, ensureDir: (dir: string) => void): number {
+  try {
+    return openSync(temp, "wx", 0o666);
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") throw error;
+    ensureDir(dirname(temp));
+    return openSync(temp, "wx", 0o666);
   }
+}
+
+function makeDirs(dir: string): void {
+  mkdirSync(dir, { recursive: true });
 }
