@@ -1,8 +1,16 @@
 import assert from "node:assert/strict";
-import { existsSync, fstatSync, readdirSync, readFileSync, statSync } from "node:fs";
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+} from "node:fs";
 import { join } from "node:path";
 import { CorruptError } from "../lib/errors/mod.ts";
-import { writeFully } from "../lib/store/fd_io.ts";
+import { unwritten, writeFully, writevFully } from "../lib/store/fd_io.ts";
 import { isTempName, writeAtomic, writeThroughTemp } from "../lib/store/local_write.ts";
 import { hashBytes } from "../lib/util/object_hasher.ts";
 import { scratch } from "./helpers/tmp.ts";
@@ -108,6 +116,32 @@ Deno.test("writeThroughTemp names the temp file it cannot create, and leaves not
     );
     assert.equal(called, false);
     assert.deepEqual(readdirSync(dir), ["blocker"]);
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("writevFully writes every chunk in order; a short write goes on where it stopped", async () => {
+  const { dir, cleanup } = await scratch("dxp-local-write-");
+  try {
+    const chunks = [0, 1, 65536, 0, 300_000, 7, 1024 * 1024].map((size, i) =>
+      new Uint8Array(size).fill(i + 1)
+    );
+    const path = join(dir, "out");
+    const fd = openSync(path, "wx");
+    try {
+      await writevFully(fd, chunks);
+    } finally {
+      closeSync(fd);
+    }
+    assert.deepEqual(readFileSync(path), Buffer.concat(chunks));
+    // What a short write leaves: the rest of the chunk it stopped in, then the others.
+    const abc = [Uint8Array.of(1, 2, 3), Uint8Array.of(), Uint8Array.of(4, 5)];
+    assert.deepEqual(unwritten(abc, 0).map((c) => [...c]), [[1, 2, 3], [], [4, 5]]);
+    assert.deepEqual(unwritten(abc, 2).map((c) => [...c]), [[3], [], [4, 5]]);
+    assert.deepEqual(unwritten(abc, 3).map((c) => [...c]), [[4, 5]]);
+    assert.deepEqual(unwritten(abc, 4).map((c) => [...c]), [[5]]);
+    assert.deepEqual(unwritten(abc, 5), []);
   } finally {
     await cleanup();
   }

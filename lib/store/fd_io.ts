@@ -1,4 +1,4 @@
-import { close, fchmod, write } from "node:fs";
+import { close, fchmod, write, writev } from "node:fs";
 
 /**
  * Promise forms of the descriptor calls the atomic writers use. A temp file
@@ -30,4 +30,34 @@ export function closeFd(fd: number): Promise<void> {
   return new Promise((resolve, reject) =>
     close(fd, (error) => (error ? reject(error) : resolve()))
   );
+}
+
+/**
+ * Writes every byte of `chunks`, in order, at the descriptor's offset with
+ * as few `writev` calls as the kernel allows (a short write goes on from
+ * where it stopped).
+ */
+export async function writevFully(fd: number, chunks: readonly Uint8Array[]): Promise<void> {
+  let rest = chunks;
+  while (rest.length > 0) {
+    const written = await new Promise<number>((resolve, reject) =>
+      writev(fd, rest as Uint8Array[], null, (error, count) => {
+        if (error) reject(error);
+        else resolve(count);
+      })
+    );
+    const left = unwritten(rest, written);
+    // Nothing taken while bytes remain: the kernel would not take them on the next call either.
+    if (written === 0 && left.length > 0) throw new Error("writev wrote nothing");
+    rest = left;
+  }
+}
+
+/** What is left of `chunks` once their first `written` bytes went out. */
+export function unwritten(chunks: readonly Uint8Array[], written: number): readonly Uint8Array[] {
+  let i = 0;
+  let left = written;
+  while (i < chunks.length && left >= chunks[i]!.length) left -= chunks[i++]!.length;
+  if (i === chunks.length) return [];
+  return [chunks[i]!.subarray(left), ...chunks.slice(i + 1)];
 }

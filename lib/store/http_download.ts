@@ -1,12 +1,13 @@
 import { randomBase64url } from "../util/digest.ts";
-import { mkdirSync } from "node:fs";
-import { mkdir, open, rename, unlink } from "node:fs/promises";
+import { mkdirSync, openSync } from "node:fs";
+import { rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CorruptError, StoreError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { redactUrl } from "../util/redact.ts";
 import { concatBytes } from "../util/bytes.ts";
-import { storeErrorFromErrno } from "./errors.ts";
+import { errnoCode, storeErrorFromErrno } from "./errors.ts";
+import { closeFd, writevFully } from "./fd_io.ts";
 import { SMALL_FILE, writeSmallSync } from "./local_small.ts";
 import { classifyFetchFailure, timeoutError } from "./http_fetch.ts";
 import { abortError } from "./abort.ts";
@@ -28,7 +29,10 @@ export interface SaveBodyOptions {
  * `.<22 random chars>.tmp` beside it (DVC's temp name), are hashed on the way,
  * and the temp file is renamed only when the length matches Content-Length and
  * the hash matches `expect`. Anything else removes the temp file: a short body
- * is a transient StoreError, a wrong hash a CorruptError.
+ * is a transient StoreError, a wrong hash a CorruptError. A large body is
+ * written a batch of chunks at a time (one `writev` per MiB or so, on the I/O
+ * pool) while the next chunks arrive and are hashed: the body's tens of
+ * thousands of small chunks then cost neither a write nor a wait each.
  */
 export async function saveResponseBody(
   response: Response,
@@ -51,7 +55,33 @@ export async function saveResponseBody(
   const inMemory = expectedLength !== undefined && expectedLength <= SMALL_FILE
     ? [] as Uint8Array[]
     : undefined;
-  let handle: Awaited<ReturnType<typeof open>> | undefined;
+  let fd: number | undefined;
+  /** Chunks received and hashed, not yet handed to a write. */
+  let batch: Uint8Array[] = [];
+  let batchBytes = 0;
+  /** The write in flight (at most one: they go in order). */
+  let writing: Promise<void> | undefined;
+  /** Waits for the write in flight. */
+  const drain = async () => {
+    try {
+      await writing;
+    } catch (error) {
+      throw storeErrorFromErrno(error, { action: "write", where: temp });
+    } finally {
+      writing = undefined;
+    }
+  };
+  /** Hands the gathered chunks to a write once the one before it landed. */
+  const flush = async () => {
+    const chunks = batch;
+    batch = [];
+    batchBytes = 0;
+    await drain();
+    if (chunks.length === 0) return;
+    writing = writevFully(fd!, chunks);
+    // Failed while nothing awaits it: reported by the next drain, not as unhandled.
+    writing.catch(() => {});
+  };
   let renamed = false;
   let timedOut = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
@@ -61,8 +91,7 @@ export async function saveResponseBody(
     if (inMemory === undefined) {
       try {
         temp = join(folder, `.${randomBase64url(16)}.tmp`);
-        await mkdir(folder, { recursive: true });
-        handle = await open(temp, "wx", 0o644);
+        fd = openNew(temp);
       } catch (error) {
         throw storeErrorFromErrno(error, { action: "create a temporary file", where: temp });
       }
@@ -95,15 +124,9 @@ export async function saveResponseBody(
         }
         inMemory.push(bytes);
       } else {
-        try {
-          let offset = 0;
-          while (offset < bytes.length) {
-            const { bytesWritten } = await handle!.write(bytes, offset, bytes.length - offset);
-            offset += bytesWritten;
-          }
-        } catch (error) {
-          throw storeErrorFromErrno(error, { action: "write", where: temp });
-        }
+        batch.push(bytes);
+        batchBytes += bytes.length;
+        if (batchBytes >= WRITE_BATCH) await flush();
       }
       hasher?.update(bytes);
       received += bytes.length;
@@ -136,8 +159,11 @@ export async function saveResponseBody(
       renamed = true;
       return;
     }
-    await handle!.close();
-    handle = undefined;
+    await flush();
+    await drain();
+    const closing = fd!;
+    fd = undefined;
+    await closeFd(closing);
     try {
       await rename(temp, localPath);
     } catch (error) {
@@ -150,8 +176,24 @@ export async function saveResponseBody(
   } finally {
     clearTimeout(idle);
     options.signal?.removeEventListener("abort", cancel);
-    if (handle !== undefined) await handle.close().catch(() => {});
+    // A write still in flight must land before its descriptor is closed.
+    await writing?.catch(() => {});
+    if (fd !== undefined) await closeFd(fd).catch(() => {});
     if (!renamed && temp !== "") await unlink(temp).catch(() => {});
     if (!renamed) await reader?.cancel().catch(() => {});
+  }
+}
+
+/** Bytes of body chunks gathered into one write. */
+const WRITE_BATCH = 1024 * 1024;
+
+/** Creates `temp` exclusively (its folder too when missing); returns its descriptor. */
+function openNew(temp: string): number {
+  try {
+    return openSync(temp, "wx", 0o644);
+  } catch (error) {
+    if (errnoCode(error) !== "ENOENT") throw error;
+    mkdirSync(dirname(temp), { recursive: true });
+    return openSync(temp, "wx", 0o644);
   }
 }
