@@ -61,6 +61,8 @@ export async function saveResponseBody(
   let batchBytes = 0;
   /** The write in flight (at most one: they go in order). */
   let writing: Promise<void> | undefined;
+  /** Why a write failed, once one did: it wins over whatever the reading then ran into. */
+  let writeFailure: unknown;
   /** Waits for the write in flight. */
   const drain = async () => {
     try {
@@ -79,8 +81,8 @@ export async function saveResponseBody(
     await drain();
     if (chunks.length === 0) return;
     writing = writevFully(fd!, chunks);
-    // Failed while nothing awaits it: reported by the next drain, not as unhandled.
-    writing.catch(() => {});
+    // Failed while nothing awaits it: reported by the next drain or the catch below.
+    writing.catch((error) => (writeFailure ??= error));
   };
   let renamed = false;
   let timedOut = false;
@@ -161,6 +163,7 @@ export async function saveResponseBody(
     }
     await flush();
     await drain();
+    if (options.signal?.aborted) throw abortError(options.signal);
     const closing = fd!;
     fd = undefined;
     await closeFd(closing);
@@ -173,6 +176,14 @@ export async function saveResponseBody(
       });
     }
     renamed = true;
+  } catch (error) {
+    // A full disk (which stops every transfer) is not to be reported as the
+    // network error that came while its write was still pending.
+    await writing?.catch(() => {});
+    if (writeFailure !== undefined) {
+      throw storeErrorFromErrno(writeFailure, { action: "write", where: temp });
+    }
+    throw error;
   } finally {
     clearTimeout(idle);
     options.signal?.removeEventListener("abort", cancel);

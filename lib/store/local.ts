@@ -243,7 +243,7 @@ class LocalStore implements Store {
       signal: options.signal,
       onBytes: options.onBytes,
       ...(isObject ? { fileMode: 0o444 } : {}),
-      ensureDir: this.#ensureDirSync,
+      ensureDirSync: this.#ensureDirSync,
       context,
       sourceLabel: `'${localPath}'`,
     });

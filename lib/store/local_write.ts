@@ -17,10 +17,11 @@ export interface AtomicWriteOptions {
   /** chmod applied to the temp file before the rename (0o444 protects an object). */
   readonly fileMode?: number | undefined;
   /**
-   * Creates missing parent folders (synchronously: the temp file is made in
-   * the caller's turn); defaults to `mkdir -p` with `0777 & ~umask`.
+   * Creates missing parent folders, synchronously (the temp file is made in
+   * the caller's turn: an async maker would not have made the folder when
+   * the open is retried); defaults to `mkdir -p` with `0777 & ~umask`.
    */
-  readonly ensureDir?: ((dir: string) => void) | undefined;
+  readonly ensureDirSync?: ((dir: string) => void) | undefined;
   /** What is being written, for messages: "download 'files/md5/ab/…' from '/mnt/store'". */
   readonly context: FailureContext;
   /** Where the bytes come from, for the corruption message. */
@@ -141,7 +142,7 @@ export async function writeThroughTemp(
   const temp = tempNameFor(finalPath);
   let fd: number | undefined;
   try {
-    fd = openTemp(temp, options.ensureDir ?? makeDirs);
+    fd = openTemp(temp, options.ensureDirSync ?? makeDirs);
   } catch (error) {
     throw storeErrorFromErrno(error, context);
   }
