@@ -11,6 +11,7 @@ import { openDirManifest } from "../../dvc/dir_manifest_file.ts";
 import { StageFileError } from "../../dvc/out.ts";
 import { DxpError, ExitCode } from "../../errors/mod.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
+import { fastCommitTree, type TreeReaders } from "../../git/fast_tree.ts";
 import type { GitCache } from "../../git/revision.ts";
 import { type DvcConfig, type DvcRemote, loadDvcConfig } from "../../project/dvc_config/mod.ts";
 import type { Project } from "../../project/project.ts";
@@ -99,17 +100,22 @@ export interface PlanUnit {
   readonly configText: Promise<string | undefined>;
 }
 
-/** Units for experiments: every commit of each, grouped by the experiment's ref (spec §3.1). */
+/**
+ * Units for experiments: every commit of each, grouped by the experiment's
+ * ref (spec §3.1). With `readers`, their trees are read from the packs
+ * directly (see fastCommitTree): the caller closes them once planned.
+ */
 export async function experimentUnits(
   project: Project,
   exps: readonly { ref: string; sha: string; baseline: string; name: string }[],
   cache: GitCache = {},
+  readers?: TreeReaders,
 ): Promise<PlanUnit[]> {
   const units: PlanUnit[] = [];
   for (const exp of exps) {
     for (const commit of await expCommits(project.gitDir, exp.sha, exp.baseline, cache)) {
       const label = `experiment '${exp.name}' (commit ${commit.slice(0, 7)})`;
-      units.push(commitUnit(project, exp.ref, commit, label, cache));
+      units.push(commitUnit(project, exp.ref, commit, label, cache, readers));
     }
   }
   return units;
@@ -122,9 +128,11 @@ export function commitUnit(
   commit: string,
   label = `commit ${commit.slice(0, 7)}`,
   cache: GitCache = {},
+  readers?: TreeReaders,
 ): PlanUnit {
   const subdir = relative(project.gitWorkTree, project.root).split("\\").join("/");
-  const tree = gitCommitTree(project.gitDir, commit, subdir, cache);
+  const slow = () => gitCommitTree(project.gitDir, commit, subdir, cache);
+  const tree = readers === undefined ? slow() : fastCommitTree(readers, commit, subdir, slow);
   const configText = tree.readFile(".dvc/config").then((bytes) =>
     bytes === undefined ? "" : new TextDecoder().decode(bytes)
   );

@@ -1,3 +1,4 @@
+import { openTreeReaders, type TreeReaders } from "../../git/fast_tree.ts";
 import type { Project } from "../../project/project.ts";
 import { experimentUnits } from "../data/plan.ts";
 import { type DataOptions, openDataRuntime } from "../data/runtime.ts";
@@ -23,18 +24,39 @@ export async function createExpDataSync(
     async push(exps, signal) {
       // Run cache first, as DVC does; its files count as uploaded.
       const runs = options.runCache ? await transferRunCache(withSignal(signal), "upload") : 0;
-      const units = await experimentUnits(project, exps);
-      return summary(await uploadUnits(withSignal(signal), units, { unreadable: "record" }), runs);
+      return await withTreeReaders(project, async (readers) => {
+        const units = await experimentUnits(project, exps, {}, readers);
+        return summary(
+          await uploadUnits(withSignal(signal), units, { unreadable: "record" }),
+          runs,
+        );
+      });
     },
     async pull(exps, signal) {
       if (options.runCache) await transferRunCache(withSignal(signal), "download");
-      const units = await experimentUnits(project, exps);
-      return summary(
-        await downloadUnits(withSignal(signal), units, { unreadable: "record" }),
-      );
+      // Opened after the refs were fetched: the packs they came in are read too.
+      return await withTreeReaders(project, async (readers) => {
+        const units = await experimentUnits(project, exps, {}, readers);
+        return summary(
+          await downloadUnits(withSignal(signal), units, { unreadable: "record" }),
+        );
+      });
     },
     close: () => rt.close(),
   };
+}
+
+/** Runs `use` with tree readers over the project's repository, closed after it. */
+async function withTreeReaders<T>(
+  project: Project,
+  use: (readers: TreeReaders) => Promise<T>,
+): Promise<T> {
+  const readers = openTreeReaders(project.gitDir);
+  try {
+    return await use(readers);
+  } finally {
+    await readers.store.close();
+  }
 }
 
 function summary(report: PlanTransferReport, extra = 0): ExpDataReport {

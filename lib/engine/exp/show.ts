@@ -4,7 +4,6 @@ import { workspaceTree } from "../../dvc/workspace_tree.ts";
 import type { ProjectTree } from "../../dvc/tree.ts";
 import { localExpRefs } from "../../git/exp_refs.ts";
 import type { GitCache } from "../../git/revision.ts";
-import { ObjectStore } from "../../git/pack/object_store.ts";
 import { gitCommitTree } from "../../git/tree_reader.ts";
 import { attachObjectFetcher, ObjectFetchError } from "../../git/promisor.ts";
 import { loadDvcConfig } from "../../project/dvc_config/mod.ts";
@@ -13,7 +12,7 @@ import { expandBaselines } from "./baselines.ts";
 import { baselineLabeler } from "./baseline_labels.ts";
 import { allCommits, commitTime } from "./show_revs.ts";
 import { readRevValues } from "./show_values.ts";
-import { fastCommitTree, storeCommitTime, type TreeReaders } from "./show_tree.ts";
+import { fastCommitTree, openTreeReaders, storeCommitTime } from "../../git/fast_tree.ts";
 import { promisorFor, transportFor } from "./transport_for.ts";
 
 /** Params and metrics of one revision (`workspace`, a baseline or an experiment). */
@@ -100,7 +99,7 @@ export async function expShow(
     }
   };
   // Objects straight from the packs; isomorphic-git only for what that cannot read.
-  const readers: TreeReaders = { store: ObjectStore.open(project.gitDir), trees: new Map() };
+  const readers = openTreeReaders(project.gitDir);
   const readCommit = async (sha: string) =>
     readRev(
       sha,

@@ -1,20 +1,25 @@
-import type { ProjectTree } from "../../dvc/tree.ts";
-import { parseCommit, type ParsedTreeEntry, parseTree } from "../../git/pack/object_parse.ts";
-import type { ObjectStore } from "../../git/pack/object_store.ts";
-import { listedEntries } from "../../git/tree_reader.ts";
+import { parseCommit, type ParsedTreeEntry, parseTree } from "./pack/object_parse.ts";
+import { ObjectStore } from "./pack/object_store.ts";
+import { type CommitTree, listedEntries } from "./tree_reader.ts";
 
-/** What several {@link fastCommitTree}s of one `exp show` share. */
+/** What several {@link fastCommitTree}s of one command share. */
 export interface TreeReaders {
   readonly store: ObjectStore;
   /** Parsed trees by oid: an experiment shares most of its baseline's. */
   readonly trees: Map<string, Promise<ParsedTreeEntry[] | undefined>>;
 }
 
+/** Readers over the repository at `gitdir`; `store.close()` them when done (packs stay open). */
+export function openTreeReaders(gitdir: string): TreeReaders {
+  return { store: ObjectStore.open(gitdir), trees: new Map() };
+}
+
 /**
  * The files of commit `commit` read straight from the repository's packs
  * and loose objects (lib/git's ObjectStore: native inflate, no per-object
  * file-system probing), which is what makes `exp show -A` over thousands
- * of experiments quick. An object it cannot read (a partial clone's
+ * of experiments quick, and a push or pull's planning a few ms shorter
+ * than inflating in JavaScript. An object it cannot read (a partial clone's
  * left-out blob, anything odd) sends that call to `fallback`, the
  * isomorphic-git reader that knows how to fetch it.
  */
@@ -22,10 +27,10 @@ export function fastCommitTree(
   readers: TreeReaders,
   commit: string,
   subdir: string,
-  fallback: () => ProjectTree,
-): ProjectTree {
+  fallback: () => CommitTree,
+): CommitTree {
   const prefix = subdir.split("/").filter((s) => s !== "" && s !== ".");
-  let slow: ProjectTree | undefined;
+  let slow: CommitTree | undefined;
   const other = () => (slow ??= fallback());
   const root = readers.store.tryRead(commit).then((object) =>
     object?.type === "commit" ? parseCommit(commit, object.data).tree : undefined
