@@ -42,7 +42,8 @@ async function withHookedRemote(
     remote: string;
     exps: Map<string, string>;
     hook(name: string, body: string, folder?: string): void;
-    push(env?: TransportOptions["env"]): Promise<RefUpdateResult[]>;
+    /** Pushes both experiments; `beforeSend` runs once the session is open. */
+    push(env?: TransportOptions["env"], beforeSend?: () => void): Promise<RefUpdateResult[]>;
     objects(): string[];
   }) => Promise<void>,
 ): Promise<void> {
@@ -65,10 +66,11 @@ async function withHookedRemote(
         writeFileSync(join(folder, name), `#!/bin/sh\n${body}\n`);
         chmodSync(join(folder, name), 0o755);
       },
-      async push(env = options.env) {
+      async push(env = options.env, beforeSend) {
         const transport = openTransport(remote, { ...options, env });
         const session = await transport.openPush();
         try {
+          beforeSend?.();
           const has = [...session.advertisement.refs.values()];
           const pack = await buildPack(
             join(local, ".git"),
@@ -100,6 +102,20 @@ Deno.test("local push: a refusing pre-receive hook leaves the remote as it was (
     ]);
     assert.equal(forEachRef(remote, "refs/exps").size, 0);
     assert.deepEqual(objects(), before, "the quarantined objects were dropped");
+  });
+});
+
+Deno.test("local push: a hook installed after the session opened still runs (hooks are looked at when sending)", async () => {
+  await withHookedRemote(async ({ remote, hook, push }) => {
+    const results = await push(
+      options.env,
+      () => hook("pre-receive", 'echo "closed meanwhile" >&2\nexit 1'),
+    );
+    assert.deepEqual(results.map((r) => [r.ok, r.reason]), [
+      [false, "pre-receive hook declined"],
+      [false, "pre-receive hook declined"],
+    ]);
+    assert.equal(forEachRef(remote, "refs/exps").size, 0);
   });
 });
 

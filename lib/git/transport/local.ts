@@ -7,6 +7,7 @@ import { ObjectStore } from "../pack/object_store.ts";
 import { serveFetch } from "../pack/serve_fetch.ts";
 import { filterRefs } from "../protocol/advertisement.ts";
 import { NOTHING_FETCHED } from "../protocol/fetch_exchange.ts";
+import { findHooksFolder } from "./local_hooks.ts";
 import { receive } from "./local_receive.ts";
 import { findLocalRepo, localAdvertisement } from "./local_repo.ts";
 import type {
@@ -98,6 +99,8 @@ export function createLocalTransport(
     openFetch,
     async openPush(push: { signal?: AbortSignal } = {}): Promise<PushSession> {
       const { repo, full } = await open(push);
+      const env = transportOptions?.env ?? {};
+      const hooksFolder = findHooksFolder(repo.gitdir, env);
       let sent = false;
       return {
         advertisement: full,
@@ -108,9 +111,9 @@ export function createLocalTransport(
           if (updates.length === 0) return [];
           return await receive(repo, full, updates, pack, options.atomic, {
             displayUrl,
-            env: transportOptions?.env ?? {},
+            env,
             onDebug: transportOptions?.onDebug,
-          });
+          }, hooksFolder);
         },
         close: () => Promise.resolve(),
       };

@@ -28,24 +28,34 @@ export interface ReceiveHooks {
   readonly gitFound: boolean;
 }
 
+/** Where a repository's hooks live, as {@link findHooksFolder} found it. */
+export type HooksFolder = Omit<ReceiveHooks, "names">;
+
 /**
- * Finds the installed receive hooks of the repository at `gitdir`. The
- * folder comes from git itself when it is installed (`core.hooksPath` from
- * any config level), else from the repository's own config, else `hooks/`.
+ * The hooks folder of the repository at `gitdir`: from git itself when it
+ * is installed (`core.hooksPath` from any config level), else from the
+ * repository's own config, else `hooks/`. Asked when a push session opens
+ * (git runs for it: a few ms off the end of the push), as git-receive-pack
+ * reads its config when it starts; which hooks are installed is looked at
+ * when the push is sent ({@link findReceiveHooks}).
  */
-export async function findReceiveHooks(
+export async function findHooksFolder(
   gitdir: string,
   env: Readonly<Record<string, string | undefined>>,
-): Promise<ReceiveHooks> {
+): Promise<HooksFolder> {
   const fromGit = await gitHooksPath(gitdir, env);
   const configured = fromGit.path ?? await repoHooksPath(gitdir);
   // Push hooks run in $GIT_DIR, so a relative core.hooksPath is relative to it.
-  const dir = resolve(gitdir, configured ?? "hooks");
+  return { dir: resolve(gitdir, configured ?? "hooks"), gitFound: fromGit.found };
+}
+
+/** The receive hooks installed (executable) in `folder`, now. */
+export async function findReceiveHooks(folder: HooksFolder): Promise<ReceiveHooks> {
   const names: string[] = [];
   for (const name of RECEIVE_HOOKS) {
-    if (await isExecutableFile(join(dir, name))) names.push(name);
+    if (await isExecutableFile(join(folder.dir, name))) names.push(name);
   }
-  return { dir, names, gitFound: fromGit.found };
+  return { ...folder, names };
 }
 
 async function isExecutableFile(path: string): Promise<boolean> {

@@ -12,7 +12,7 @@ import { ObjectStore } from "../pack/object_store.ts";
 import { parseCommit } from "../pack/object_parse.ts";
 import { storePack } from "../pack/store_pack.ts";
 import { updateRefs } from "../ref_write.ts";
-import { findReceiveHooks } from "./local_hooks.ts";
+import { findReceiveHooks, type HooksFolder } from "./local_hooks.ts";
 import { type GitReceiveContext, receiveWithGit } from "./local_git_receive.ts";
 import type { LocalRepo } from "./local_repo.ts";
 import type { Advertisement, RefUpdate, RefUpdateResult } from "./types.ts";
@@ -110,8 +110,9 @@ export async function receive(
   pack: Uint8Array | null,
   atomic: boolean,
   context: GitReceiveContext,
+  hooksFolder: Promise<HooksFolder>,
 ): Promise<RefUpdateResult[]> {
-  const hooks = await findReceiveHooks(repo.gitdir, context.env);
+  const hooks = await findReceiveHooks(await hooksFolder);
   if (hooks.names.length > 0) {
     if (!hooks.gitFound) {
       throw new GitRemoteError(
