@@ -47,6 +47,12 @@ export interface DataRuntime extends DataOptions {
   /** The store of a remote (opened once), with the set of keys known to exist there. */
   storeFor(remote: DvcRemote): Promise<{ id: string; store: Store; memo: Set<string> }>;
   jobsFor(remote: DvcRemote): number | undefined;
+  /**
+   * Told when an upload's objects start to move (their existence checked):
+   * from then on the main thread mostly waits for copies, and the caller
+   * may use it (exp push builds its Git pack then). Set per call, like `signal`.
+   */
+  readonly onMoving?: () => void;
   close(): Promise<void>;
 }
 

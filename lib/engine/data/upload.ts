@@ -121,6 +121,7 @@ export async function uploadRemote(rt: DataRuntime, plan: RemotePlan): Promise<R
   }
   progress.emit(true);
   let transferred = 0;
+  rt.onMoving?.();
   const moves = fileMoves(objects, Flag.present);
   const outcome = await runWorkers(() => {
     const r = moves.next();

@@ -21,15 +21,15 @@ export async function createExpDataSync(
   const rt = await openDataRuntime(project, options);
   const withSignal = (signal: AbortSignal | undefined) => (signal ? { ...rt, signal } : rt);
   return {
-    async push(exps, signal) {
+    async push(exps, signal, onMoving) {
       // Run cache first, as DVC does; its files count as uploaded.
       const runs = options.runCache ? await transferRunCache(withSignal(signal), "upload") : 0;
       return await withTreeReaders(project, async (readers) => {
         const units = await experimentUnits(project, exps, {}, readers);
-        return summary(
-          await uploadUnits(withSignal(signal), units, { unreadable: "record" }),
-          runs,
-        );
+        const moving = onMoving === undefined
+          ? withSignal(signal)
+          : { ...withSignal(signal), onMoving };
+        return summary(await uploadUnits(moving, units, { unreadable: "record" }), runs);
       });
     },
     async pull(exps, signal) {

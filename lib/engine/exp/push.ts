@@ -80,17 +80,22 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       return { entries, remote: options.gitRemote, data: null, dryRun: true };
     }
 
-    // The pack of what will be sent is built while the data moves (the main
-    // thread mostly waits for copies then); rebuilt below in the rare case
-    // that an experiment's data turns out incomplete. Left unawaited when the
-    // data fails: its rejection is handled here, and still thrown where awaited.
-    const packing = sendable.length > 0 ? packFor(gitdir, sendable, haves) : undefined;
+    // The pack of what will be sent is built once the data moves (the main
+    // thread mostly waits for copies then, and planning the data does not
+    // wait for the pack); rebuilt below in the rare case that an
+    // experiment's data turns out incomplete. Left unawaited when the data
+    // fails: its rejection is handled here, and still thrown where awaited.
+    let startPacking = () => {};
+    const packStart = new Promise<void>((resolve) => (startPacking = resolve));
+    const packing = sendable.length > 0
+      ? packStart.then(() => packFor(gitdir, sendable, haves))
+      : undefined;
     packing?.catch(() => undefined);
 
     let data: ExpDataReport | null = null;
     if (options.data) {
       const eligible = entries.filter((e) => e.status === "success" || e.status === "up_to_date");
-      const report = await options.data.push(eligible, options.signal);
+      const report = await options.data.push(eligible, options.signal, startPacking);
       data = report;
       if (!options.allowMissing) {
         for (const entry of eligible) {
@@ -101,6 +106,8 @@ export async function expPush(project: Project, options: ExpPushOptions): Promis
       }
     }
 
+    // Nothing moved (all there, or no data half): the pack is built now.
+    startPacking();
     const toSend = entries.filter((e) => e.status === "success");
     if (toSend.length > 0) {
       const updates: RefUpdate[] = toSend.map((e) => ({

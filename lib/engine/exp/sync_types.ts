@@ -56,8 +56,15 @@ export interface ExpDataReport {
  * the given experiments and says which experiments are complete.
  */
 export interface ExpDataSync {
-  /** Uploads the objects of `exps`. */
-  push(exps: readonly ExpSyncEntry[], signal?: AbortSignal): Promise<ExpDataReport>;
+  /**
+   * Uploads the objects of `exps`; `onMoving` is told when objects start to
+   * move (see DataRuntime.onMoving), possibly more than once.
+   */
+  push(
+    exps: readonly ExpSyncEntry[],
+    signal?: AbortSignal,
+    onMoving?: () => void,
+  ): Promise<ExpDataReport>;
   /** Downloads the objects of `exps` into the local cache. */
   pull(exps: readonly ExpSyncEntry[], signal?: AbortSignal): Promise<ExpDataReport>;
   /** Releases the stores (ssh processes, sockets). */
