@@ -5,7 +5,9 @@
  *
  * - checkout: `dxp checkout` of 10,000 and 100,000 × 64 B files, cache.type
  *   copy and hardlink, against `cp -r` / `cp -al` of the same tree; a no-op
- *   checkout against `find -printf` of the tree (the stats it must do).
+ *   checkout against `find -printf` of the tree (the stats it must do); and
+ *   the runtime's floor: floor_place.ts compiled by Bun, a program that only
+ *   places the same files (no checks, one thread).
  * - sync: 200,000 × 64 B, `dxp exp push` to an empty local remote and `dxp
  *   exp pull` / `dxp pull` in a fresh clone, against `cp -r` of the objects.
  * - memory: N = 100 k, 300 k, 1 M (SIZES): peak RSS of `checkout`, a no-op
@@ -46,6 +48,7 @@ import {
   printTable,
   ROOT,
   runsFrom,
+  scratchDir,
   sh,
 } from "./bench_kit.ts";
 import { buildExpRepo } from "./exp_repo.ts";
@@ -149,6 +152,23 @@ function countFiles(dir: string): number {
   });
   return Number(out.stdout.trim());
 }
+/** floor_place.ts compiled once per run, into a folder of its own (see its header). */
+let floorProgram: string | undefined;
+function floorPlace(): string {
+  if (floorProgram !== undefined) return floorProgram;
+  const out = join(scratchDir("dxp-bench-floor-").dir, "floor_place");
+  sh(join(ROOT, "node_modules", ".bin", "bun"), [
+    "build",
+    "--compile",
+    "--minify",
+    "--bytecode",
+    join(ROOT, "scripts", "bench", "floor_place.ts"),
+    "--outfile",
+    out,
+  ]);
+  return (floorProgram = out);
+}
+
 const build = (dir: string, files: number): ScaleRepo => {
   const started = performance.now();
   const s = buildScaleRepo(join(dir, "sample"), files);
@@ -178,13 +198,26 @@ function benchCheckout(n: number): void {
   const s = build(dir, n);
   const data = join(s.repo, "data");
   const copy = join(dir, "copy");
+  const floor = floorPlace();
+  const manifest = join(
+    s.repo,
+    ".dvc",
+    "cache",
+    "files",
+    "md5",
+    s.dirOid.slice(0, 2),
+    s.dirOid.slice(2),
+  );
+  const cacheFiles = join(s.repo, ".dvc", "cache", "files", "md5");
   const t = {
     copy: [] as Timed[],
     cp: [] as Timed[],
+    floorCopy: [] as Timed[],
     noop: [] as Timed[],
     find: [] as Timed[],
     link: [] as Timed[],
     cpal: [] as Timed[],
+    floorLink: [] as Timed[],
     noopLink: [] as Timed[],
   };
   for (const type of ["copy", "hardlink"] as const) {
@@ -197,6 +230,11 @@ function benchCheckout(n: number): void {
       (type === "copy" ? t.cp : t.cpal).push(
         tool("cp", type === "copy" ? ["-r", data, copy] : ["-al", data, copy]),
       );
+      discard(copy);
+      (type === "copy" ? t.floorCopy : t.floorLink).push(
+        tool(floor, [manifest, cacheFiles, copy, type === "copy" ? "copy" : "link"]),
+      );
+      if (i === 0) check(countFiles(copy) === n, `floor_place wrote ${n} files`);
       (type === "copy" ? t.noop : t.noopLink).push(dxp(["checkout"], s.repo));
       if (type === "copy") t.find.push(findPrintf(data));
     }
@@ -207,8 +245,10 @@ function benchCheckout(n: number): void {
     [
       row("dxp checkout (cache.type copy)", t.copy, t.cp),
       row("cp -r data copy", t.cp),
+      row("floor: Bun program, copies only", t.floorCopy, t.cp),
       row("dxp checkout (cache.type hardlink)", t.link, t.cpal),
       row("cp -al data copy", t.cpal),
+      row("floor: Bun program, links only", t.floorLink, t.cpal),
       row("dxp checkout, nothing to do (copy)", t.noop, t.find),
       row("dxp checkout, nothing to do (hardlink)", t.noopLink, t.find),
       row("find data -printf '%i %s %T@ %p'", t.find),
