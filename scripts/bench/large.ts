@@ -4,7 +4,9 @@
  * shares between the two cores. `dxp push` to an empty remote and `dxp
  * fetch` into an empty cache, against `cp -r` of the same objects and
  * `md5sum` of them on one core and on two (`xargs -P 2`): dxp copies and
- * verifies, so "md5sum -P 2" is the floor on this machine.
+ * verifies, so "md5sum -P 2" is the floor on this machine. And `dxp fetch`
+ * from an HTTP remote (the same objects served by serve_folder.ts on
+ * 127.0.0.1) against `curl` of them, which neither hashes nor renames.
  *
  *   ./node_modules/.bin/deno run -A scripts/bench/large.ts
  *   LARGE_FILES=4 LARGE_MIB=256 RUNS=5 BASE_BIN=/tmp/dxp_old ./node_modules/.bin/deno run -A scripts/bench/large.ts
@@ -14,7 +16,8 @@
  * disk's writeback does not decide the figures. Each figure is the median
  * of RUNS (default 3).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
 import { readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
@@ -24,7 +27,17 @@ import {
   scaleScratchDir,
   setLocalRemote,
 } from "../../tests/helpers/scale_repo.ts";
-import { DXP, ensureBuilt, fmt, machineNote, median, printTable, runsFrom } from "./bench_kit.ts";
+import {
+  DENO,
+  DXP,
+  ensureBuilt,
+  fmt,
+  machineNote,
+  median,
+  printTable,
+  ROOT,
+  runsFrom,
+} from "./bench_kit.ts";
 import { type Timed, timed } from "./data_kit.ts";
 
 const runs = runsFrom("RUNS", 3);
@@ -57,6 +70,24 @@ const objectPaths = readdirSync(cacheObjects, { recursive: true, encoding: "utf8
 const bins: [string, string][] = [["dxp", DXP]];
 if (baseBin !== undefined) bins.push(["base", baseBin]);
 
+// The objects as an HTTP remote: a pushed copy of them, served by a process of its own.
+const served = join(dir, "served");
+setLocalRemote(s.repo, served);
+spawnSync(DXP, ["push", "-q"], { cwd: s.repo });
+check(objectCount(served) === files + 1, "the served remote holds every object");
+const server = spawn(
+  DENO,
+  ["run", "-A", join(ROOT, "scripts", "bench", "serve_folder.ts"), served],
+  {
+    stdio: ["ignore", "pipe", "inherit"],
+  },
+);
+process.on("exit", () => server.kill());
+const [portLine] = await once(server.stdout!, "data") as [Buffer];
+const httpUrl = `http://127.0.0.1:${String(portLine).trim()}`;
+const servedKeys = readdirSync(join(served, "files", "md5"), { recursive: true, encoding: "utf8" })
+  .filter((n) => n.length > 2).map((n) => `files/md5/${n}`);
+
 const t = new Map<string, Timed[]>();
 const add = (label: string, sample: Timed) => t.set(label, [...(t.get(label) ?? []), sample]);
 const env = { ...process.env, NO_COLOR: "1" };
@@ -75,7 +106,28 @@ for (let i = 0; i < runs; i++) {
     check(objectCount(join(clone, ".dvc", "cache")) === files + 1, `${name} fetched every object`);
     rmRf(remote);
     rmRf(clone);
+    const httpClone = join(dir, `http-clone-${name}`);
+    cloneScaleRepo(s, httpClone, httpUrl);
+    add(
+      `${name} fetch (HTTP remote, empty cache)`,
+      timed(bin, ["fetch", "-q"], { cwd: httpClone, env }),
+    );
+    check(
+      objectCount(join(httpClone, ".dvc", "cache")) === files + 1,
+      `${name} fetched every object over HTTP`,
+    );
+    rmRf(httpClone);
   }
+  const fetched = join(dir, "curl");
+  add(
+    "curl (objects from the HTTP remote, no hashing)",
+    timed("curl", [
+      "-sf",
+      "--create-dirs",
+      ...servedKeys.flatMap((key) => ["-o", join(fetched, key), `${httpUrl}/${key}`]),
+    ]),
+  );
+  rmRf(fetched);
   const copy = join(dir, "copy");
   add("cp -r (objects)", timed("cp", ["-r", cacheObjects, copy]));
   rmRf(copy);
@@ -85,6 +137,9 @@ for (let i = 0; i < runs; i++) {
     timed("sh", ["-c", 'printf "%s\\n" "$@" | xargs -P 2 -n 1 md5sum', "sh", ...objectPaths]),
   );
 }
+
+// Its pipe would keep this process alive.
+server.kill();
 
 const bytes = files * mib * 1024 * 1024;
 const rows = [...t.entries()].map(([label, samples]) => {
