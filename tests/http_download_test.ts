@@ -1,23 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { StoreError } from "../lib/errors/mod.ts";
 import { saveResponseBody } from "../lib/store/http_download.ts";
 import { run, scratch } from "./helpers/tmp.ts";
-import { isRoot } from "./helpers/unprivileged.ts";
-
-/** Root may mount a tiny tmpfs: the download's writes then fail with ENOSPC. */
-const canMountTmpfs = isRoot() && (() => {
-  const probe = mkdtempSync(join(tmpdir(), "dxp-mount-probe-"));
-  const mounted = run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]).code === 0;
-  if (mounted) run("umount", [probe]);
-  rmSync(probe, { recursive: true, force: true });
-  return mounted;
-})();
+import { canMountTmpfs } from "./helpers/tmpfs.ts";
 
 /** Bytes that differ from chunk to chunk (a dropped or reordered piece changes the file). */
 function patterned(size: number): Uint8Array {
@@ -71,7 +61,7 @@ Deno.test("saveResponseBody: a body of several write batches lands whole, in ord
 Deno.test({
   name:
     "saveResponseBody: a full disk is reported as such, not as the broken connection that follows",
-  ignore: !canMountTmpfs,
+  ignore: !canMountTmpfs(),
   async fn() {
     // The first MiB is more than the tmpfs holds; the connection drops a little
     // later, before another MiB could be gathered for a write: the read fails

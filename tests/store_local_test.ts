@@ -3,7 +3,6 @@ import {
   chmodSync,
   closeSync,
   mkdirSync,
-  mkdtempSync,
   openSync,
   readFileSync,
   rmSync,
@@ -12,14 +11,13 @@ import {
   writeSync,
 } from "node:fs";
 import { chmod, mkdir, readdir, readFile, stat, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ConfigError, UnsafePathError } from "../lib/errors/mod.ts";
 import { createLocalStore, openLocalStore } from "../lib/store/local.ts";
 import { isTempName, tempNameFor } from "../lib/store/local_write.ts";
 import { run, scratch } from "./helpers/tmp.ts";
-import { isRoot } from "./helpers/unprivileged.ts";
+import { canMountTmpfs } from "./helpers/tmpfs.ts";
 import { storeSuite } from "./store_suite.ts";
 
 /**
@@ -27,19 +25,11 @@ import { storeSuite } from "./store_suite.ts";
  * fault fills up mid-write (ENOSPC), the way a full disk breaks a put.
  * Without that right the put's fault is a short read of the source instead.
  */
-const canMountTmpfs = isRoot() && (() => {
-  const probe = mkdtempSync(join(tmpdir(), "dxp-mount-probe-"));
-  const mounted = run("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe]).code === 0;
-  if (mounted) run("umount", [probe]);
-  rmSync(probe, { recursive: true, force: true });
-  return mounted;
-})();
-
 storeSuite("local", async () => {
   const { dir, cleanup } = await scratch("dxp-local-store-");
   const root = join(dir, "store");
   mkdirSync(root);
-  const mounted = canMountTmpfs &&
+  const mounted = canMountTmpfs() &&
     run("mount", ["-t", "tmpfs", "-o", "size=256m,mode=0755", "tmpfs", root]).code === 0;
   const saved = new Map<string, Uint8Array>();
   const filler = join(root, "filler");
