@@ -1,13 +1,13 @@
 import { randomBase64url } from "../util/digest.ts";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { CorruptError, StoreError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
 import { redactUrl } from "../util/redact.ts";
 import { concatBytes } from "../util/bytes.ts";
-import { errnoCode, storeErrorFromErrno } from "./errors.ts";
-import { closeFd, writevFully } from "./fd_io.ts";
+import { storeErrorFromErrno } from "./errors.ts";
+import { closeFd, openExclusive, writevFully } from "./fd_io.ts";
 import { SMALL_FILE, writeSmallSync } from "./local_small.ts";
 import { classifyFetchFailure, timeoutError } from "./http_fetch.ts";
 import { abortError } from "./abort.ts";
@@ -61,17 +61,16 @@ export async function saveResponseBody(
   let batchBytes = 0;
   /** The write in flight (at most one: they go in order). */
   let writing: Promise<void> | undefined;
-  /** Why a write failed, once one did: it wins over whatever the reading then ran into. */
+  /**
+   * Why a write failed, once one did: the catch below reports it, over
+   * whatever the reading then ran into.
+   */
   let writeFailure: unknown;
-  /** Waits for the write in flight. */
+  /** Waits for the write in flight (its failure is reported as {@link writeFailure}). */
   const drain = async () => {
-    try {
-      await writing;
-    } catch (error) {
-      throw storeErrorFromErrno(error, { action: "write", where: temp });
-    } finally {
-      writing = undefined;
-    }
+    const landing = writing;
+    writing = undefined;
+    await landing;
   };
   /** Hands the gathered chunks to a write once the one before it landed. */
   const flush = async () => {
@@ -81,7 +80,7 @@ export async function saveResponseBody(
     await drain();
     if (chunks.length === 0) return;
     writing = writevFully(fd!, chunks);
-    // Failed while nothing awaits it: reported by the next drain or the catch below.
+    // Recorded before anything awaits it, so the catch below knows it failed.
     writing.catch((error) => (writeFailure ??= error));
   };
   let renamed = false;
@@ -93,7 +92,7 @@ export async function saveResponseBody(
     if (inMemory === undefined) {
       try {
         temp = join(folder, `.${randomBase64url(16)}.tmp`);
-        fd = openNew(temp);
+        fd = openExclusive(temp, 0o644, (dir) => void mkdirSync(dir, { recursive: true }));
       } catch (error) {
         throw storeErrorFromErrno(error, { action: "create a temporary file", where: temp });
       }
@@ -197,14 +196,3 @@ export async function saveResponseBody(
 
 /** Bytes of body chunks gathered into one write. */
 const WRITE_BATCH = 1024 * 1024;
-
-/** Creates `temp` exclusively (its folder too when missing); returns its descriptor. */
-function openNew(temp: string): number {
-  try {
-    return openSync(temp, "wx", 0o644);
-  } catch (error) {
-    if (errnoCode(error) !== "ENOENT") throw error;
-    mkdirSync(dirname(temp), { recursive: true });
-    return openSync(temp, "wx", 0o644);
-  }
-}

@@ -1,13 +1,13 @@
 import { randomBase64url } from "../util/digest.ts";
-import { mkdirSync, openSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { rename, unlink } from "node:fs/promises";
-import { basename, dirname, sep } from "node:path";
+import { basename, sep } from "node:path";
 import { CorruptError } from "../errors/mod.ts";
 import { createObjectHasher, type HashScheme } from "../util/object_hasher.ts";
-import { errnoCode, type FailureContext, storeErrorFromErrno } from "./errors.ts";
+import { type FailureContext, storeErrorFromErrno } from "./errors.ts";
 import { throwIfAborted } from "./abort.ts";
 import { oidDigest } from "../core/object_key.ts";
-import { closeFd, fchmodFd, writeFully } from "./fd_io.ts";
+import { closeFd, fchmodFd, openExclusive, writeFully } from "./fd_io.ts";
 
 /** Options of {@link writeAtomic}. */
 export interface AtomicWriteOptions {
@@ -142,7 +142,7 @@ export async function writeThroughTemp(
   const temp = tempNameFor(finalPath);
   let fd: number | undefined;
   try {
-    fd = openTemp(temp, options.ensureDirSync ?? makeDirs);
+    fd = openExclusive(temp, 0o666, options.ensureDirSync ?? makeDirs);
   } catch (error) {
     throw storeErrorFromErrno(error, context);
   }
@@ -165,17 +165,6 @@ export async function writeThroughTemp(
   } finally {
     if (fd !== undefined) await closeFd(fd).catch(() => undefined);
     if (!renamed) await unlink(temp).catch(() => undefined);
-  }
-}
-
-/** Creates `temp` exclusively, making its folder when missing; returns its descriptor. */
-function openTemp(temp: string, ensureDir: (dir: string) => void): number {
-  try {
-    return openSync(temp, "wx", 0o666);
-  } catch (error) {
-    if (errnoCode(error) !== "ENOENT") throw error;
-    ensureDir(dirname(temp));
-    return openSync(temp, "wx", 0o666);
   }
 }
 
